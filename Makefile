@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine with Python and make:
+#   make demo   creates .venv, installs allocator, solves the bundled campuses into out/demo
+#   make test   creates .venv, installs the test extras, runs the test suite
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PYTHON  ?=
+export PYTHON
+
+.PHONY: demo test bench venv clean
+
+$(VENV)/.installed: pyproject.toml
+	@base=$$(sh scripts/find_python.sh) || exit 1; \
+	echo "using $$base ($$($$base --version))"; \
+	[ -x $(PY) ] || $$base -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/allocator validate sites/*.toml
+	$(VENV)/bin/allocator solve sites/west_texas.toml sites/permian_hybrid.toml --out out/demo --force
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run.py --sites 1,10
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis

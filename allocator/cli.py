@@ -1,0 +1,109 @@
+"""The command line: parse, call the API, print, exit with 0 / 1 / 2.
+
+Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
+2 infeasible or solver failure (the conflict explained, nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from .errors import AllocatorError, InputError, Problem
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="allocator")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Split each campus between contracted AI hosting and interruptible mining."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(sites: tuple[Path, ...]) -> None:
+    """Check site files and their data; list every problem."""
+    from .site import load_site
+
+    problems: list[Problem] = []
+    for path in sites:
+        try:
+            site = load_site(path)
+        except InputError as err:
+            problems += err.problems
+            continue
+        click.echo(f"ok  {path}: {site.hours} hours from {site.index[0]:%Y-%m-%d %H:%M} UTC")
+    if problems:
+        raise InputError(problems, f"{len(sites)} site file{'s' if len(sites) != 1 else ''}")
+
+
+@cli.command()
+@click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Run folder to write (split.csv, financials.csv, dispatch.csv, leases.csv, manifest.json).")
+@click.option("--force", is_flag=True, help="Replace an existing --out folder (atomically).")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Solver time limit per site [s].")
+def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None) -> None:
+    """Solve the optimal AI / mining split of each site."""
+    from .reports.run_folder import check_target, write_result
+    from .reports.text import summary
+    from .run import solve as solve_sites
+
+    if out is not None:
+        check_target(out, force)
+    result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
+    click.echo(summary(result))
+    if out is not None:
+        write_result(result, out, force)
+        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, manifest.json)")
+    else:
+        click.echo("\n(nothing written: add --out DIR for the CSV reports)")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the site file (for editors)."""
+    from .schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: map errors to exit codes; tracebacks only with --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="allocator", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return 1
+    except AllocatorError as err:
+        if debug:
+            traceback.print_exc()
+        click.echo(err.render(), err=True)
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing was written", err=True)
+        return 130
+    except Exception as err:  # a defect: say so plainly
+        if debug:
+            traceback.print_exc()
+        click.echo(f"internal error: {type(err).__name__}: {err}\n"
+                   "This is a bug in allocator; rerun with --debug and report it.", err=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

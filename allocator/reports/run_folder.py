@@ -1,0 +1,135 @@
+"""Publish a run folder atomically: all files or none, never a mix.
+
+Files are written into a hidden temporary folder beside the target, then the
+folder is moved into place with one ``rename``. With ``force`` an existing
+folder is swapped out atomically (``renameat2(RENAME_EXCHANGE)`` on Linux) and
+then removed, so a reader, or a crash, sees either the old or the new folder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import InputError, Problem
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+class RunFolder:
+    """A temporary folder to fill, published by :meth:`publish`."""
+
+    def __init__(self, target: Path, force: bool = False) -> None:
+        self.target = Path(target)
+        self.force = force
+        check_target(self.target, force)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-", dir=self.target.parent))
+
+    def path(self, name: str) -> Path:
+        return self.tmp / name
+
+    def write_text(self, name: str, text: str) -> None:
+        with open(self.tmp / name, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def write_json(self, name: str, data: object) -> None:
+        self.write_text(name, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+    def write_with(self, name: str, writer: Callable[[Path], None]) -> None:
+        writer(self.tmp / name)
+
+    def publish(self) -> Path:
+        """Move the finished folder into place."""
+        os.chmod(self.tmp, 0o755)
+        if self.target.exists():
+            if not self.force:
+                raise InputError([_exists_problem(self.target)], str(self.target))
+            if not _exchange(self.tmp, self.target):
+                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+                os.rename(self.target, old)
+                os.rename(self.tmp, self.target)
+                shutil.rmtree(old, ignore_errors=True)
+                return self.target
+            shutil.rmtree(self.tmp, ignore_errors=True)  # now holds the old run
+        else:
+            os.rename(self.tmp, self.target)
+        return self.target
+
+    def discard(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.discard()
+
+
+def check_target(target: Path, force: bool) -> None:
+    """Refuse an existing run folder unless ``force``; refuse a file in its place."""
+    if target.exists() and not target.is_dir():
+        raise InputError([Problem(f"--out {target}", "is a file, not a folder.", "Choose a folder name.")],
+                         str(target))
+    if target.exists() and not force:
+        raise InputError([_exists_problem(target)], str(target))
+
+
+def _exists_problem(target: Path) -> Problem:
+    return Problem(f"--out {target}", "already exists; an earlier run is never overwritten silently.",
+                   "Choose another folder, or add --force to replace it.")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+def write_result(result, out: Path, force: bool = False, extra: dict[str, Callable[[Path], None]] | None = None) -> Path:
+    """Write the files of MODEL.md (plus ``fleets.csv``) for ``result`` into ``out``, atomically.
+
+    Parameters
+    ----------
+    result : allocator.Result
+    out : Path
+        The run folder to create.
+    force : bool
+        Replace an existing folder (atomically).
+    extra : dict, optional
+        More files to write: name -> writer(path).
+    """
+    import time
+
+    from .csv import write_csv
+
+    t0 = time.perf_counter()
+    with RunFolder(out, force) as folder:
+        for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),
+                            ("dispatch.csv", result.dispatch), ("leases.csv", result.leases),
+                            ("fleets.csv", result.fleets)):
+            write_csv(frame, folder.path(name))
+        for name, writer in (extra or {}).items():
+            folder.write_with(name, writer)
+        result.seconds["write"] = time.perf_counter() - t0
+        folder.write_json("manifest.json", result.manifest())
+        return folder.publish()

@@ -1,0 +1,26 @@
+"""The terminal summary of a run: the mullet split as a readable table."""
+
+from __future__ import annotations
+
+
+def summary(result) -> str:
+    """Per site: AI and mining IT MW with their facility shares, uptime, net USD and the why."""
+    split = result.split
+    header = (f"{'site':<18} {'AI IT MW':>9} {'share':>6} {'mining IT MW':>12} {'share':>6} "
+              f"{'uptime':>7} {'net USD':>16}")
+    lines = [header, "-" * len(header)]
+    reasons = result.reasons
+    for row in split.itertuples(index=False):
+        lines.append(
+            f"{row.site_id:<18} {row.ai_it_mw:>9.1f} {row.ai_share_frac:>6.0%} {row.mining_it_mw:>12.1f} "
+            f"{row.mining_share_frac:>6.0%} {row.mining_uptime_frac:>7.0%} {row.net_usd:>16,.0f}"
+        )
+        lines.append(f"  {bar(row.ai_share_frac, row.mining_share_frac)}  {reasons[row.site_id]}")
+    return "\n".join(lines)
+
+
+def bar(ai_share_frac: float, mining_share_frac: float, width: int = 30) -> str:
+    """A text bar of facility MW: A for AI, M for mining, . for unused."""
+    ai = round(ai_share_frac * width)
+    mining = min(width - ai, round(mining_share_frac * width))
+    return "[" + "A" * ai + "M" * mining + "." * (width - ai - mining) + "]"

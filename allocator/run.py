@@ -1,0 +1,164 @@
+"""One optimizer run: sites in, :class:`Result` (tidy DataFrames) out.
+
+Independent sites are built and solved one LP per site (the same optimum as
+one LP holding them all, and faster: HiGHS's time grows faster than linearly
+with the size of one LP).
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from . import diagnosis, model, results
+from .errors import InfeasibleError
+from .site import Site, load_site
+from .solve import pick_solver, solve_model, solver_version
+
+
+@dataclass
+class Result:
+    """The answer for a set of sites.
+
+    Attributes
+    ----------
+    sites : list of results.SiteSolution
+    solver : str
+        Solver name and version.
+    seconds : dict[str, float]
+        Wall time of each phase (load, build, handoff, solve, extract) [s].
+    """
+
+    sites: list[results.SiteSolution]
+    solver: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def split(self) -> pd.DataFrame:
+        return results.split_table(self.sites)
+
+    @cached_property
+    def financials(self) -> pd.DataFrame:
+        return results.financials_table(self.sites)
+
+    @cached_property
+    def dispatch(self) -> pd.DataFrame:
+        return results.dispatch_table(self.sites)
+
+    @cached_property
+    def leases(self) -> pd.DataFrame:
+        return results.leases_table(self.sites)
+
+    @cached_property
+    def fleets(self) -> pd.DataFrame:
+        return results.fleets_table(self.sites)
+
+    @property
+    def objective_usd(self) -> float:
+        """Net USD of all sites over their horizons."""
+        return float(sum(s.objective_usd for s in self.sites))
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """One line per site on why its split is what it is."""
+        return {s.site.id: results.reason(s) for s in self.sites}
+
+    def manifest(self) -> dict:
+        """Versions, solver, status, objective, input hashes and phase timings."""
+        inputs: dict[str, str] = {}
+        for s in self.sites:
+            inputs.update(s.site.file_sha256())
+        return {
+            "tool": "allocator",
+            "tool_version": _version(),
+            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "python": platform.python_version(),
+            "pulp_version": _dist_version("pulp"),
+            "solver": self.solver,
+            "status": "optimal",
+            "objective_usd": self.objective_usd,
+            "sites": {s.site.id: {"objective_usd": s.objective_usd, "hours": s.site.hours,
+                                  "site_file": str(s.site.path)} for s in self.sites},
+            "inputs_sha256": inputs,
+            "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
+            "argv": sys.argv,
+        }
+
+
+def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "highs",
+          time_limit_s: float | None = None) -> Result:
+    """Find the optimal mullet split of each site.
+
+    Parameters
+    ----------
+    sites : Site, path, or a list of them
+        Sites (or site files) to solve; independent of each other.
+    solver : {"highs", "cbc"}
+        LP solver; HiGHS by default.
+    time_limit_s : float, optional
+        Per-site solver time limit [s].
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    InputError
+        Bad site files (exit 1).
+    InfeasibleError, SolverError
+        A site's requirements conflict, or the solver failed (exit 2).
+    """
+    seconds = dict.fromkeys(("load", "build", "handoff", "solve", "extract"), 0.0)
+    if not isinstance(sites, list):
+        sites = [sites]
+    t0 = time.perf_counter()
+    loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
+    seconds["load"] = time.perf_counter() - t0
+    pick_solver(solver)
+    for site in loaded:
+        problems = diagnosis.conflicts(site)
+        if problems:
+            raise InfeasibleError(problems, site.id)
+    solved = []
+    for site in loaded:
+        t1 = time.perf_counter()
+        lp = model.build([site], name=site.id)
+        seconds["build"] += time.perf_counter() - t1
+        solution = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
+        seconds["handoff"] += solution.seconds["handoff"]
+        seconds["solve"] += solution.seconds["solve"]
+        t2 = time.perf_counter()
+        site_sol = results.site_solution(lp.blocks[0], solution)
+        _check_objective(site_sol, solution.objective_usd)
+        solved.append(site_sol)
+        seconds["extract"] += time.perf_counter() - t2
+    return Result(solved, solver_version(solver), seconds)
+
+
+def _check_objective(s: results.SiteSolution, objective_usd: float) -> None:
+    """The re-priced items must add up to the solver's objective."""
+    net = s.financials_usd["net"]
+    if abs(net - objective_usd) > 1e-6 * max(1.0, abs(objective_usd)) + 1e-3:
+        raise AssertionError(f"site {s.site.id}: items add to {net} but the objective is {objective_usd}")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
