@@ -78,8 +78,10 @@ def schema() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: map errors to exit codes; tracebacks only with --debug."""
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if debug:  # accepted anywhere on the line, not only before the command
+        args = ["--debug"] + [a for a in args if a != "--debug"]
     try:
         cli.main(args=args, prog_name="allocator", standalone_mode=False)
     except click.exceptions.Abort:

@@ -243,9 +243,9 @@ def reason(s: SiteSolution) -> str:
         energy = float(s.run_mw.sum())
         uptime = energy / (s.mining_it_mw * site.hours)
         running = s.run_mw.sum(axis=0)
-        idle = running < s.mining_it_mw - 1e-6
-        priced_out = idle & (site.grid_cap_mw * 1.0 >= s.mining_it_mw * cfg.mining.pue
-                             + (s.ai_it_mw * cfg.ai.pue * site.ai_utilization_frac if cfg.ai else 0.0) - 1e-6)
+        ai_draw = s.ai_it_mw * cfg.ai.pue * site.ai_utilization_frac if cfg.ai else 0.0
+        available = np.minimum(s.mining_it_mw, (site.grid_cap_mw - ai_draw) / cfg.mining.pue)
+        priced_out = running < available - 1e-6
         text = f"mining runs {uptime:.0%} of hours"
         if priced_out.any():
             threshold = float(site.price_usd_per_mwh[priced_out].min())

@@ -90,7 +90,7 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
     import highspy
     import pulp
 
-    backend = pulp.HiGHS(msg=False, timeLimit=time_limit_s, threads=threads, solver="simplex")
+    backend = pulp.HiGHS(msg=False, timeLimit=time_limit_s, threads=threads, solver="ipm")
     prob = lp.prob
     t0 = time.perf_counter()
     backend.createAndConfigureSolver(prob)
