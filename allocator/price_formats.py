@@ -38,6 +38,7 @@ from allocator.errors import Problem
 
 FORMATS = ("auto", "csv", "ercot_spp", "gridstatus")
 SHOWN = 5  # how many offending rows a problem names
+YEARS = (1900, 2199)  # times outside these years are misread cells
 
 ISO_FIX = (
     "Write times in ISO 8601: site-local like 2024-06-01T00:00 or with a UTC offset "
@@ -329,14 +330,19 @@ def parse_iso_times(table: Table, column: str, where: str, problems: list[Proble
     """ISO 8601 times of a column: (wall, utc, date_only); unreadable ones are reported."""
     text = pd.Series(table.cells[column], dtype=object)
     offset = text.str.contains(_OFFSET).to_numpy(bool)
-    wall = _to_datetime(text.where(~offset, ""), utc=False)
-    utc = _to_datetime(text.where(offset, ""), utc=True)
+    wall = plausible(_to_datetime(text.where(~offset, ""), utc=False))
+    utc = plausible(_to_datetime(text.where(offset, ""), utc=True))
     bad = wall.isna().to_numpy() & utc.isna().to_numpy()
     if bad.any():
         problems.append(Problem(
-            where, f"{table.path}: time in column {column!r} is not ISO 8601 on "
+            where, f"{table.path}: time in column {column!r} is not an ISO 8601 time in {YEARS[0]}-{YEARS[1]} on "
                    f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], table.cells[column][bad])}.", ISO_FIX))
     return wall, utc, text.str.fullmatch(_DATE_ONLY).to_numpy(bool)
+
+
+def plausible(times: pd.Series) -> pd.Series:
+    """``times`` with NaT for years outside :data:`YEARS` (a misread cell, such as ``"-3"``)."""
+    return times.where(times.dt.year.between(*YEARS))
 
 
 def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
@@ -388,7 +394,7 @@ def read_csv_series(table: Table, time_column: str | None, column: str | None, w
 
 def read_gridstatus(table: Table, time_column: str | None, column: str | None, location: str | None,
                     where: str, problems: list[Problem]) -> RawSeries | None:
-    """gridstatus export: ``Interval Start``, ``Location``, ``LMP`` or ``SPP``."""
+    """gridstatus export: ``Interval Start``, ``Location``, ``LMP`` or ``SPP`` (``Interval End`` is not needed)."""
     time_col = _find(table, "intervalstart") if time_column is None else _named_column(
         table, time_column, "time_column", where, problems)
     loc_col = _find(table, "location")
@@ -400,7 +406,8 @@ def read_gridstatus(table: Table, time_column: str | None, column: str | None, l
                                 'Use a gridstatus export, or set format = "csv".'))
         return None
     part = _pick_location(table, loc_col, location, where, problems)
-    value_col = _value_column(table, column, set(), where, problems, candidates=("lmp", "spp"))
+    skip = {time_col, loc_col, _find(table, "intervalend"), _find(table, "time")}
+    value_col = _value_column(table, column, skip, where, problems, candidates=("lmp", "spp"))
     if part is None or value_col is None or time_col is None:
         return None
     wall, utc, date_only = parse_iso_times(part, time_col, where, problems)
@@ -430,7 +437,7 @@ def read_ercot_spp(table: Table, column: str | None, location: str | None, where
         return None
     dates = part.cells[date_col]
     day = pd.to_datetime(pd.Series(dates, dtype=object), format="%m/%d/%Y", errors="coerce")
-    day = day.fillna(_to_datetime(pd.Series(dates, dtype=object), utc=False).dt.normalize())
+    day = plausible(day.fillna(_to_datetime(pd.Series(dates, dtype=object), utc=False).dt.normalize()))
     hour = pd.to_numeric(pd.Series(part.cells[hour_col], dtype=object).str.extract(_HOUR)[0], errors="coerce")
     interval_col = _find(part, "deliveryinterval")
     interval = pd.Series(1.0, index=hour.index) if interval_col is None else pd.to_numeric(

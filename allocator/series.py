@@ -30,7 +30,8 @@ INDEX_NAME = "interval_start_utc"
 FILLS = ("ffill", "interpolate")
 HOUR = pd.Timedelta(hours=1)
 EDGE_TOLERANCE = pd.Timedelta(hours=24)  # a window may overhang the data by this much (then filled)
-FILL_FIX = 'Fix the file, or set prices.fill = "ffill" (carry the last price forward) or "interpolate" (linear in time).'
+FILL_FIX = ('Fix the file, or set prices.fill = "ffill" (carry the last price forward) '
+            'or "interpolate" (linear in time).')
 
 
 def to_utc(text: str, timezone: str, where: str) -> pd.Timestamp:
@@ -134,7 +135,8 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
     window = [_window_end(text, timezone, f"{where}.{name}", problems) if tz_ok else None
               for name, text in (("start", start), ("end", end))]
     if window[0] is not None and window[1] is not None and window[0] >= window[1]:
-        problems.append(Problem(where, f"start {start!r} is not before end {end!r}.", "Set start < end (end is exclusive)."))
+        problems.append(Problem(where, f"start {start!r} is not before end {end!r}.",
+                                "Set start < end (end is exclusive)."))
         window = [None, None]
     window_ok = (window[0] is not None) == (start is not None) and (window[1] is not None) == (end is not None)
     raw = _read(path, fmt, time_column, column, location, where, problems)
@@ -172,7 +174,8 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
     if len(missing) and fill is None:
         problems.append(Problem(
             where, f"{path} has no price for {len(missing)} of the {len(hours)} hours from {_show(lo, timezone)} "
-                   f"to {_show(hi, timezone)}; the first: {'; '.join(_show(t, timezone) for t in missing[:3])}.", FILL_FIX))
+                   f"to {_show(hi, timezone)}; the first: {'; '.join(_show(t, timezone) for t in missing[:3])}.",
+            FILL_FIX))
     prices = hourly.reindex(hours)
     median = prices.median()
     if np.isfinite(median) and median < 1.0:
@@ -338,7 +341,8 @@ def _report_values(raw: pf.RawSeries, rows: np.ndarray, what: str, where: str, p
     if bad.any():
         problems.append(Problem(
             where, f"{path}: no usable {what} in column {raw.value_column!r} (empty, not a number, NaN or "
-                   f"infinite) on {pf.count(bad.sum(), 'row')}: {pf.describe_rows(raw.lines[bad], raw.value_text[bad])}.",
+                   f"infinite) on {pf.count(bad.sum(), 'row')}: "
+                   f"{pf.describe_rows(raw.lines[bad], raw.value_text[bad])}.",
             "Correct or delete those rows" + (' (hours left without a price can then be filled with '
                                               'prices.fill = "ffill").' if what == "price" else ".")))
 
@@ -352,7 +356,8 @@ def _report_duplicates(raw: pf.RawSeries, times: pd.DatetimeIndex, rows: np.ndar
     if not doubled.any():
         return
     groups = list(pd.Series(raw.lines[doubled]).groupby(times[doubled], sort=True))
-    shown = [f"{_show(moment, timezone)} (lines {', '.join(map(str, lines))})" for moment, lines in groups[: pf.SHOWN]]
+    shown = [f"{_show(moment, timezone)} (lines {', '.join(map(str, lines))})"
+             for moment, lines in groups[: pf.SHOWN]]
     more = f" and {len(groups) - pf.SHOWN} more" if len(groups) > pf.SHOWN else ""
     problems.append(Problem(
         where, f"{path} repeats {pf.count(len(groups), 'time')} (after conversion to UTC): "

@@ -24,6 +24,10 @@ def utc(*stamps: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([pd.Timestamp(s) for s in stamps]).tz_convert("UTC")
 
 
+def hours_from(start: str, n: int) -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="h")
+
+
 def write(tmp_path: Path, text: str, name: str = "prices.csv", encoding: str = "utf-8") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
@@ -102,7 +106,7 @@ def test_spring_forward_naive_local_hours_are_contiguous_in_utc(tmp_path):
     rows = [("2024-03-10 00:00", "1"), ("2024-03-10 01:00", "2"), ("2024-03-10 03:00", "3"), ("2024-03-10 04:00", "4")]
     s = load_price_series(write(tmp_path, csv_text(rows)), timezone=CHI)
     # 01:00 CST = 07:00Z; 03:00 CDT = 08:00Z: no hour is missing in UTC
-    assert list(s.index) == list(utc("2024-03-10T06:00Z", "2024-03-10T07:00Z", "2024-03-10T08:00Z", "2024-03-10T09:00Z"))
+    assert list(s.index) == list(hours_from("2024-03-10T06:00Z", 4))
     assert s.tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
@@ -118,7 +122,7 @@ def test_naive_time_in_the_gap_is_a_problem_unless_filled(tmp_path):
 def test_fall_back_hour_written_twice_is_daylight_then_standard(tmp_path):
     rows = [("2024-11-03 00:00", "1"), ("2024-11-03 01:00", "2"), ("2024-11-03 01:00", "3"), ("2024-11-03 02:00", "4")]
     s = load_price_series(write(tmp_path, csv_text(rows)), timezone=CHI)
-    assert list(s.index) == list(utc("2024-11-03T05:00Z", "2024-11-03T06:00Z", "2024-11-03T07:00Z", "2024-11-03T08:00Z"))
+    assert list(s.index) == list(hours_from("2024-11-03T05:00Z", 4))
     assert s.tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
@@ -130,7 +134,7 @@ def test_fall_back_hour_written_once_is_daylight_and_standard_hour_is_missing(tm
     assert "the first: 2024-11-03 01:00 CST = 2024-11-03 07:00 UTC" in msg
     assert 'prices.fill = "ffill"' in msg
     s = load_price_series(path, timezone=CHI, fill="ffill")
-    assert list(s.index) == list(utc("2024-11-03T05:00Z", "2024-11-03T06:00Z", "2024-11-03T07:00Z", "2024-11-03T08:00Z"))
+    assert list(s.index) == list(hours_from("2024-11-03T05:00Z", 4))
     assert s.tolist() == [1.0, 2.0, 2.0, 4.0]
 
 
@@ -284,7 +288,7 @@ def test_unreadable_files_are_problems(tmp_path, content, expected):
 def test_unreadable_times_are_named(tmp_path):
     rows = [("2024-06-01T00:00", "1"), ("6/1/2024 1:00", "2")]
     (msg,) = problems_of(lambda: load_price_series(write(tmp_path, csv_text(rows))))
-    assert "not ISO 8601 on 1 row: line 3 ('6/1/2024 1:00')" in msg
+    assert "is not an ISO 8601 time in 1900-2199 on 1 row: line 3 ('6/1/2024 1:00')" in msg
 
 
 # ---------------------------------------------------------------- windows
@@ -304,6 +308,13 @@ def test_window_outside_the_file_reports_the_file_range(tmp_path):
     assert "is not covered by" in msg and "run from 2024-06-01 00:00 UTC to 2024-06-01 05:00 UTC" in msg
 
 
+def test_window_overhanging_the_file_by_more_than_a_day_is_not_filled(tmp_path):
+    (msg,) = problems_of(lambda: load_price_series(gappy(tmp_path), start="2024-05-30T23:00Z", fill="ffill"))
+    assert "the window 2024-05-30 23:00 UTC to 2024-06-01 05:00 UTC is not covered by" in msg
+    filled = load_price_series(gappy(tmp_path), start="2024-05-31T00:00Z", fill="ffill")  # a 24 h overhang
+    assert len(filled) == 29 and filled.iloc[0] == 10.0
+
+
 def test_window_start_not_before_end(tmp_path):
     (msg,) = problems_of(lambda: load_price_series(gappy(tmp_path), start="2024-06-01T03:00Z", end="2024-06-01T03:00Z"))
     assert "start '2024-06-01T03:00Z' is not before end" in msg
@@ -318,7 +329,8 @@ def test_window_in_the_fall_back_hour_is_a_problem(tmp_path):
 # ---------------------------------------------------------------- ERCOT
 
 
-ERCOT_HEADER = "Delivery Date,Delivery Hour,Delivery Interval,Settlement Point Name,Settlement Point Type,Settlement Point Price,DSTFlag\n"
+ERCOT_HEADER = ("Delivery Date,Delivery Hour,Delivery Interval,Settlement Point Name,Settlement Point Type,"
+                "Settlement Point Price,DSTFlag\n")
 
 
 def ercot_rows(date: str, hours: list[tuple[int, str]], point: str = "HB_SOUTH", start: float = 0.0) -> str:
@@ -334,7 +346,7 @@ def test_ercot_rtm_fall_back_dstflag_marks_the_repeated_hour(tmp_path):
     body = ercot_rows("11/03/2024", [(1, "N"), (2, "N"), (2, "Y"), (3, "N")])
     s = load_price_series(write(tmp_path, ERCOT_HEADER + body), timezone=CHI)
     # HE1 = 00:00 CDT = 05Z; HE2 = 01:00 CDT = 06Z; HE2 Y = 01:00 CST = 07Z; HE3 = 02:00 CST = 08Z
-    assert list(s.index) == list(utc("2024-11-03T05:00Z", "2024-11-03T06:00Z", "2024-11-03T07:00Z", "2024-11-03T08:00Z"))
+    assert list(s.index) == list(hours_from("2024-11-03T05:00Z", 4))
     assert s.tolist() == [2.5, 6.5, 10.5, 14.5]
 
 
@@ -354,7 +366,7 @@ def test_ercot_duplicates_without_dstflag_are_named(tmp_path):
 
 
 def test_ercot_several_points_need_a_location(tmp_path):
-    text = ERCOT_HEADER + ercot_rows("06/01/2024", [(1, "N")], "HB_SOUTH") + ercot_rows("06/01/2024", [(1, "N")], "HB_WEST", 100)
+    text = ERCOT_HEADER + ercot_rows("06/01/2024", [(1, "N")]) + ercot_rows("06/01/2024", [(1, "N")], "HB_WEST", 100)
     path = write(tmp_path, text)
     (msg,) = problems_of(lambda: load_price_series(path, timezone=CHI))
     assert "holds 2 locations in 'Settlement Point Name': 'HB_SOUTH', 'HB_WEST'" in msg
@@ -376,7 +388,8 @@ def test_ercot_dam_hour_ending_text(tmp_path):
 def test_ercot_bad_hour_is_named(tmp_path):
     text = ERCOT_HEADER + "06/01/2024,25,1,HB_SOUTH,HU,10,N\n06/01/2024,1,1,HB_SOUTH,HU,10,N\n"
     (msg,) = problems_of(lambda: load_price_series(write(tmp_path, text), timezone=CHI))
-    assert "unreadable delivery date, hour (1-24) or interval (1-4) on 1 row: line 2 ('06/01/2024 hour 25 interval 1')" in msg
+    assert "unreadable delivery date, hour (1-24) or interval (1-4) on 1 row" in msg
+    assert "line 2 ('06/01/2024 hour 25 interval 1')" in msg
 
 
 # ---------------------------------------------------------------- gridstatus
@@ -422,6 +435,22 @@ def test_profile_steps_daily_values_across_spring_forward(tmp_path):
     assert by_hour["2024-03-11T04:00Z"] == 52 and by_hour["2024-03-11T05:00Z"] == 49.5
 
 
+def test_profile_day_whose_midnight_is_skipped_starts_when_clocks_resume(tmp_path):
+    # Havana springs forward at midnight: 2024-03-10 00:00 does not exist; the day starts 01:00 CDT = 05:00Z
+    path = write(tmp_path, "date,v\n2024-03-09,1\n2024-03-10,2\n2024-03-11,3\n", "v.csv")
+    index = pd.date_range("2024-03-09T05:00Z", "2024-03-11T05:00Z", freq="h", inclusive="left")
+    by_hour = pd.Series(load_profile_series(path, index, timezone="America/Havana"), index=index)
+    assert (by_hour == 1).sum() == 24 and (by_hour == 2).sum() == 23 and by_hour["2024-03-10T05:00Z"] == 2
+
+
+def test_profile_ignores_bad_rows_it_never_uses(tmp_path):
+    text = "date,v\n2024-05-01,n/a\n2024-06-01,0.8\n2024-07-01,oops\n2024-08-01,0.9\n"
+    index = pd.date_range("2024-06-10", periods=3, freq="h", tz="UTC")
+    assert load_profile_series(write(tmp_path, text, "v.csv"), index).tolist() == [0.8, 0.8, 0.8]
+    (msg,) = problems_of(lambda: load_profile_series(write(tmp_path, text, "v.csv"), index + pd.Timedelta(days=30)))
+    assert "line 4 ('oops')" in msg and "line 2" not in msg
+
+
 def test_profile_averages_finer_rows_and_holds_the_last_value(tmp_path):
     text = "t,u\n2024-06-01T00:00Z,0.5\n2024-06-01T00:30Z,0.7\n2024-06-01T02:00Z,0.9\n"
     index = pd.date_range("2024-06-01", periods=5, freq="h", tz="UTC")
@@ -432,7 +461,8 @@ def test_profile_averages_finer_rows_and_holds_the_last_value(tmp_path):
 def test_profile_hours_before_first_row_and_bad_values(tmp_path):
     text = "date,util\n2024-06-02,0.8\n2024-06-03,n/a\n"
     index = pd.date_range("2024-06-01T05:00Z", periods=72, freq="h")
-    msgs = problems_of(lambda: load_profile_series(write(tmp_path, text, "u.csv"), index, timezone=CHI, where="s.toml: ai.utilization"))
+    path = write(tmp_path, text, "u.csv")
+    msgs = problems_of(lambda: load_profile_series(path, index, timezone=CHI, where="s.toml: ai.utilization"))
     assert len(msgs) == 2
     assert "no usable value in column 'util'" in msgs[0] and "line 3 ('n/a')" in msgs[0]
     assert "starts at 2024-06-02 00:00 CDT = 2024-06-02 05:00 UTC, after the first 24 hours" in msgs[1]
