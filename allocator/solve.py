@@ -101,7 +101,8 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
     t2 = time.perf_counter()
     status = h.getModelStatus()
     S = highspy.HighsModelStatus
-    if status != S.kOptimal:
+    # a site with no fleet and no lease has nothing to decide: all zeros is optimal
+    if status not in (S.kOptimal, S.kModelEmpty):
         _raise_for_status(lp, h.modelStatusToString(status), status in (S.kInfeasible, S.kUnboundedOrInfeasible),
                           time_limit_s if status == S.kTimeLimit else None)
     sol = h.getSolution()

@@ -146,3 +146,12 @@ def test_signed_lease_above_curtailment_cap_is_infeasible(tmp_path):
     assert "curtailment[0]" in text and "1 hour" in text
     assert "<= 4.0" in text  # the fix: min_mw <= 5 / 1.25
     assert err.value.exit_code == 2
+
+
+def test_site_with_nothing_to_decide_is_all_zeros(tmp_path):
+    r = run(tmp_path, {"site": {"interconnect_mw": 10.0},
+                       "mining": {"pue": 1.0, "hashprice_usd_per_ph_day": 48.0}})
+    row = r.split.iloc[0]
+    assert (row.ai_it_mw, row.mining_it_mw, row.net_usd) == (0.0, 0.0, 0.0)
+    assert r.dispatch.mining_it_mw.tolist() == [0.0] * 4
+    assert "no AI lease offered; no ASIC fleet" == r.reasons["tiny"]
