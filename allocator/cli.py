@@ -51,7 +51,10 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
-def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None) -> None:
+@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes solving sites side by side (0: one per core). Same results in the same order.")
+def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
+          workers: int) -> None:
     """Solve the optimal AI / mining split of each site."""
     from .reports.run_folder import check_target, write_result
     from .reports.text import summary
@@ -59,7 +62,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
 
     if out is not None:
         check_target(out, force)
-    result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
+    result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s, workers=workers)
     click.echo(summary(result))
     if out is not None:
         write_result(result, out, force)

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import diagnosis, model, results
+from . import diagnosis, model, parallel, results
 from .errors import InfeasibleError
 from .site import Site, load_site
 from .solve import pick_solver, solve_model, solver_version
+
+PHASES = ("load", "build", "handoff", "solve", "extract")
 
 
 @dataclass
@@ -94,7 +96,7 @@ class Result:
 
 
 def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "highs",
-          time_limit_s: float | None = None) -> Result:
+          time_limit_s: float | None = None, workers: int = 1) -> Result:
     """Find the optimal mullet split of each site.
 
     Parameters
@@ -105,10 +107,15 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
         LP solver; HiGHS by default.
     time_limit_s : float, optional
         Per-site solver time limit [s].
+    workers : int
+        Processes solving sites side by side (1: in this process; 0: one per core). The
+        result is the same and in the same order whatever the number.
 
     Returns
     -------
     Result
+        ``seconds`` holds each phase summed over sites (with several workers, summed over
+        the workers: CPU-side time, not wall time).
 
     Raises
     ------
@@ -117,31 +124,45 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
     InfeasibleError, SolverError
         A site's requirements conflict, or the solver failed (exit 2).
     """
-    seconds = dict.fromkeys(("load", "build", "handoff", "solve", "extract"), 0.0)
     if not isinstance(sites, list):
         sites = [sites]
+    pick_solver(solver)
+    n_workers = parallel.worker_count(workers, len(sites))
+    if n_workers > 1:
+        outcomes = parallel.solve_sites(sites, solver, time_limit_s, n_workers)
+        return Result([s for s, _ in outcomes], solver_version(solver), _sum_seconds([t for _, t in outcomes]))
     t0 = time.perf_counter()
     loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
-    seconds["load"] = time.perf_counter() - t0
-    pick_solver(solver)
+    load_s = time.perf_counter() - t0
     for site in loaded:
         problems = diagnosis.conflicts(site)
         if problems:
             raise InfeasibleError(problems, site.id)
-    solved = []
-    for site in loaded:
-        t1 = time.perf_counter()
-        lp = model.build([site], name=site.id)
-        seconds["build"] += time.perf_counter() - t1
-        solution = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
-        seconds["handoff"] += solution.seconds["handoff"]
-        seconds["solve"] += solution.seconds["solve"]
-        t2 = time.perf_counter()
-        site_sol = results.site_solution(lp.blocks[0], solution)
-        _check_objective(site_sol, solution.objective_usd)
-        solved.append(site_sol)
-        seconds["extract"] += time.perf_counter() - t2
-    return Result(solved, solver_version(solver), seconds)
+    outcomes = [solve_site(site, solver, time_limit_s) for site in loaded]
+    seconds = _sum_seconds([t for _, t in outcomes])
+    seconds["load"] = load_s
+    return Result([s for s, _ in outcomes], solver_version(solver), seconds)
+
+
+def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[results.SiteSolution, dict[str, float]]:
+    """Build, solve and extract one site's LP; return its solution and phase times [s]."""
+    t1 = time.perf_counter()
+    lp = model.build([site], name=site.id)
+    build_s = time.perf_counter() - t1
+    solution = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
+    t2 = time.perf_counter()
+    site_sol = results.site_solution(lp.blocks[0], solution)
+    _check_objective(site_sol, solution.objective_usd)
+    return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],
+                      "extract": time.perf_counter() - t2}
+
+
+def _sum_seconds(parts: list[dict[str, float]]) -> dict[str, float]:
+    seconds = dict.fromkeys(PHASES, 0.0)
+    for part in parts:
+        for key, value in part.items():
+            seconds[key] += value
+    return seconds
 
 
 def _check_objective(s: results.SiteSolution, objective_usd: float) -> None:
