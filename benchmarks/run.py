@@ -1,0 +1,304 @@
+"""allocator against the solver floor: one table of phases, seconds and ratios, also written as CSV.
+
+    .venv/bin/python benchmarks/run.py                      # 1, 10 and 50 sites, best of 3
+    .venv/bin/python benchmarks/run.py --sites 1 --repeat 1 --out /tmp/smoke.csv   # the CI smoke run
+
+Experiments (each figure is the best of ``--repeat`` runs; the floor is
+measured in the same run, interleaved with allocator's):
+
+1. ``site_year``: one site loaded, built, handed off, solved, extracted and
+   written by allocator's own code path, beside HiGHS alone on the same matrix.
+   Target: build + hand-off + solve + extract within 2.5x the floor.
+2. ``independent``: N sites solved one LP per site, serially and with a
+   process pool (``workers`` = the cores available). Target: the pool's wall
+   time within 1.5x the sum of the per-site floors divided by the workers.
+3. ``coupled``: the same N sites sharing one capex budget row (half of what
+   their AI halls could use), as one monolithic LP and by the exact Lagrangian
+   decomposition (allocator.decomposition); both objectives must agree.
+4. ``memory``: peak RSS of ``allocator solve`` on the N sites (largest N) in a
+   fresh process, beside a fresh process that only loads the same matrices and
+   solves them with HiGHS. Target: within 2x.
+5. ``cli``: wall time of the whole ``python -m allocator solve SITE --out DIR``
+   process, imports included. Target: under 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+from floor import floor_solve, lp_arrays  # noqa: E402
+from sites import SOURCES, available, write_sites  # noqa: E402
+
+from allocator import load_site, model  # noqa: E402
+from allocator.decomposition import CouplingRow, solve_coupled  # noqa: E402
+from allocator.parallel import worker_count  # noqa: E402
+from allocator.reports.run_folder import write_result  # noqa: E402
+from allocator.run import Result, solve, solve_site  # noqa: E402
+from allocator.solve import _quiet_highs, solve_model  # noqa: E402
+
+COLUMNS = ("experiment", "source", "sites", "phase", "value", "unit", "floor", "ratio", "target", "met", "note")
+#: share of the sites' largest possible AI capex the shared budget allows
+BUDGET_SHARE = 0.5
+
+
+class Table:
+    """Rows of the result table; printed as they come, written as CSV at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, experiment: str, source: str, sites: int, phase: str, value: float, unit: str = "s",
+            floor: float | None = None, target: float | None = None, note: str = "") -> None:
+        ratio = value / floor if floor else None
+        met = "" if target is None or ratio is None else ("yes" if ratio <= target else "no")
+        row = {"experiment": experiment, "source": source, "sites": sites, "phase": phase,
+               "value": round(value, 4), "unit": unit, "floor": "" if floor is None else round(floor, 4),
+               "ratio": "" if ratio is None else round(ratio, 3), "target": "" if target is None else target,
+               "met": met, "note": note}
+        self.rows.append(row)
+        print(f"{experiment:<12}{source:<9}{sites:>4}  {phase:<28}{value:>10.3f} {unit:<3}"
+              f"{row['floor']!s:>10}{row['ratio']!s:>8}{row['target']!s:>6} {met:<4}{note}", flush=True)
+
+    def header(self) -> None:
+        print(f"{'experiment':<12}{'source':<9}{'sites':>4}  {'phase':<28}{'value':>10} {'':<3}"
+              f"{'floor':>10}{'ratio':>8}{'target':>6} met", flush=True)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, path)
+
+
+def best(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each phase's least time over the repeats."""
+    return {key: min(r[key] for r in runs) for key in runs[0]}
+
+
+# ------------------------------------------------------------------ 1. one site-year
+
+
+def site_year(table: Table, source: str, path: Path, repeat: int, scratch: Path) -> None:
+    runs, floors = [], []
+    for k in range(repeat):
+        t0 = time.perf_counter()
+        site = load_site(path)
+        load_s = time.perf_counter() - t0
+        solution, seconds = solve_site(site, "highs", None)
+        result = Result([solution], "HiGHS", dict(seconds))
+        t1 = time.perf_counter()
+        write_result(result, scratch / f"site_year_{source}_{k}", force=True)
+        runs.append({"load": load_s, **seconds, "write": time.perf_counter() - t1})
+        arrays = lp_arrays(model.build([site]))
+        handoff_s, solve_s, objective = floor_solve(arrays)
+        floors.append({"handoff": handoff_s, "solve": solve_s})
+        if abs(objective - solution.objective_usd) > 1e-6 * abs(objective):
+            raise AssertionError(f"floor objective {objective} != allocator's {solution.objective_usd}")
+    b, f = best(runs), best(floors)
+    floor_s = f["handoff"] + f["solve"]
+    hours = site.hours
+    for phase in ("load", "build", "handoff", "solve", "extract", "write"):
+        table.add("site_year", source, 1, phase, b[phase], floor=floor_s)
+    core = b["build"] + b["handoff"] + b["solve"] + b["extract"]
+    table.add("site_year", source, 1, "build+handoff+solve+extract", core, floor=floor_s, target=2.5,
+              note=f"target 1; {hours} hours, {site.config.mining.fleet.__len__()} fleets")
+    table.add("site_year", source, 1, "floor handoff (passModel)", f["handoff"], floor=floor_s)
+    table.add("site_year", source, 1, "floor solve (run)", f["solve"], floor=floor_s)
+    table.add("site_year", source, 1, "floor total", floor_s, floor=floor_s)
+
+
+# ------------------------------------------------------------------ 2. independent sites
+
+
+def independent(table: Table, source: str, paths: list[Path], repeat: int, serial: bool) -> list[float]:
+    """Returns the per-site floors [s] (best over the repeats)."""
+    n = len(paths)
+    workers = worker_count(0, n)
+    sites = [load_site(p) for p in paths]
+    arrays = [lp_arrays(model.build([s])) for s in sites]
+    per_site = np.full(n, np.inf)
+    pooled, serial_s = [], []
+    expected = None
+    for _ in range(repeat):
+        for i, a in enumerate(arrays):
+            h_s, s_s, _ = floor_solve(a)
+            per_site[i] = min(per_site[i], h_s + s_s)
+        t0 = time.perf_counter()
+        result = solve(paths, workers=workers)
+        pooled.append(time.perf_counter() - t0)
+        if serial:
+            t0 = time.perf_counter()
+            serial_result = solve(paths, workers=1)
+            serial_s.append(time.perf_counter() - t0)
+            expected = serial_result.objective_usd
+        if expected is not None and result.objective_usd != expected:
+            raise AssertionError("the pool's objective differs from the serial run's")
+    floor_sum = float(per_site.sum())
+    table.add("independent", source, n, "floor: sum of per-site", floor_sum)
+    table.add("independent", source, n, f"floor / workers ({workers})", floor_sum / workers)
+    if serial_s:
+        table.add("independent", source, n, "allocator serial (load..extract)", min(serial_s), floor=floor_sum,
+                  note="vs the floor sum")
+    table.add("independent", source, n, f"allocator --workers {workers}", min(pooled),
+              floor=floor_sum / workers, target=1.5, note="target 2; wall time incl. load and pool start")
+    return list(per_site)
+
+
+# ------------------------------------------------------------------ 3. coupled portfolio
+
+
+def budget_row(lp: model.LinearModel) -> tuple[np.ndarray, np.ndarray, float]:
+    """Global lease columns, their fit-out capex [USD per IT MW] and a budget that binds [USD]."""
+    cols, coefs, most = [], [], 0.0
+    for block in lp.blocks:
+        ai = block.site.config.ai
+        cols.append(block.lease_cols)
+        coefs.append(np.full(block.lease_cols.size, ai.fitout_capex_usd_per_mw))
+        firm_mw = min(ai.convertible_mw, float(block.site.grid_cap_mw.min()) / ai.pue)
+        most += firm_mw * ai.fitout_capex_usd_per_mw
+    return np.concatenate(cols), np.concatenate(coefs), BUDGET_SHARE * most
+
+
+def coupled(table: Table, source: str, paths: list[Path], repeat: int) -> None:
+    n = len(paths)
+    sites = [load_site(p) for p in paths]
+    mono, decomposed = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        lp = model.build(sites, name="portfolio")
+        cols, coefs, budget_usd = budget_row(lp)
+        lp.add_rows("capex_budget", None, -np.inf, budget_usd, 0, cols, coefs)
+        solution = solve_model(lp)
+        mono.append({"build": time.perf_counter() - t0 - sum(solution.seconds.values()), **solution.seconds})
+        mono[-1]["total"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        offsets = [min(int(c.min()) for c in b.cols.values() if c.size) for b in lp.blocks]
+        row = CouplingRow("capex_budget", budget_usd, [b.lease_cols - o for b, o in zip(lp.blocks, offsets)],
+                          [np.full(b.lease_cols.size, b.site.config.ai.fitout_capex_usd_per_mw) for b in lp.blocks])
+        dec = solve_coupled(sites, row)
+        decomposed.append({**dec.seconds, "total": time.perf_counter() - t0})
+        gap = abs(dec.objective_usd - solution.objective_usd) / abs(solution.objective_usd)
+        if gap > 1e-7:
+            raise AssertionError(f"decomposition objective {dec.objective_usd} != monolithic {solution.objective_usd}")
+    m, d = best(mono), best(decomposed)
+    dual_row = lp.n_rows - 1
+    note = (f"budget {budget_usd / 1e9:.2f} bn USD, dual {dec.dual:.4f} (monolithic {solution.row_dual[dual_row]:.4f}),"
+            f" objective gap {gap:.1e}, {dec.rounds} prices")
+    table.add("coupled", source, n, "monolithic: build", m["build"])
+    table.add("coupled", source, n, "monolithic: handoff+solve", m["handoff"] + m["solve"])
+    table.add("coupled", source, n, "monolithic: total", m["total"])
+    table.add("coupled", source, n, "decomposition: first solve", d["build"] + d["first_solve"])
+    table.add("coupled", source, n, "decomposition: warm rounds", d["rounds"])
+    table.add("coupled", source, n, "decomposition: total", d["total"], floor=m["total"],
+              note="target 3 (ratio < 1: faster than monolithic); " + note)
+
+
+# ------------------------------------------------------------------ 4. memory
+
+
+def memory(table: Table, source: str, paths: list[Path], scratch: Path) -> None:
+    n = len(paths)
+    npz = scratch / f"matrices_{source}_{n}"
+    npz.mkdir(parents=True, exist_ok=True)
+    for i, p in enumerate(paths):
+        np.savez(npz / f"{i:03d}.npz", **lp_arrays(model.build([load_site(p)])))
+    floor = _last_json([sys.executable, str(HERE / "floor.py"), str(npz)])
+    out = scratch / f"memory_run_{source}_{n}"
+    code = ("import json, sys\nfrom allocator.cli import main\n"
+            f"rc = main(['solve', *{[str(p) for p in paths]!r}, '--out', {str(out)!r}, '--force'])\n"
+            f"sys.path.insert(0, {str(HERE)!r})\nfrom floor import peak_rss_mb\n"
+            "print(json.dumps({'rc': rc, 'peak_rss_mb': peak_rss_mb()}))")
+    mine = _last_json([sys.executable, "-c", code])
+    if mine["rc"] != 0:
+        raise AssertionError(f"allocator solve exited {mine['rc']}")
+    table.add("memory", source, n, "floor peak RSS", floor["peak_rss_mb"], unit="MB")
+    table.add("memory", source, n, "allocator solve --out peak RSS", mine["peak_rss_mb"], unit="MB",
+              floor=floor["peak_rss_mb"], target=2.0, note="target 4; each in a fresh process, workers 1")
+
+
+def _last_json(cmd: list[str]) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE.parent)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ 5. the command line
+
+
+def cli(table: Table, source: str, path: Path, repeat: int, scratch: Path) -> None:
+    times = []
+    for k in range(repeat):
+        cmd = [sys.executable, "-m", "allocator", "solve", str(path), "--out", str(scratch / f"cli_{source}"),
+               "--force"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True, cwd=HERE.parent)
+        times.append(time.perf_counter() - t0)
+    table.add("cli", source, 1, "allocator solve (whole process)", min(times), floor=1.5, target=1.0,
+              note="target 5: under 1.5 s (ratio = seconds / 1.5)")
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", default="1,10,50", help="site counts, comma separated [default: 1,10,50]")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept [default: 3]")
+    parser.add_argument("--sources", default=",".join(SOURCES), help=f"site sources [default: {','.join(SOURCES)}]")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="CSV to write [default: benchmarks/results/<UTC time>.csv]")
+    parser.add_argument("--skip", default="", help="experiments to skip, comma separated (e.g. coupled,memory)")
+    args = parser.parse_args(argv)
+    counts = sorted({int(x) for x in args.sites.split(",") if x.strip()})
+    skip = {x.strip() for x in args.skip.split(",") if x.strip()}
+    out = args.out or HERE / "results" / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.csv"
+    _quiet_highs()  # HiGHS's banner, once, away from the table
+    load = os.getloadavg()
+    print(f"# {platform.node()} {platform.python_version()} cores {os.cpu_count()} "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; best of {args.repeat}")
+    table = Table()
+    table.header()
+    with tempfile.TemporaryDirectory(prefix="allocator-bench-") as tmp:
+        scratch = Path(tmp)
+        for source in [s.strip() for s in args.sources.split(",") if s.strip()]:
+            why = available(source)
+            if why:
+                print(f"# {why}")
+                continue
+            paths = write_sites(scratch / source, source, max(counts))
+            if "site_year" not in skip:
+                site_year(table, source, paths[0], args.repeat, scratch)
+            if "cli" not in skip:
+                cli(table, source, paths[0], args.repeat, scratch)
+            for n in counts:
+                if n > 1 and "independent" not in skip:
+                    independent(table, source, paths[:n], args.repeat, serial=n <= 10)
+                if n > 1 and "coupled" not in skip:
+                    coupled(table, source, paths[:n], args.repeat)
+            if "memory" not in skip:
+                memory(table, source, paths[:max(counts)], scratch)
+    load = os.getloadavg()
+    print(f"# load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    table.write(out)
+    print(f"# wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
