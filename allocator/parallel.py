@@ -74,6 +74,6 @@ def _context():
     """A fresh-interpreter start method where available (no fork of a threaded parent)."""
     if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["allocator.run"])
+        ctx.set_forkserver_preload(["allocator.run", "highspy"])
         return ctx
     return multiprocessing.get_context("spawn")

@@ -3,8 +3,9 @@
 ``floor_solve(arrays)`` times ``Highs()`` + options + ``passModel`` (the
 hand-off) and ``run`` (the solve) on arrays made beforehand, so the floor is
 what any Python program pays to have HiGHS solve this LP. Run as a script on a
-folder of ``.npz`` matrices it solves them one by one and prints its peak RSS
-(the memory floor): it imports numpy and highspy only.
+folder of ``.npz`` matrices it solves them one by one, keeping each solution's
+column values, and prints its peak RSS (the memory floor): it imports numpy
+and highspy only.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def lp_arrays(lp) -> dict[str, np.ndarray]:
             "start": start[:-1].astype(np.int32), "index": index.astype(np.int32), "value": value}
 
 
-def floor_solve(a: dict[str, np.ndarray]) -> tuple[float, float, float]:
-    """``(handoff_s, solve_s, objective)`` of HiGHS alone on ``a``."""
+def floor_solve(a: dict[str, np.ndarray], keep: list | None = None) -> tuple[float, float, float]:
+    """``(handoff_s, solve_s, objective)`` of HiGHS alone on ``a``; appends the column values to ``keep``."""
     t0 = time.perf_counter()
     h = highspy.Highs()
     for key, value in OPTIONS.items():
@@ -51,6 +52,8 @@ def floor_solve(a: dict[str, np.ndarray]) -> tuple[float, float, float]:
     t2 = time.perf_counter()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"floor solve: {h.modelStatusToString(h.getModelStatus())}")
+    if keep is not None:
+        keep.append(np.asarray(h.getSolution().col_value))
     return t1 - t0, t2 - t1, float(h.getInfo().objective_function_value)
 
 
@@ -71,10 +74,11 @@ def peak_rss_mb() -> float:
 
 
 def main(folder: str) -> None:
-    objective = 0.0
+    """Solve every matrix in ``folder`` in turn, keeping each solution (what a caller needs back)."""
+    objective, solutions = 0.0, []
     for path in sorted(Path(folder).glob("*.npz")):
         with np.load(path) as data:
-            objective += floor_solve(dict(data))[2]
+            objective += floor_solve(dict(data), solutions)[2]
     print(json.dumps({"peak_rss_mb": peak_rss_mb(), "objective_usd": objective}))
 
 

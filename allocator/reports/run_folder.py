@@ -120,14 +120,17 @@ def write_result(result, out: Path, force: bool = False, extra: dict[str, Callab
     """
     import time
 
-    from .csv import write_csv
+    from .. import results
+    from .csv import write_csv, write_csv_parts
 
     t0 = time.perf_counter()
     with RunFolder(out, force) as folder:
         for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),
-                            ("dispatch.csv", result.dispatch), ("leases.csv", result.leases),
-                            ("fleets.csv", result.fleets)):
+                            ("leases.csv", result.leases), ("fleets.csv", result.fleets)):
             write_csv(frame, folder.path(name))
+        # site by site: the hourly table of 50 site-years would be ~60 MB in memory at once
+        write_csv_parts((results.dispatch_table([s]) for s in result.sites), folder.path("dispatch.csv"),
+                        list(results.DISPATCH_COLUMNS))
         for name, writer in (extra or {}).items():
             folder.write_with(name, writer)
         result.seconds["write"] = time.perf_counter() - t0
