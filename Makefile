@@ -25,8 +25,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
+# timings against HiGHS alone on the same matrices (README "Performance"); BENCH_SITES=1,10 for a shorter run
+BENCH_SITES ?= 1,10,50
 bench: $(VENV)/.installed
-	$(PY) benchmarks/run.py --sites 1,10
+	$(PY) benchmarks/run.py --sites $(BENCH_SITES)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
