@@ -63,7 +63,8 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     click.echo(summary(result))
     if out is not None:
         write_result(result, out, force)
-        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, manifest.json)")
+        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, "
+                   "marginal_values.csv, shadow_prices.csv, manifest.json)")
     else:
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
 

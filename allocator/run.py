@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import diagnosis, model, results
+from . import diagnosis, marginal, model, power_results, results
 from .errors import InfeasibleError
 from .site import Site, load_site
 from .solve import pick_solver, solve_model, solver_version
@@ -60,6 +60,28 @@ class Result:
     @cached_property
     def fleets(self) -> pd.DataFrame:
         return results.fleets_table(self.sites)
+
+    @cached_property
+    def marginal_values(self) -> pd.DataFrame:
+        """``site_id, resource, value_usd_per_mw_year`` (marginal.py)."""
+        return marginal.marginal_values_table(self.sites)
+
+    @cached_property
+    def shadow_prices(self) -> pd.DataFrame:
+        """``site_id, constraint, interval_start_utc, value_usd_per_mwh`` (marginal.py)."""
+        return marginal.shadow_prices_table(self.sites)
+
+    @cached_property
+    def power_contracts(self) -> pd.DataFrame:
+        return power_results.contracts_table(self.sites)
+
+    @cached_property
+    def demand_response(self) -> pd.DataFrame:
+        return power_results.programs_table(self.sites)
+
+    @cached_property
+    def coincident_peak(self) -> pd.DataFrame:
+        return power_results.peak_table(self.sites)
 
     @property
     def objective_usd(self) -> float:

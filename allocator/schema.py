@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InputError, Problem
+from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
+from .power_schema import cross_check as power_cross_check
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -61,6 +63,9 @@ class PricesSection(_Strict):
     end: str | None = Field(None, description="Window end (exclusive), site time unless an offset is given.")
     fill: Literal["ffill", "interpolate"] | None = Field(
         None, description="How to fill missing hours; default: missing hours are an error."
+    )
+    tou_adder: list[TouAdder] = Field(
+        default_factory=list, description="Time-of-use delivery charges by hour of day and month (extension)."
     )
 
 
@@ -171,6 +176,10 @@ class SiteFile(_Strict):
     mining: MiningSection
     ai: AiSection | None = None
     curtailment: list[Curtailment] = Field(default_factory=list)
+    # power-market extension (docs/power_market.md); absent tables mean the base model
+    power: PowerSection | None = None
+    coincident_peak: CoincidentPeak | None = None
+    demand_response: list[DemandResponse] = Field(default_factory=list)
 
     @property
     def facility_mw(self) -> float:
@@ -269,6 +278,7 @@ def cross_check(sf: SiteFile, where: str) -> list[Problem]:
                     "Remove one of them.",
                 )
             )
+    problems += power_cross_check(sf, where)
     for i, event in enumerate(sf.curtailment):
         if event.start >= event.end and _looks_same_format(event.start, event.end):
             problems.append(

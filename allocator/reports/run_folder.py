@@ -126,8 +126,14 @@ def write_result(result, out: Path, force: bool = False, extra: dict[str, Callab
     with RunFolder(out, force) as folder:
         for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),
                             ("dispatch.csv", result.dispatch), ("leases.csv", result.leases),
-                            ("fleets.csv", result.fleets)):
+                            ("fleets.csv", result.fleets), ("marginal_values.csv", result.marginal_values),
+                            ("shadow_prices.csv", result.shadow_prices)):
             write_csv(frame, folder.path(name))
+        for name, frame in (("power_contracts.csv", result.power_contracts),
+                            ("demand_response.csv", result.demand_response),
+                            ("coincident_peak.csv", result.coincident_peak)):
+            if len(frame):  # only when a site has these tables (docs/power_market.md)
+                write_csv(frame, folder.path(name))
         for name, writer in (extra or {}).items():
             folder.write_with(name, writer)
         result.seconds["write"] = time.perf_counter() - t0
