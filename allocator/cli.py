@@ -62,9 +62,8 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
     click.echo(summary(result))
     if out is not None:
-        write_result(result, out, force)
-        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, "
-                   "marginal_values.csv, shadow_prices.csv, manifest.json)")
+        written = write_result(result, out, force)
+        click.echo(f"\nwrote {out}/ ({', '.join(sorted(p.name for p in Path(written).iterdir()))})")
     else:
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
 

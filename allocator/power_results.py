@@ -99,6 +99,7 @@ def outcome(block: SiteBlock, values: np.ndarray, lease_mw: np.ndarray, fleet_mw
     if pm.peak_weight_frac is not None:
         years = site.horizon_years
         z = float(values[block.cols["coincident_peak"]][0])
+        z = 0.0 if abs(z) < TOLERANCE_MW else z
         z0 = float(pm.peak_weight_frac @ (available_grid + ai_host))
         rate = pm.peak_charge_usd_per_mw_year
         out.items_usd["coincident_peak_cost"] = -rate * years * z

@@ -292,3 +292,20 @@ def test_items_add_up_with_every_extension(tmp_path):
     assert fin.drop("net").sum() == pytest.approx(fin["net"], rel=1e-9)
     assert fin["net"] == pytest.approx(r.objective_usd, rel=1e-9)
     assert np.isfinite(r.marginal_values.value_usd_per_mw_year).all()
+
+
+def test_documented_example_site(tmp_path):
+    from conftest import REPO
+
+    from allocator.cli import main
+
+    path = REPO / "docs" / "examples" / "west_texas_power.toml"
+    out = tmp_path / "run"
+    assert main(["solve", str(path), "--out", str(out)]) == 0
+    for name in ("power_contracts", "coincident_peak", "demand_response", "marginal_values", "shadow_prices"):
+        assert (out / f"{name}.csv").is_file()
+    hub = pd.read_csv(REPO / "sites" / "data" / "ercot_hb_south_hourly.csv").hb_south_rtm_usd_per_mwh
+    contract = pd.read_csv(out / "power_contracts.csv").iloc[0]
+    assert contract.power_contract_settlement_usd == pytest.approx(100 * float((hub - 30).sum()), rel=1e-9)
+    fin = pd.read_csv(out / "financials.csv").set_index("item").usd
+    assert fin.drop("net").sum() == pytest.approx(fin["net"], rel=1e-12)
