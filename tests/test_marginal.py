@@ -130,23 +130,29 @@ def test_signs_and_firm_ai_shadow_price(tmp_path):
     assert "one more MW, USD/MW-year: interconnect" in summary(r)
 
 
-def test_bundled_campus_headline_values(tmp_path):
-    # west_texas: the halls bind (AI 125 MW at the event cap + 150 grid MW of mining), so one more hall MW
-    # is 1/1.05 IT MW more mining, which is linear; the interconnect then is worth nothing
+@pytest.mark.parametrize("name, field, resource", [
+    # west_texas: the halls bind (AI 125 MW at the event cap + 150 grid MW of mining): one more hall MW
+    # is 1/1.05 IT MW more mining, which is linear; the grid does not bind
+    ("west_texas", "facility_mw", "facility_mw"),
+    # permian_hybrid: halls of 400 MW behind 250 MW of grid: one more grid MW is more mining
+    ("permian_hybrid", "interconnect_mw", "interconnect_mw"),
+])
+def test_bundled_campus_headline_values(tmp_path, name, field, resource):
     import tomllib
 
-    path = REPO / "sites" / "west_texas.toml"
+    path = REPO / "sites" / f"{name}.toml"
     doc = tomllib.loads(path.read_text())
     base = solve([load_site(path)])
     v = values(base)
-    assert v["interconnect_mw"] == pytest.approx(0.0, abs=1e-3)
-    more = copy.deepcopy(doc)
-    more["site"]["facility_mw"] += 1.0
-    more["prices"]["file"] = str(REPO / "sites" / "data" / "ercot_hb_south_hourly.csv")
-    (tmp_path / "west_texas.toml").write_text(_toml(more))
-    fd = (solve([load_site(tmp_path / "west_texas.toml")]).objective_usd - base.objective_usd) * 8760 / 7200
-    assert v["facility_mw"] == pytest.approx(fd, rel=1e-6)
-    assert v["facility_mw"] > 0
+    doc["site"][field] += 1.0
+    doc["prices"]["file"] = str(REPO / "sites" / "data" / "ercot_hb_south_hourly.csv")
+    (tmp_path / f"{name}.toml").write_text(_toml(doc))
+    more = solve([load_site(tmp_path / f"{name}.toml")])
+    fd = (more.objective_usd - base.objective_usd) * 8760 / base.sites[0].site.hours
+    assert v[resource] == pytest.approx(fd, rel=1e-6)
+    assert v[resource] > 0
+    other = "interconnect_mw" if resource == "facility_mw" else "facility_mw"
+    assert v[other] == pytest.approx(0.0, abs=1e-3)
 
 
 def _toml(doc) -> str:
