@@ -249,6 +249,12 @@ def test_bad_power_tables_list_every_problem(tmp_path):
     assert "power.contract[0].settlement" in text and "'financial'" in text
 
 
+def test_unknown_key_in_a_program_suggests_the_field(tmp_path):
+    doc = {**BASE, "demand_response": [{"name": "ecrs", "capacity_usd_per_mwh": 5.0}]}
+    with pytest.raises(InputError, match="Did you mean 'capacity_usd_per_mw_hour'"):
+        load_site(write_site(tmp_path, PRICES, doc))
+
+
 def test_windows_outside_the_horizon_are_problems(tmp_path):
     doc = {**BASE,
            "coincident_peak": {"charge_usd_per_mw_year": 1.0, "intervals": ["2025-07-01T16:00"]},
@@ -309,3 +315,36 @@ def test_documented_example_site(tmp_path):
     assert contract.power_contract_settlement_usd == pytest.approx(100 * float((hub - 30).sum()), rel=1e-9)
     fin = pd.read_csv(out / "financials.csv").set_index("item").usd
     assert fin.drop("net").sum() == pytest.approx(fin["net"], rel=1e-12)
+
+
+# ------------------------------------------------------------------ properties
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PROPERTY = settings(max_examples=15, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(prices=st.lists(st.floats(-50, 400, allow_nan=False, width=32), min_size=3, max_size=12),
+       mw=st.floats(0.5, 15.0), price=st.floats(-10.0, 120.0), dr=st.floats(0.0, 80.0))
+def test_contract_properties(tmp_path_factory, prices, mw, price, dr):
+    """A CfD moves net USD by exactly its settlement and leaves dispatch alone; the same block bought
+    physically is never worth more (its unused energy is lost), and a DR program never lowers net USD."""
+    assume(np.median(prices) >= 1.0)
+    assume(np.min(np.abs(np.array(prices) - 100.0)) > 1e-3)  # no zero-margin hour: the dispatch is unique
+    docs = {"base": {}, "financial": "financial", "physical": "physical"}
+    results = {}
+    for name, settlement in docs.items():
+        extra = {} if not settlement else {"power": {"contract": [
+            {"mw": mw, "price_usd_per_mwh": price, "settlement": settlement}]}}
+        results[name] = run(tmp_path_factory.mktemp(name), extra, prices=prices)
+    base, fin, phys = results["base"], results["financial"], results["physical"]
+    settlement = mw * float(np.sum(np.array(prices, dtype=np.float32).astype(float) - price))
+    assert fin.objective_usd - base.objective_usd == pytest.approx(settlement, rel=1e-6, abs=1e-3)
+    assert np.allclose(fin.dispatch.mining_it_mw, base.dispatch.mining_it_mw, atol=1e-6)
+    assert phys.objective_usd <= fin.objective_usd + 1e-6
+    program = {"demand_response": [{"name": "x", "capacity_usd_per_mw_hour": dr}]}
+    with_dr = run(tmp_path_factory.mktemp("dr"), program, prices=prices)
+    assert with_dr.objective_usd >= base.objective_usd - 1e-6
