@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
 from . import marginal, power_results
+from .hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
 from .model import SiteBlock
 from .power_results import PowerOutcome
 from .site import Site, crf
