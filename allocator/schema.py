@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InputError, Problem
+from .plan_schema import PlanSection
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -171,6 +172,7 @@ class SiteFile(_Strict):
     mining: MiningSection
     ai: AiSection | None = None
     curtailment: list[Curtailment] = Field(default_factory=list)
+    plan: PlanSection | None = Field(None, description="Multi-year conversion plan (allocator plan); docs/PLAN.md.")
 
     @property
     def facility_mw(self) -> float:
@@ -269,6 +271,10 @@ def cross_check(sf: SiteFile, where: str) -> list[Problem]:
                     "Remove one of them.",
                 )
             )
+    if sf.plan is not None:
+        from .plan_inputs import plan_problems
+
+        problems += plan_problems(sf, where)
     for i, event in enumerate(sf.curtailment):
         if event.start >= event.end and _looks_same_format(event.start, event.end):
             problems.append(
