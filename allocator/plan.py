@@ -46,6 +46,7 @@ class SitePlan:
     plan: pd.DataFrame       # PLAN_COLUMNS
     cashflows: pd.DataFrame  # site_id, year, item, usd
     npv_usd: float
+    lease_mw: np.ndarray | None = None  # (L, Y) IT MW leased per tenant and year
 
 
 @dataclass
@@ -252,7 +253,7 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
         })
         flow_rows += [{"site_id": block.site.id, "year": year.year, "item": k, "usd": val} for k, val in items.items()]
     return SitePlan(block, pd.DataFrame(plan_rows, columns=list(PLAN_COLUMNS)),
-                    pd.DataFrame(flow_rows, columns=["site_id", "year", "item", "usd"]), npv)
+                    pd.DataFrame(flow_rows, columns=["site_id", "year", "item", "usd"]), npv, lease)
 
 
 def _net_by_year(s: SitePlan) -> pd.Series:
