@@ -54,14 +54,18 @@ def load_portfolio(path: str | Path) -> PortfolioFile:
         problems = []
         for e in err.errors():
             loc = tuple(p for p in e["loc"] if p not in ("float", "str", "int", "list[...]")
-                        and not (isinstance(p, str) and p.startswith("function-")))
+                        and not (isinstance(p, str) and p.startswith(("function-", "constrained-", "list["))))
             msg = e["msg"].removeprefix("Value error, ").rstrip(".")
             shown = "" if e["type"] == "missing" else f"= {e.get('input')!r}: "
             fix = "Add it." if e["type"] == "missing" else (
                 "Remove it. Known keys: name, capex_budget_usd, min_hashrate_ph, [[tenant]] (tenant, "
                 "rate_usd_per_kw_month, max_mw, min_mw, sites, start_year, term_years)."
                 if e["type"] == "extra_forbidden" else _fix_for(e["type"], e))
-            problems.append(Problem(f"{where}: {_dotted(loc)}" if loc else where, f"{shown}{msg}.", fix))
+            if e["type"] == "extra_forbidden":
+                shown, msg = "", "unknown key"
+            place = f"{where}: {_dotted(loc)}" if loc else where
+            if all(p.where != place for p in problems):  # a union field fails once per branch
+                problems.append(Problem(place, f"{shown}{msg}.", fix))
         raise InputError(problems, where) from None
 
 

@@ -220,7 +220,10 @@ def read_site_file(path: Path) -> SiteFile:
     try:
         site_file = SiteFile.model_validate(raw)
     except ValidationError as err:
-        problems += [_problem_from_error(where, e) for e in err.errors()]
+        for e in err.errors():  # a union field (number or list) fails once per branch: keep the first
+            problem = _problem_from_error(where, e)
+            if all(p.where != problem.where for p in problems):
+                problems.append(problem)
         raise InputError(problems, where) from None
     problems += cross_check(site_file, where)
     if problems:
@@ -332,7 +335,8 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic puts union branch names in the location; drop them
-    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]"))
+    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]")
+                and not (isinstance(p, str) and p.startswith(("constrained-", "list["))))
     field = _dotted(loc)
     place = f"{where}: {field}" if field else where
     kind = err["type"]
