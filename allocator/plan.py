@@ -197,7 +197,12 @@ def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time
 
         coupling = pmod.add_plan_coupling(lp, lp.blocks, pf, convert)
     seconds["build"] += time.perf_counter() - t0
-    sol = solve_model(lp, time_limit_s=time_limit_s)
+    if pf is not None:
+        from . import portfolio as pmod
+
+        sol = pmod.solve_coupled(lp, pf, str(pf_path or "portfolio"), time_limit_s=time_limit_s)
+    else:
+        sol = solve_model(lp, time_limit_s=time_limit_s)
     seconds["solve"] += sol.seconds["handoff"] + sol.seconds["solve"]
     t1 = time.perf_counter()
     out = [site_plan(b, sol) for b in lp.blocks]

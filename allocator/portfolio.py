@@ -90,6 +90,13 @@ def with_tenants(sites: list[Site], pf: PortfolioFile, where: str, plan_mode: bo
             elif t.tenant in [lease.tenant for lease in site.config.ai.lease]:
                 problems.append(Problem(f"{where}: tenant[{i}].tenant", f"{t.tenant!r} is already a lease of {sid!r}.",
                                         "Rename the portfolio tenant or remove the site's lease."))
+    for i, t in enumerate(pf.tenant):
+        room = sum(by_id[sid].config.ai.convertible_mw for sid in t.sites
+                   if sid in by_id and by_id[sid].config.ai is not None)
+        if t.min_mw > room + 1e-9:
+            problems.append(Problem(f"{where}: tenant[{i}].min_mw", f"= {t.min_mw:g} IT MW exceeds the convertible "
+                                    f"IT MW of its eligible sites ({room:g}).",
+                                    f"Lower min_mw to <= {room:g} or add eligible sites."))
     budget = pf.capex_budget_usd
     if plan_mode and isinstance(budget, list):
         years = {len(s.config.plan.years) for s in sites if s.config.plan is not None}
@@ -184,7 +191,7 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
     lp = model.build(loaded, name="portfolio")
     coupling = add_coupling(lp, pf)
     seconds["build"] = time.perf_counter() - t1
-    sol = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
+    sol = solve_coupled(lp, pf, str(portfolio), solver=solver, time_limit_s=time_limit_s)
     seconds["handoff"], seconds["solve"] = sol.seconds["handoff"], sol.seconds["solve"]
     t2 = time.perf_counter()
     solved = [results.site_solution(b, sol) for b in lp.blocks]
@@ -200,6 +207,21 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
     result.manifest_extra = {"portfolio": manifest_entry(pf, portfolio),
                              "portfolio_sha256": {str(portfolio): _sha256(Path(portfolio))}}
     return result
+
+
+def solve_coupled(lp: model.LinearModel, pf: PortfolioFile, where: str, **kw) -> Solution:
+    """Solve a coupled LP; an infeasible one names the portfolio's hard requirements."""
+    try:
+        return solve_model(lp, **kw)
+    except InfeasibleError:
+        hard = [f"tenant {t.tenant!r} min_mw = {t.min_mw:g}" for t in pf.tenant if t.min_mw > 0]
+        if pf.min_hashrate_ph > 0:
+            hard.append(f"min_hashrate_ph = {pf.min_hashrate_ph:g}")
+        if pf.capex_budget_usd is not None:
+            hard.append(f"capex_budget_usd = {pf.capex_budget_usd}")
+        raise InfeasibleError([Problem(where, "the sites cannot meet the portfolio's shared requirements together "
+                                       f"({'; '.join(hard) or 'none'}) along with each site's signed leases.",
+                                       "Lower a minimum, raise the budget, or add sites.")], pf.name) from None
 
 
 def solve_placements(solved: list[results.SiteSolution], pf: PortfolioFile) -> pd.DataFrame:

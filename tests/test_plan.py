@@ -160,3 +160,31 @@ def test_bundled_campuses_plan_runs_and_halving_cuts_revenue_per_mwh():
     per_mwh = (flows["mining_revenue"] / energy).loc["permian_hybrid"]
     # BTC +8%/yr, hashrate +20%/yr: -10%/yr, and the April 2028 halving halves it
     assert per_mwh[2029] / per_mwh[2027] == pytest.approx(0.5 * (1.08 / 1.2) ** 2, rel=0.05)
+
+
+def test_asic_purchase_and_retirement_hand_solved(tmp_path):
+    # no AI; an old 5 MW fleet retires in 2027; new 20 J/TH ASICs at 10 USD per TH/s = 0.5M per IT MW
+    # (50,000 TH/s per MW) earn 0.7008M per MW-year: buying fills the halls in 2026 and, with a
+    # two-year life, no second purchase is needed.
+    doc = plan_doc(fleet=[{"model": "A", "retire_year": 2027}],
+                   asic_offer=[{"model": "New", "efficiency_j_per_th": 20.0, "usd_per_th": 10.0, "life_years": 2}])
+    del doc["ai"]
+    doc["mining"]["fleet"][0]["mw"] = 5.0
+    result = solve_plan([write_site(tmp_path, [20.0] * 24, doc)])
+    plan = result.plan
+    assert plan["mining_it_mw"].tolist() == pytest.approx([10.0, 10.0])
+    flows = result.cashflows.pivot(index="year", columns="item", values="usd")
+    assert flows["mining_capex"].tolist() == pytest.approx([-5 * 0.5e6, -5 * 0.5e6])  # 5 MW, then the retired 5
+    margin = 0.7008e6
+    assert result.npv_usd == pytest.approx(10 * margin - 2.5e6 + (10 * margin - 2.5e6) / 1.1, rel=1e-9)
+
+
+def test_price_year_file_replaces_a_year(tmp_path):
+    site = write_site(tmp_path, [20.0] * 24, plan_doc(price_year=[{"year": 2027, "file": "dear.csv"}]))
+    hours = pd.date_range("2024-03-01", periods=24, freq="h", tz="UTC")
+    pd.DataFrame({"interval_start": hours.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "price_usd_per_mwh": [150.0] * 24}).to_csv(tmp_path / "dear.csv", index=False)
+    result = solve_plan([site])
+    # 150 USD/MWh is above mining's 100 USD/MWh revenue: business as usual idles the fleet in 2027
+    assert result.bau_plan["mining_energy_mwh"].tolist() == pytest.approx([87600.0, 0.0], abs=1e-6)
+    assert str((tmp_path / "dear.csv").resolve()) in result.manifest()["inputs_sha256"]

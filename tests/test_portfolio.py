@@ -132,3 +132,17 @@ def test_bad_portfolio_lists_every_problem(tmp_path):
     out = tmp_path / "never"
     code, _, err = invoke(["plan", *map(str, sites), "--portfolio", str(tmp_path / "missing.toml"), "--out", str(out)])
     assert code == 1 and "file not found" in err and not out.exists()
+
+
+def test_unreachable_tenant_minimum_is_bad_input(tmp_path):
+    sites = [ai_site(tmp_path, "cheap", 1e6), ai_site(tmp_path, "dear", 2e6)]
+    pf = portfolio(tmp_path, TENANT.format(max_mw=30.0) + "min_mw = 25.0\n")
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf)])
+    assert code == 1 and "tenant[0].min_mw" in err and "(20)" in err
+
+
+def test_budget_below_a_tenant_minimum_is_infeasible_exit_2(tmp_path):
+    sites = [ai_site(tmp_path, "cheap", 1e6), ai_site(tmp_path, "dear", 2e6)]
+    pf = portfolio(tmp_path, "capex_budget_usd = 1e6\n" + TENANT.format(max_mw=10.0) + "min_mw = 5.0\n")
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf)])
+    assert code == 2 and "min_mw = 5" in err and "capex_budget_usd" in err
