@@ -51,8 +51,15 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
-def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None) -> None:
+@click.option("--portfolio", type=click.Path(path_type=Path), default=None,
+              help="portfolio.toml: solve the sites as one LP with shared capex budget, tenants and hashrate.")
+def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
+          portfolio: Path | None = None) -> None:
     """Solve the optimal AI / mining split of each site."""
+    if portfolio is not None:
+        from .cli_plan import solve_portfolio_cli
+
+        return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s)
     from .reports.run_folder import check_target, write_result
     from .reports.text import summary
     from .run import solve as solve_sites
@@ -74,6 +81,11 @@ def schema() -> None:
     from .schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+from .cli_plan import plan  # noqa: E402  (allocator plan: multi-year plans, docs/PLAN.md)
+
+cli.add_command(plan)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ class Result:
     sites: list[results.SiteSolution]
     solver: str
     seconds: dict[str, float] = field(default_factory=dict)
+    manifest_extra: dict = field(default_factory=dict)  # e.g. the portfolio of allocator.portfolio
 
     @cached_property
     def split(self) -> pd.DataFrame:
@@ -112,6 +113,7 @@ class Result:
             "inputs_sha256": inputs,
             "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
             "argv": sys.argv,
+            **self.manifest_extra,
         }
 
 

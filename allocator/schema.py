@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import InputError, Problem
 from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
 from .power_schema import cross_check as power_cross_check
+from .plan_schema import PlanSection
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -180,6 +181,7 @@ class SiteFile(_Strict):
     power: PowerSection | None = None
     coincident_peak: CoincidentPeak | None = None
     demand_response: list[DemandResponse] = Field(default_factory=list)
+    plan: PlanSection | None = Field(None, description="Multi-year conversion plan (allocator plan); docs/PLAN.md.")
 
     @property
     def facility_mw(self) -> float:
@@ -227,7 +229,10 @@ def read_site_file(path: Path) -> SiteFile:
     try:
         site_file = SiteFile.model_validate(raw)
     except ValidationError as err:
-        problems += [_problem_from_error(where, e) for e in err.errors()]
+        for e in err.errors():  # a union field (number or list) fails once per branch: keep the first
+            problem = _problem_from_error(where, e)
+            if all(p.where != problem.where for p in problems):
+                problems.append(problem)
         raise InputError(problems, where) from None
     problems += cross_check(site_file, where)
     if problems:
@@ -279,6 +284,10 @@ def cross_check(sf: SiteFile, where: str) -> list[Problem]:
                 )
             )
     problems += power_cross_check(sf, where)
+    if sf.plan is not None:
+        from .plan_inputs import plan_problems
+
+        problems += plan_problems(sf, where)
     for i, event in enumerate(sf.curtailment):
         if event.start >= event.end and _looks_same_format(event.start, event.end):
             problems.append(
@@ -336,7 +345,8 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic puts union branch names in the location; drop them
-    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]"))
+    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]")
+                and not (isinstance(p, str) and p.startswith(("constrained-", "list["))))
     field = _dotted(loc)
     place = f"{where}: {field}" if field else where
     kind = err["type"]
