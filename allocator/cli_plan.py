@@ -32,7 +32,7 @@ def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, forc
         write_plan(result, out, force)
         names = "plan.csv, cashflows.csv, plan_summary.csv, bau_plan.csv"
         if result.placements is not None:
-            names += ", tenants.csv, shadow_prices.csv"
+            names += ", tenants.csv, coupling_prices.csv"
         click.echo(f"\nwrote {out}/ ({names}, manifest.json)")
     else:
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
@@ -76,7 +76,7 @@ def plan_summary_text(result) -> str:
 
 def solve_portfolio_cli(sites: list[Path], portfolio: Path, out: Path | None, force: bool, solver: str,
                         time_limit_s: float | None) -> None:
-    """``allocator solve ... --portfolio``: one LP with shared rows; tenants.csv and shadow_prices.csv."""
+    """``allocator solve ... --portfolio``: one LP with shared rows; tenants.csv and coupling_prices.csv."""
     from .portfolio import solve_portfolio
     from .reports.csv import write_csv
     from .reports.run_folder import check_target, write_result
@@ -95,6 +95,6 @@ def solve_portfolio_cli(sites: list[Path], portfolio: Path, out: Path | None, fo
     if out is not None:
         write_result(result, out, force, extra={
             "tenants.csv": lambda p: write_csv(result.placements, p),
-            "shadow_prices.csv": lambda p: write_csv(result.shadow_prices, p)})
+            "coupling_prices.csv": lambda p: write_csv(result.shadow_prices, p)})
         click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, "
-                   "tenants.csv, shadow_prices.csv, manifest.json)")
+                   "tenants.csv, coupling_prices.csv, manifest.json)")

@@ -317,7 +317,7 @@ def write_plan(result: PlanResult, out: Path, force: bool = False) -> Path:
         if result.placements is not None:
             tables["tenants.csv"] = result.placements
         if result.shadow_prices is not None:
-            tables["shadow_prices.csv"] = result.shadow_prices
+            tables["coupling_prices.csv"] = result.shadow_prices
         for name, frame in tables.items():
             write_csv(frame, folder.path(name))
         result.seconds["write"] = time.perf_counter() - t0

@@ -169,7 +169,7 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
 
     The result carries two more tables, ``placements`` (tenant MW per site) and
     ``shadow_prices`` (the dual of each shared row), written as ``tenants.csv``
-    and ``shadow_prices.csv``.
+    and ``coupling_prices.csv``.
     """
     from .run import Result
 

@@ -114,10 +114,10 @@ def test_portfolio_cli_writes_tenants_and_shadow_prices(tmp_path):
     assert "one more $1M of capex is worth" in stdout
     tenants = pd.read_csv(out / "tenants.csv")
     assert list(tenants.columns) == ["tenant", "site_id", "it_mw", "fitout_capex_usd"]
-    assert (out / "shadow_prices.csv").is_file()
+    assert (out / "coupling_prices.csv").is_file()
     code, stdout, err = invoke(["plan", *map(str, sites), "--portfolio", str(pf), "--out", str(tmp_path / "p")])
     assert code == 0, err
-    assert {"tenants.csv", "shadow_prices.csv", "plan.csv"} <= {p.name for p in (tmp_path / "p").iterdir()}
+    assert {"tenants.csv", "coupling_prices.csv", "plan.csv"} <= {p.name for p in (tmp_path / "p").iterdir()}
 
 
 def test_bad_portfolio_lists_every_problem(tmp_path):
