@@ -103,6 +103,16 @@ def highs_for(lp: model.LinearModel, *, time_limit_s: float | None = None, threa
 _BANNER_SHOWN = False
 
 
+def run(h) -> None:
+    """``h.run()``, once more after resetting HiGHS's thread scheduler if another solve in this
+    process (PuLP's HiGHS, say) already started it with a different thread count."""
+    import highspy
+
+    if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+
+
 def _quiet_highs():
     """``highspy.Highs()`` without the copyright banner HiGHS prints on stdout once per process."""
     import os
@@ -133,7 +143,7 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
     h = highs_for(lp, time_limit_s=time_limit_s, threads=threads)
     t1 = time.perf_counter()
     if lp.n_cols:
-        h.run()
+        run(h)
     t2 = time.perf_counter()
     status = h.getModelStatus()
     S = highspy.HighsModelStatus
