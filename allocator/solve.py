@@ -174,11 +174,12 @@ def _solve_cbc(lp: model.LinearModel, time_limit_s: float | None) -> Solution:
     t0 = time.perf_counter()
     prob = lp.prob
     t1 = time.perf_counter()
-    prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
+    stats = prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
     t2 = time.perf_counter()
-    status = pulp.LpStatus[prob.status]
-    if status != "Optimal":
-        _raise_for_status(lp, status, status == "Infeasible", time_limit_s)
+    status = pulp.LpSolveStatus(stats.status)
+    if status != pulp.LpSolveStatus.Optimal:
+        _raise_for_status(lp, status.name, status == pulp.LpSolveStatus.Infeasible,
+                          time_limit_s if status == pulp.LpSolveStatus.TimeLimit else None)
     # columns and rows were created in solver order (x_0.., r_0..)
     variables, constraints = prob.variables(), prob.constraints()
     values = np.array([v.varValue or 0.0 for v in variables])

@@ -110,3 +110,18 @@ print(solve([{str(site)!r}]).objective_usd)
     from allocator import solve
 
     assert float(out.stdout.split()[-1]) == pytest.approx(solve([str(site)]).objective_usd, rel=1e-9)
+
+
+def test_cbc_fallback_reaches_the_same_optimum(tmp_path):
+    """CBC (when installed) solves the PuLP form of the same LP to the same split and net USD."""
+    import shutil
+
+    if shutil.which("cbc") is None:
+        pytest.skip("CBC is not installed (optional fallback: apt-get install coinor-cbc)")
+    from allocator import solve
+
+    site = load_site(write_site(tmp_path, PRICES, DOC))
+    highs, cbc = solve([site]), solve([site], solver="cbc")
+    assert cbc.objective_usd == pytest.approx(highs.objective_usd, rel=1e-7)
+    np.testing.assert_allclose(cbc.split[["ai_it_mw", "mining_it_mw"]], highs.split[["ai_it_mw", "mining_it_mw"]],
+                               atol=1e-6)
