@@ -51,21 +51,61 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
-def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None) -> None:
+@click.option("--report", "report", default=None, metavar="html,xlsx",
+              help="Also write report.html and/or report.xlsx into the --out folder.")
+def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
+          report: str | None) -> None:
     """Solve the optimal AI / mining split of each site."""
     from .reports.run_folder import check_target, write_result
     from .reports.text import summary
     from .run import solve as solve_sites
 
+    formats = _report_formats(report, out)
     if out is not None:
         check_target(out, force)
     result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
     click.echo(summary(result))
     if out is not None:
-        write_result(result, out, force)
-        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, manifest.json)")
+        finish, seconds = None, {}
+        if formats:
+            from .reports.report import write_reports
+
+            def finish(tmp: Path) -> None:
+                seconds.update(write_reports(tmp, formats, name=out.name))
+        write_result(result, out, force, finish=finish)
+        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, "
+                   f"assumptions.csv, manifest.json{_report_note(seconds)})")
     else:
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default="html,xlsx", show_default=True, metavar="html,xlsx",
+              help="Reports to write.")
+def report(folder: Path, formats: str) -> None:
+    """(Re)write report.html and report.xlsx of a run folder from its result files."""
+    from .reports.report import parse_formats, write_reports
+
+    seconds = write_reports(folder, parse_formats(formats, "--format"))
+    click.echo(f"wrote {folder}/ ({_report_note(seconds).lstrip(', ')})")
+
+
+def _report_formats(report: str | None, out: Path | None) -> list[str]:
+    if report is None:
+        return []
+    from .reports.report import parse_formats
+
+    formats = parse_formats(report)
+    if out is None:
+        raise InputError([Problem("--report", "needs a run folder to write into.", "Add --out DIR.")],
+                         "the command line")
+    return formats
+
+
+def _report_note(seconds: dict[str, float]) -> str:
+    files = [f"{name} in {s:.1f} s" for name, s in seconds.items() if name.startswith("report.")]
+    return (", " + ", ".join(files)) if files else ""
 
 
 @cli.command()

@@ -37,6 +37,8 @@ class RunFiles:
     Attributes
     ----------
     folder : Path
+    name : str
+        The run's name for display (the folder name once published).
     tables : dict[str, pd.DataFrame]
         By file name (``"split.csv"``...), columns in file order.
     manifest : dict
@@ -44,6 +46,7 @@ class RunFiles:
     """
 
     folder: Path
+    name: str = ""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
 
@@ -72,8 +75,11 @@ class RunFiles:
         return dict(zip(rows["site_id"], rows["value"].astype(str), strict=True))
 
 
-def read_run(folder: Path) -> RunFiles:
-    """Read every result file of ``folder``; raise :class:`InputError` listing each problem."""
+def read_run(folder: Path, name: str | None = None) -> RunFiles:
+    """Read every result file of ``folder``; raise :class:`InputError` listing each problem.
+
+    ``name`` is the run's display name (default: the folder's name).
+    """
     folder = Path(folder)
     where = str(folder)
     if not folder.is_dir():
@@ -93,7 +99,7 @@ def read_run(folder: Path) -> RunFiles:
                                 "Give the --out folder of `allocator solve` (or of a sweep or plan)."))
     if problems:
         raise InputError(problems, where)
-    run = RunFiles(folder)
+    run = RunFiles(folder, name or folder.name)
     for name in SOLVE_FILES + OPTIONAL_FILES:
         if name in present:
             try:

@@ -1,0 +1,65 @@
+"""Write the reports of a run folder (``report.html``, ``report.xlsx``) from its files alone.
+
+Used by ``allocator solve --report`` (inside the unpublished run folder, so
+the folder appears complete with its reports or not at all) and by
+``allocator report DIR`` (each report replaced atomically in place).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import InputError, Problem
+from .run_files import read_run
+from .run_folder import replace_files
+
+FORMATS = {"html": "report.html", "xlsx": "report.xlsx"}
+
+
+def parse_formats(text: str, option: str = "--report") -> list[str]:
+    """``"html,xlsx"`` -> ``["html", "xlsx"]``; unknown names are an :class:`InputError`."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise InputError([Problem(f"{option} {text}", f"unknown report format {', '.join(map(repr, unknown))}."
+                                  if unknown else "names no report format.",
+                                  f"Use a comma-separated list of {', '.join(FORMATS)}, e.g. {option} html,xlsx.")],
+                         "the command line")
+    return list(dict.fromkeys(names))
+
+
+def write_reports(folder: Path, formats: list[str], name: str | None = None) -> dict[str, float]:
+    """Read ``folder``'s result files and (re)write the reports in ``formats``.
+
+    ``name`` is the run's display name (default: the folder's name).
+
+    Returns
+    -------
+    dict[str, float]
+        Seconds spent per report file (plus ``"read"``).
+    """
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    run = read_run(folder, name)
+    seconds["read"] = time.perf_counter() - t0
+
+    def timed(name: str, writer):
+        def write(path: Path) -> None:
+            t = time.perf_counter()
+            writer(run, path)
+            seconds[name] = time.perf_counter() - t
+        return write
+
+    writers = {}
+    for fmt in formats:
+        if fmt == "html":
+            from .html import write_html
+
+            writers[FORMATS[fmt]] = timed(FORMATS[fmt], write_html)
+        elif fmt == "xlsx":
+            from .excel import write_xlsx
+
+            writers[FORMATS[fmt]] = timed(FORMATS[fmt], write_xlsx)
+    replace_files(Path(folder), writers)
+    return seconds
