@@ -10,6 +10,7 @@ becomes a timestamp. A folder with missing or unreadable files is an
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from dataclasses import dataclass, field
@@ -90,9 +91,9 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
     problems: list[Problem] = []
     solve_present = [n for n in SOLVE_FILES if n in present]
     if solve_present:
-        for name in SOLVE_FILES + ("manifest.json",):
-            if name not in present:
-                problems.append(Problem(f"{folder / name}", "is missing: the run folder is incomplete.",
+        for file_name in SOLVE_FILES + ("manifest.json",):
+            if file_name not in present:
+                problems.append(Problem(f"{folder / file_name}", "is missing: the run folder is incomplete.",
                                         "Re-run `allocator solve ... --out DIR --force`."))
     elif not any(n in present for n in ("sweep.csv", "sensitivity.csv", "plan.csv")):
         problems.append(Problem(where, "holds no result files (split.csv, sweep.csv, sensitivity.csv or plan.csv).",
@@ -100,12 +101,12 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
     if problems:
         raise InputError(problems, where)
     run = RunFiles(folder, name or folder.name)
-    for name in SOLVE_FILES + OPTIONAL_FILES:
-        if name in present:
+    for file_name in SOLVE_FILES + OPTIONAL_FILES:
+        if file_name in present:
             try:
-                run.tables[name] = read_table(folder / name)
-            except (OSError, UnicodeDecodeError, ValueError) as err:
-                problems.append(Problem(str(folder / name), f"cannot be read ({err}).",
+                run.tables[file_name] = read_table(folder / file_name)
+            except (OSError, UnicodeDecodeError, csv.Error, ValueError) as err:
+                problems.append(Problem(str(folder / file_name), f"cannot be read ({err}).",
                                         "Re-run the command that wrote it."))
     if "manifest.json" in present:
         try:
@@ -120,15 +121,17 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
 
 def read_table(path: Path) -> pd.DataFrame:
     """One CSV of a run folder with typed columns (see the module docstring)."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8",
-                          engine="c")
-    except pd.errors.EmptyDataError:
-        raise ValueError("the file is empty") from None
-    except pd.errors.ParserError as err:
-        raise ValueError(str(err).strip()) from None
-    return pd.DataFrame({name: typed_column(str(name), raw[name].tolist()) for name in raw.columns},
-                        columns=list(raw.columns))
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise ValueError("the file is empty")
+    header, body = rows[0], rows[1:]
+    bad = [i for i, row in enumerate(body, start=2) if len(row) != len(header)]
+    if bad:
+        raise ValueError(f"{len(bad)} line(s) do not have the header's {len(header)} cells, first line {bad[0]}")
+    columns = list(zip(*body, strict=True)) if body else [()] * len(header)
+    return pd.DataFrame({name: typed_column(name, list(cells)) for name, cells in zip(header, columns, strict=True)},
+                        columns=header)
 
 
 def typed_column(name: str, cells: list[str]) -> pd.Series:
