@@ -6,16 +6,15 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from test_reports import run_dir  # noqa: F401  (the solved tiny run with its reports)
+from test_cli import invoke
+from test_reports import FIXTURES, run_dir  # noqa: F401  (the solved tiny run with its reports)
 
 WIDTH = 1100
-HEIGHT = 3600
+HEIGHT = 6400
 # Appended to a copy of the report (never to the report itself): on load, record each image's
 # decode state and page rectangle, and any error, into the DOM that --dump-dom prints.
 PROBE = """<script>
@@ -51,7 +50,13 @@ def run_chromium(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_report_renders_in_chromium(run_dir, tmp_path):  # noqa: F811
-    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    """The tiny run's report plus the sweep, sensitivity and plan sections: 7 charts."""
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    for name in ("sweep.csv", "sensitivity.csv", "plan.csv", "cashflows.csv"):
+        shutil.copy(FIXTURES / name, folder / name)
+    assert invoke(["report", str(folder), "--format", "html"])[0] == 0
+    page = (folder / "report.html").read_text(encoding="utf-8")
     probe = tmp_path / "probe.html"
     probe.write_text(page.replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
     dom = run_chromium("--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
@@ -61,10 +66,10 @@ def test_report_renders_in_chromium(run_dir, tmp_path):  # noqa: F811
                        .replace("&gt;", ">"))
     assert state["errors"] == []
     assert state["title"] == "allocator report: run"
-    assert len(state["images"]) == 4 and all(image["ok"] for image in state["images"])
+    assert len(state["images"]) == 7 and all(image["ok"] for image in state["images"])
 
     shot = tmp_path / "shot.png"
-    done = run_chromium(f"--screenshot={shot}", (run_dir / "report.html").as_uri())
+    done = run_chromium(f"--screenshot={shot}", (folder / "report.html").as_uri())
     assert shot.exists(), done.stderr[-2000:]
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
     assert pixels.shape == (HEIGHT, WIDTH, 3)
@@ -81,4 +86,4 @@ def test_report_renders_in_chromium(run_dir, tmp_path):  # noqa: F811
     bar = pixels[int(first["y"]):int(first["y"] + first["h"]), int(first["x"]):int(first["x"] + first["w"])]
     for rgb in ((0x1F, 0x5F, 0xBF), (0xE0, 0x8A, 0x1E)):
         assert (np.abs(bar - rgb).sum(axis=2) < 30).sum() > 500, f"colour {rgb} not drawn"
-    assert not Path(run_dir / "probe.html").exists()
+    assert not (folder / "probe.html").exists()

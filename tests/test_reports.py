@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from allocator.reports.charts import tornado_bars
 from allocator.reports.csv import escape_cell, unescape_cell
 from allocator.reports.excel import FORMAT_FRAC, FORMAT_MW, FORMAT_USD
 from allocator.reports.run_folder import replace_files
@@ -210,6 +211,22 @@ def test_sweep_sensitivity_and_plan_sections(plan_run):
     assert "Optimal AI IT MW over mining.hashprice_usd_per_ph_day and ai.lease[0].rate_usd_per_kw_month" in page
 
 
+def test_tornado_bars_from_the_fixture():
+    sensitivity = pd.read_csv(FIXTURES / "sensitivity.csv")
+    base, bars = tornado_bars(sensitivity, base_net_usd=1.0)  # the file's base rows win over split.csv
+    assert base == 11000.0
+    # hashprice swings 9,000..14,500 (5,500), the lease rate 10,200..11,900 (1,700): widest first
+    assert bars == [("mining.hashprice_usd_per_ph_day", 36.0, 9000.0, 60.0, 14500.0),
+                    ("ai.lease[0].rate_usd_per_kw_month", 80.0, 10200.0, 120.0, 11900.0)]
+    without_base = sensitivity[sensitivity.level != "base"]
+    assert tornado_bars(without_base, base_net_usd=10500.0)[0] == 10500.0
+    # the infeasible high hashprice row is left out; no base given: the median of 9,000, 10,200, 11,900
+    base, bars = tornado_bars(without_base.assign(status=["optimal", "infeasible", "optimal", "optimal"]))
+    assert base == 10200.0
+    assert bars == [("ai.lease[0].rate_usd_per_kw_month", 80.0, 10200.0, 120.0, 11900.0),
+                    ("mining.hashprice_usd_per_ph_day", 36.0, 9000.0, 36.0, 9000.0)]
+
+
 def test_sweep_only_folder_reports_without_split(plan_run, tmp_path):
     folder = tmp_path / "sweep_only"
     folder.mkdir()
@@ -242,8 +259,11 @@ def test_broken_csv_is_named(run_dir, tmp_path):
     folder = tmp_path / "bad"
     shutil.copytree(run_dir, folder)
     (folder / "leases.csv").write_text("site_id,tenant,it_mw\nx,y,1,2,3\n")
+    (folder / "split.csv").write_text("site_id,net_usd\ntiny,1.0\n")
     code, _, stderr = invoke(["report", str(folder)])
-    assert code == 1 and "leases.csv: cannot be read" in stderr
+    assert code == 1 and "2 problems" in stderr
+    assert "leases.csv: cannot be read (1 line(s) do not have the header's 3 cells, first line 2)" in stderr
+    assert "split.csv: has no column facility_mw, ai_it_mw, ai_grid_mw" in stderr
 
 
 def test_report_needs_out(tmp_path):

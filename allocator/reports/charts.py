@@ -143,38 +143,51 @@ def mining_heatmap(dispatch: pd.DataFrame, timezone: str, title: str):
     return fig
 
 
-def tornado(sensitivity: pd.DataFrame, base_net_usd: float | None, title: str):
-    """Net USD at the lowest and highest value of each parameter, around the base, widest first."""
-    plt = _plt()
+def tornado_bars(sensitivity: pd.DataFrame, base_net_usd: float | None = None) -> tuple[float, list[tuple]]:
+    """The base net USD and, widest swing first, ``(parameter, low_value, low_net_usd, high_value, high_net_usd)``.
+
+    Only optimal rows count. The base is the net USD of the ``level == "base"``
+    rows when there are any (the sweep's own base), else ``base_net_usd``
+    (the run's split.csv), else the median. Low and high are the rows with the
+    smallest and largest ``value`` of each parameter (in file order when the
+    values are not numbers).
+    """
     rows = sensitivity
     if "status" in rows.columns:
         rows = rows[rows["status"].astype(str) == "optimal"]
     net = rows["net_usd"].astype(float)
-    if base_net_usd is None:
-        is_base = rows["level"].astype(str) == "base"
-        base_net_usd = float(net[is_base].median()) if is_base.any() else float(net.median())
+    is_base = rows["level"].astype(str) == "base"
+    if is_base.any():
+        base_net_usd = float(net[is_base].median())
+    elif base_net_usd is None:
+        base_net_usd = float(net.median())
     bars = []
-    for parameter, group in rows.groupby("parameter", sort=False):
-        group = group[group["level"].astype(str) != "base"]
-        if group.empty:
-            continue
+    for parameter, group in rows[~is_base].groupby("parameter", sort=False):
         numeric = pd.to_numeric(group["value"], errors="coerce")
         order = numeric.argsort(kind="stable").to_numpy() if numeric.notna().all() else np.arange(len(group))
         lo, hi = group.iloc[order[0]], group.iloc[order[-1]]
-        bars.append((str(parameter), lo, hi))
-    bars.sort(key=lambda b: abs(float(b[2].net_usd) - float(b[1].net_usd)))
+        bars.append((str(parameter), lo["value"], float(lo["net_usd"]), hi["value"], float(hi["net_usd"])))
+    bars.sort(key=lambda b: -(max(b[2], b[4], base_net_usd) - min(b[2], b[4], base_net_usd)))
+    return base_net_usd, bars
+
+
+def tornado(sensitivity: pd.DataFrame, base_net_usd: float | None, title: str):
+    """Net USD at the lowest and highest value of each parameter, around the base, widest on top."""
+    plt = _plt()
+    base, bars = tornado_bars(sensitivity, base_net_usd)
     fig, ax = plt.subplots(figsize=(9, 0.9 + 0.5 * max(1, len(bars))))
-    for k, (parameter, lo, hi) in enumerate(bars):
-        for row, color, name in ((lo, "#7fb3d5", "low"), (hi, "#1a5276", "high")):
-            delta = float(row.net_usd) - base_net_usd
-            ax.barh(k, delta, left=base_net_usd, color=color, height=0.6, label=f"{name} value" if k == 0 else None)
-            ax.text(base_net_usd + delta, k, f" {row.value} ", va="center", fontsize=7,
-                    ha="left" if delta >= 0 else "right")
-    ax.axvline(base_net_usd, color="black", lw=0.8)
-    ax.set_yticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
+    for k, (_, lo_value, lo_net, hi_value, hi_net) in enumerate(reversed(bars)):
+        ends = [(lo_value, lo_net, "#7fb3d5", "low value"), (hi_value, hi_net, "#1a5276", "high value")]
+        ends.sort(key=lambda e: -abs(e[1] - base))  # the longer bar first, so both show
+        for value, net, color, name in ends:
+            ax.barh(k, net - base, left=base, color=color, height=0.6, label=name if k == 0 else None)
+            ax.text(net, k, f" {_tick(value)} ", va="center", fontsize=7, ha="left" if net >= base else "right")
+    ax.axvline(base, color="black", lw=0.8)
+    ax.set_yticks(range(len(bars)), [b[0] for b in reversed(bars)], fontsize=8)
     ax.xaxis.set_major_formatter(_usd_formatter())
-    ax.set_xlabel("net USD (base at the line)")
+    ax.set_xlabel(f"net USD (base {_short_usd(base)} at the line)")
     ax.set_title(title, fontsize=10)
+    ax.margins(x=0.15)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
@@ -229,7 +242,7 @@ def sweep_line(sweep: pd.DataFrame, x: str, title: str):
 
 
 def plan_lines(plan: pd.DataFrame, names: dict[str, str] | None = None, max_sites: int = 12):
-    """AI vs mining IT MW by year, one panel per site."""
+    """AI vs mining IT MW by year (side-by-side bars), one panel per site."""
     plt = _plt()
     names = names or {}
     sites = list(dict.fromkeys(plan["site_id"]))[:max_sites]
@@ -240,12 +253,13 @@ def plan_lines(plan: pd.DataFrame, names: dict[str, str] | None = None, max_site
         ax.set_visible(False)
     for ax, site in zip(axes.flat, sites, strict=False):
         rows = plan[plan["site_id"] == site].sort_values("year")
-        ax.step(rows["year"], rows["ai_it_mw"], where="mid", color=AI_COLOR, marker="o", label="AI IT MW")
-        ax.step(rows["year"], rows["mining_it_mw"], where="mid", color=MINING_COLOR, marker="s",
-                label="mining IT MW")
+        years = rows["year"].to_numpy()
+        ax.bar(years - 0.2, rows["ai_it_mw"].astype(float), width=0.4, color=AI_COLOR, label="AI IT MW")
+        ax.bar(years + 0.2, rows["mining_it_mw"].astype(float), width=0.4, color=MINING_COLOR,
+               label="mining IT MW")
+        ax.set_xticks(years, [str(y) for y in years], fontsize=7, rotation=45 if len(years) > 8 else 0)
         ax.set_title(names.get(site, site), fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.xaxis.get_major_locator().set_params(integer=True)
     axes.flat[0].set_ylabel("IT MW")
     axes.flat[0].legend(fontsize=7, frameon=False)
     return fig

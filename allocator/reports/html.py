@@ -118,7 +118,8 @@ def _sweep_section(run: RunFiles, names: dict[str, str]) -> str:
             rows = sensitivity[sensitivity["site_id"] == site_id]
             label = names.get(site_id, site_id)
             out.append(_figure(charts.tornado(rows, base.get(site_id), f"{label}: sensitivity of net USD"),
-                               "Net USD at each parameter's low and high value, widest swing on top"))
+                               "Net USD at each parameter's low and high value around the base, widest swing "
+                               "on top"))
     sweep = run.get("sweep.csv")
     if sweep is not None and len(sweep):
         varied = charts.varied_columns(sweep)
@@ -162,7 +163,9 @@ def _run_info(run: RunFiles) -> str:
         return ""
     from .excel import run_info
 
-    return "<h2>Run info</h2>\n" + _table(run_info(run), None)
+    info = run_info(run)
+    info["value"] = [_format(str(k), v, False) for k, v in zip(info["key"], info["value"], strict=True)]
+    return "<h2>Run info</h2>\n" + _table(info, None)
 
 
 def _figure(fig, caption: str) -> str:

@@ -61,5 +61,9 @@ def write_reports(folder: Path, formats: list[str], name: str | None = None) -> 
             from .excel import write_xlsx
 
             writers[FORMATS[fmt]] = timed(FORMATS[fmt], write_xlsx)
-    replace_files(Path(folder), writers)
+    try:
+        replace_files(Path(folder), writers)
+    except OSError as err:
+        raise InputError([Problem(str(folder), f"cannot write the reports ({err.strerror or err}).",
+                                  "Check the folder's permissions and free space.")], str(folder)) from None
     return seconds

@@ -24,6 +24,22 @@ from .csv import unescape_cell
 # the files of `allocator solve --out`: all of them, or none (a sweep or plan folder)
 SOLVE_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv")
 OPTIONAL_FILES = ("assumptions.csv", "sweep.csv", "sensitivity.csv", "plan.csv", "cashflows.csv")
+# the columns the reports use, per file (more columns are fine)
+REQUIRED_COLUMNS = {
+    "split.csv": ("site_id", "facility_mw", "ai_it_mw", "ai_grid_mw", "mining_it_mw", "mining_grid_mw",
+                  "ai_share_frac", "mining_share_frac", "mining_energy_mwh", "mining_uptime_frac", "hours",
+                  "net_usd"),
+    "financials.csv": ("site_id", "item", "usd"),
+    "dispatch.csv": ("site_id", "interval_start_utc", "price_usd_per_mwh", "ai_grid_mw", "mining_it_mw",
+                     "mining_grid_mw", "curtailed_it_mw"),
+    "leases.csv": ("site_id", "tenant", "it_mw"),
+    "fleets.csv": ("site_id", "model", "installed_mw", "it_mw", "breakeven_price_usd_per_mwh"),
+    "assumptions.csv": ("site_id", "field", "value"),
+    "sweep.csv": ("ai_it_mw", "mining_it_mw"),
+    "sensitivity.csv": ("site_id", "parameter", "level", "value", "net_usd"),
+    "plan.csv": ("site_id", "year", "ai_it_mw", "mining_it_mw"),
+    "cashflows.csv": ("site_id", "year", "item", "usd"),
+}
 # columns that are text even when every cell looks like a number
 TEXT_COLUMNS = frozenset({"site_id", "item", "tenant", "model", "status", "scenario_id", "parameter",
                           "field", "unit", "source", "error"})
@@ -104,10 +120,16 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
     for file_name in SOLVE_FILES + OPTIONAL_FILES:
         if file_name in present:
             try:
-                run.tables[file_name] = read_table(folder / file_name)
+                table = read_table(folder / file_name)
             except (OSError, UnicodeDecodeError, csv.Error, ValueError) as err:
                 problems.append(Problem(str(folder / file_name), f"cannot be read ({err}).",
                                         "Re-run the command that wrote it."))
+                continue
+            missing = [c for c in REQUIRED_COLUMNS[file_name] if c not in table.columns]
+            if missing:
+                problems.append(Problem(str(folder / file_name), f"has no column {', '.join(missing)}.",
+                                        "Re-run the command that wrote it (an older or edited file?)."))
+            run.tables[file_name] = table
     if "manifest.json" in present:
         try:
             run.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
