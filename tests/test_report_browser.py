@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
@@ -42,10 +43,12 @@ def chromium() -> str:
     pytest.skip("no chromium on PATH: install Debian's chromium package (.ci/run does: apt-get install chromium)")
 
 
-def run_chromium(*args: str) -> subprocess.CompletedProcess:
+def run_chromium(*args: str, profile: Path | None = None) -> subprocess.CompletedProcess:
+    """Headless Chromium with its own profile folder (CI may have no usable HOME)."""
+    extra = [f"--user-data-dir={profile}"] if profile is not None else []
     return subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-                           "--disable-background-networking", "--hide-scrollbars", "--mute-audio",
-                           f"--window-size={WIDTH},{HEIGHT}", *args],
+                           "--disable-background-networking", "--disable-dev-shm-usage", "--hide-scrollbars",
+                           "--mute-audio", f"--window-size={WIDTH},{HEIGHT}", *extra, *args],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -59,7 +62,7 @@ def test_report_renders_in_chromium(run_dir, tmp_path):  # noqa: F811
     page = (folder / "report.html").read_text(encoding="utf-8")
     probe = tmp_path / "probe.html"
     probe.write_text(page.replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
-    dom = run_chromium("--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
+    dom = run_chromium("--virtual-time-budget=5000", "--dump-dom", probe.as_uri(), profile=tmp_path / "profile")
     found = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
     assert found, f"the page did not load: {dom.stderr[-2000:]}"
     state = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<")
@@ -69,7 +72,7 @@ def test_report_renders_in_chromium(run_dir, tmp_path):  # noqa: F811
     assert len(state["images"]) == 7 and all(image["ok"] for image in state["images"])
 
     shot = tmp_path / "shot.png"
-    done = run_chromium(f"--screenshot={shot}", (folder / "report.html").as_uri())
+    done = run_chromium(f"--screenshot={shot}", (folder / "report.html").as_uri(), profile=tmp_path / "profile")
     assert shot.exists(), done.stderr[-2000:]
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=float)
     assert pixels.shape == (HEIGHT, WIDTH, 3)
