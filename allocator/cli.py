@@ -60,21 +60,26 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     from .reports.text import summary
     from .run import solve as solve_sites
 
-    formats = _report_formats(report, out)
+    formats = []
+    if report is not None:
+        from .reports.report import formats_for_solve
+
+        formats = formats_for_solve(report, out)
     if out is not None:
         check_target(out, force)
     result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
     click.echo(summary(result))
     if out is not None:
-        finish, seconds = None, {}
+        finish, note = None, ""
         if formats:
-            from .reports.report import write_reports
+            from .reports.report import written, write_reports
 
             def finish(tmp: Path) -> None:
-                seconds.update(write_reports(tmp, formats, name=out.name))
+                nonlocal note
+                note = ", " + written(write_reports(tmp, formats, name=out.name))
         write_result(result, out, force, finish=finish)
         click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, "
-                   f"assumptions.csv, manifest.json{_report_note(seconds)})")
+                   f"assumptions.csv, manifest.json{note})")
     else:
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
 
@@ -85,27 +90,9 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
               help="Reports to write.")
 def report(folder: Path, formats: str) -> None:
     """(Re)write report.html and report.xlsx of a run folder from its result files."""
-    from .reports.report import parse_formats, write_reports
+    from .reports.report import parse_formats, write_reports, written
 
-    seconds = write_reports(folder, parse_formats(formats, "--format"))
-    click.echo(f"wrote {folder}/ ({_report_note(seconds).lstrip(', ')})")
-
-
-def _report_formats(report: str | None, out: Path | None) -> list[str]:
-    if report is None:
-        return []
-    from .reports.report import parse_formats
-
-    formats = parse_formats(report)
-    if out is None:
-        raise InputError([Problem("--report", "needs a run folder to write into.", "Add --out DIR.")],
-                         "the command line")
-    return formats
-
-
-def _report_note(seconds: dict[str, float]) -> str:
-    files = [f"{name} in {s:.1f} s" for name, s in seconds.items() if name.startswith("report.")]
-    return (", " + ", ".join(files)) if files else ""
+    click.echo(f"wrote {folder}/ ({written(write_reports(folder, parse_formats(formats, '--format')))})")
 
 
 @cli.command()

@@ -29,6 +29,20 @@ def parse_formats(text: str, option: str = "--report") -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def formats_for_solve(text: str, out: Path | None) -> list[str]:
+    """The formats of ``allocator solve --report TEXT``; an error without ``--out``."""
+    formats = parse_formats(text)
+    if out is None:
+        raise InputError([Problem("--report", "needs a run folder to write into.", "Add --out DIR.")],
+                         "the command line")
+    return formats
+
+
+def written(seconds: dict[str, float]) -> str:
+    """``"report.html in 1.1 s, report.xlsx in 1.9 s"`` from :func:`write_reports`' timings."""
+    return ", ".join(f"{name} in {s:.1f} s" for name, s in seconds.items() if name.startswith("report."))
+
+
 def write_reports(folder: Path, formats: list[str], name: str | None = None) -> dict[str, float]:
     """Read ``folder``'s result files and (re)write the reports in ``formats``.
 
