@@ -75,7 +75,7 @@ def plan_summary_text(result) -> str:
 
 
 def solve_portfolio_cli(sites: list[Path], portfolio: Path, out: Path | None, force: bool, solver: str,
-                        time_limit_s: float | None) -> None:
+                        time_limit_s: float | None, step=None) -> None:
     """``allocator solve ... --portfolio``: one LP with shared rows; tenants.csv and coupling_prices.csv."""
     from .portfolio import solve_portfolio
     from .reports.csv import write_csv
@@ -93,8 +93,9 @@ def solve_portfolio_cli(sites: list[Path], portfolio: Path, out: Path | None, fo
             click.echo(f"capex budget: one more $1M of capex is worth ${r.usd_per_1m_usd_capex:,.0f} of net USD "
                        "over the price horizon")
     if out is not None:
-        write_result(result, out, force, extra={
+        from .cli import files_in
+
+        written_to = write_result(result, out, force, finish=step, extra={
             "tenants.csv": lambda p: write_csv(result.placements, p),
             "coupling_prices.csv": lambda p: write_csv(result.shadow_prices, p)})
-        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, "
-                   "tenants.csv, coupling_prices.csv, manifest.json)")
+        click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
