@@ -51,15 +51,23 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
-def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None) -> None:
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a site field, e.g. --set ai.lease[0].rate_usd_per_kw_month=130 (repeatable).")
+@click.option("--scenario", type=click.Path(path_type=Path), default=None,
+              help="TOML file of site fields to override (--set wins over it).")
+def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
+          sets: tuple[str, ...], scenario: Path | None) -> None:
     """Solve the optimal AI / mining split of each site."""
     from .reports.run_folder import check_target, write_result
     from .reports.text import summary
     from .run import solve as solve_sites
+    from .whatif_cli import load_sites_with, overrides_from
 
     if out is not None:
         check_target(out, force)
-    result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
+    values = overrides_from(sets, scenario)
+    inputs = load_sites_with(sites, values) if values else list(sites)
+    result = solve_sites(inputs, solver=solver, time_limit_s=time_limit_s)
     click.echo(summary(result))
     if out is not None:
         write_result(result, out, force)
@@ -74,6 +82,11 @@ def schema() -> None:
     from .schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+from .whatif_cli import register as _register_whatif  # noqa: E402  (sweep, breakeven)
+
+_register_whatif(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

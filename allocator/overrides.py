@@ -260,8 +260,18 @@ def site_config(path: Path, overrides: dict[str, Any]) -> tuple[dict, SiteFile]:
     where = str(path)
     if not schema.SITE_ID_PATTERN.match(Path(path).stem):
         schema.read_site_file(Path(path))  # reports the bad id
-    raw = apply_overrides(read_raw(path), overrides, where)
-    return raw, validate(raw, where, overrides)
+    base = read_raw(path)
+    bad = {p: check_path(base, p, where) for p in overrides}
+    problems = [x for found in bad.values() for x in found]
+    good = {p: v for p, v in overrides.items() if not bad[p]}
+    raw = apply_overrides(base, good, where)
+    try:
+        config = validate(raw, where, good)
+    except InputError as err:
+        problems += err.problems
+    if problems:  # every problem at once: bad paths and bad values
+        raise InputError(problems, where + " with overrides")
+    return raw, config
 
 
 def value_at(config: SiteFile, path_text: str) -> Any:
