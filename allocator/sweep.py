@@ -327,7 +327,7 @@ def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
                          "--dask-scheduler") from None
     try:
         futures = [client.submit(run_chunk, site, items, reuse, time_limit_s, pure=False) for site, items in chunks]
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             yield future.result()
     finally:
         client.close()
