@@ -222,11 +222,11 @@ def resolve_range(runner: SiteScenarios, parameter: str, low: float | None, high
 
 
 def format_value(parameter: str, value: float, tolerance: float = 0.0) -> str:
-    """A value with its unit, to the precision of ``tolerance``: ``$41.7/PH/day``, ``120 MW``."""
+    """A value with its unit, to a precision finer than ``tolerance / 2``: ``$41.72/PH/day``, ``120 MW``."""
     name = parameter.rsplit(".", 1)[-1]
     digits = 0
     if tolerance > 0:
-        digits = min(6, max(0, math.ceil(-math.log10(tolerance))))
+        digits = min(6, max(0, math.ceil(-math.log10(tolerance / 2.0))))
     text = f"{value:,.{digits}f}"
     units = (("_usd_per_ph_day", "$", "/PH/day"), ("_usd_per_kw_month", "$", "/kW-month"),
              ("_usd_per_mwh", "$", "/MWh"), ("_usd_per_mw_year", "$", "/MW-year"), ("_usd_per_mw", "$", "/MW"),
