@@ -15,8 +15,11 @@ values or distributions, seed). A rerun with the same ``--out`` skips the
 definition differs. A failed scenario (bad value, infeasible, solver failure)
 is a row with its status and error text; the sweep goes on.
 
-Scenarios of one site are sent in chunks to workers, which keep each site's
-HiGHS model between scenarios (:mod:`allocator.reuse`).
+Scenarios of one site are sent in chunks (at most 25 scenarios) to worker
+processes or Dask workers, which keep each site's HiGHS model between
+scenarios (:mod:`allocator.reuse`); a chunk's rows are written when it
+returns. With one worker the scenarios run in this process and each row is
+written as soon as it is solved.
 """
 
 from __future__ import annotations
@@ -269,7 +272,8 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
         if dask_scheduler:
             results = _on_dask(dask_scheduler, chunks, reuse, sweep.time_limit_s)
         elif workers == 1 or len(chunks) <= 1:
-            results = (run_chunk(site, items, reuse, sweep.time_limit_s) for site, items in chunks)
+            # in this process: one scenario at a time, each written as soon as it is solved
+            results = (run_chunk(site, [item], reuse, sweep.time_limit_s) for site, items in chunks for item in items)
         else:
             results = _on_pool(workers, chunks, reuse, sweep.time_limit_s)
         for rows in results:

@@ -104,8 +104,8 @@ def main() -> None:
                       + (f"  ({failed} failed)" if failed else ""))
         if args.skip_grid:
             return
-        side = int(round(np.sqrt(args.grid)))
-        n_rate = max(1, args.grid // side)
+        side = max(d for d in range(1, int(np.sqrt(args.grid)) + 1) if args.grid % d == 0)
+        n_rate = args.grid // side
         vary = [f"{HP}=30:80:{side}", f"{RATE}=110:170:{n_rate}"]
         print(f"\ngrid sweep {side} x {n_rate} = {side * n_rate} scenarios of {site.name} ({hours} hours):")
         for workers in [int(w) for w in args.workers.split(",")]:
