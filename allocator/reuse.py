@@ -29,6 +29,7 @@ import numpy as np
 from . import diagnosis, model, overrides, results, site as site_mod
 from .errors import AllocatorError, InfeasibleError, InputError, Problem
 from .site import Site, load_site
+from .run import _check_objective
 from .solve import Solution, _raise_for_status, highs_for, solver_version
 
 #: override paths whose new site is derived from the base site without re-reading files
@@ -192,6 +193,7 @@ class SiteScenarios:
             lp = model.build([site], name=site.id)
             solution = self.solver.solve(lp)
             site_sol = results.site_solution(lp.blocks[0], solution)
+            _check_objective(site_sol, solution.objective_usd)
         except AllocatorError as err:
             status = "input_error" if isinstance(err, InputError) else (
                 "infeasible" if isinstance(err, InfeasibleError) else "solver_error")

@@ -93,7 +93,8 @@ def sweep(sites, vary, samples, distributions, seed, out, workers, dask_schedule
         nonlocal bar
         state["total"] = total
         if sw.is_tty_progress() and total:
-            bar = click.progressbar(length=total, label="sweep", show_eta=True, show_pos=True, file=None)
+            bar = click.progressbar(length=total, label="sweep", show_eta=True, show_pos=True,
+                                    file=click.get_text_stream("stderr"))
             bar.__enter__()
 
     def step(n: int) -> None:
