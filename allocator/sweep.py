@@ -248,6 +248,15 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
     out = Path(out)
     csv_path = out / CSV_NAME
     _claim(out, definition)
+    lock = _lock(out)
+    try:
+        return _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
+    finally:
+        lock.close()
+
+
+def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, dask_scheduler: str | None,
+                reuse: bool, progress, total_callback, t0: float) -> SweepSummary:
     done = _finished(csv_path, sweep.columns)
     ids = sweep.scenario_ids
     pending: dict[str, list[tuple[str, dict]]] = {}
@@ -320,18 +329,38 @@ def _chunks(pending: dict[str, list], workers: int) -> list[tuple[str, list]]:
 
 def _on_pool(workers: int, chunks: list[tuple[str, list]], reuse: bool,
              time_limit_s: float | None) -> Iterator[list[dict]]:
+    """Chunks on a local process pool. On Ctrl-C the chunks not started are dropped and those
+    running are finished and yielded (a few seconds), then KeyboardInterrupt goes on."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor, as_completed, wait
 
-    # spawn: no fork of a process that may hold threads (HiGHS, a progress bar)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
+    # spawn: no fork of a process that may hold threads (HiGHS, a progress bar); workers ignore
+    # Ctrl-C, which the parent handles
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_ignore_sigint,
                                mp_context=multiprocessing.get_context("spawn"))
+    futures = [pool.submit(run_chunk, site, items, reuse, time_limit_s) for site, items in chunks]
+    yielded = set()
     try:
-        futures = [pool.submit(run_chunk, site, items, reuse, time_limit_s) for site, items in chunks]
         for future in as_completed(futures):
+            yielded.add(future)
             yield future.result()
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        running = [f for f in futures if not f.cancelled() and f not in yielded]
+        wait(running)
+        for future in running:
+            if future.exception() is None:
+                yield future.result()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
@@ -352,6 +381,7 @@ def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
         for future in as_completed(futures, loop=client.loop):
             yield future.result()
     finally:
+        client.cancel([f for f in futures if not f.done()])
         client.close()
 
 
@@ -384,6 +414,20 @@ def _claim(out: Path, definition: dict) -> None:
     tmp = out / f".{DEFINITION_NAME}.tmp-{os.getpid()}"
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _lock(out: Path):
+    """An exclusive lock on the sweep folder, held while rows are written (released on exit)."""
+    import fcntl
+
+    fh = open(out / ".lock", "a+", encoding="utf-8")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise InputError([Problem(f"--out {out}", "another sweep is writing to this folder right now.",
+                                  "Wait for it to finish (or stop it), then rerun to resume.")], str(out)) from None
+    return fh
 
 
 def _finished(csv_path: Path, columns: list[str]) -> set[tuple[str, str]]:

@@ -174,3 +174,35 @@ def test_example_distributions_file_reads():
     d = read_distributions(REPO / "scenarios" / "btc_2027.toml")
     assert d.paths[:2] == ["mining.hashprice.btc_price_usd", "mining.hashprice.difficulty"]
     assert d.correlation[0, 1] == 0.7
+
+
+def test_ctrl_c_keeps_finished_rows_and_the_rerun_completes(tmp_path, two_sites):
+    sweep = grid_sweep(two_sites, [f"{HP}=30:70:5", f"{RATE}=40,60"])
+    seen = []
+
+    def interrupt_after_three(n):
+        seen.append(n)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, tmp_path / "out", workers=1, progress=interrupt_after_three)
+    assert len(read_sweep(tmp_path / "out")) == 3  # each row was written before the next solve
+    summary = run_sweep(sweep, tmp_path / "out", workers=1)
+    assert summary.skipped == 3 and summary.solved == 17
+    frame = read_sweep(tmp_path / "out")
+    assert len(frame) == 20 and frame.duplicated(["scenario_id", "site_id"]).sum() == 0
+
+
+def test_two_sweeps_never_write_one_folder_at_once(tmp_path, two_sites):
+    from allocator.sweep import _lock
+
+    sweep = grid_sweep(two_sites, [f"{HP}=30:70:2"])
+    run_sweep(sweep, tmp_path / "out", workers=1)
+    held = _lock(tmp_path / "out")
+    try:
+        with pytest.raises(InputError, match="another sweep is writing"):
+            run_sweep(sweep, tmp_path / "out", workers=1)
+    finally:
+        held.close()
+    assert run_sweep(sweep, tmp_path / "out", workers=1).solved == 0
