@@ -28,8 +28,8 @@ import numpy as np
 
 from . import diagnosis, model, overrides, results, site as site_mod
 from .errors import AllocatorError, InfeasibleError, InputError, Problem
-from .site import Site, load_site
 from .run import _check_objective
+from .site import Site, load_site
 from .solve import Solution, _raise_for_status, highs_for, solver_version
 
 #: override paths whose new site is derived from the base site without re-reading files
