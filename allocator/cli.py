@@ -55,8 +55,13 @@ def validate(sites: tuple[Path, ...]) -> None:
               help="portfolio.toml: solve the sites as one LP with shared capex budget, tenants and hashrate.")
 @click.option("--report", "report", default=None, metavar="html,xlsx",
               help="Also write report.html and/or report.xlsx into the --out folder.")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a site field, e.g. --set ai.lease[0].rate_usd_per_kw_month=130 (repeatable).")
+@click.option("--scenario", type=click.Path(path_type=Path), default=None,
+              help="TOML file of site fields to override (--set wins over it).")
 def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
-          portfolio: Path | None = None, report: str | None = None) -> None:
+          portfolio: Path | None = None, report: str | None = None, sets: tuple[str, ...] = (),
+          scenario: Path | None = None) -> None:
     """Solve the optimal AI / mining split of each site."""
     from .reports.run_folder import check_target, write_result
     from .reports.text import summary
@@ -69,12 +74,20 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     if portfolio is not None:
         from .cli_plan import solve_portfolio_cli
 
+        if sets or scenario is not None:
+            raise InputError([Problem("--set/--scenario", "cannot be combined with --portfolio yet.",
+                                      "Edit the site files, or solve the sites without --portfolio.")],
+                             "the command line")
+
         return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step)
     from .run import solve as solve_sites
+    from .whatif_cli import load_sites_with, overrides_from
 
     if out is not None:
         check_target(out, force)
-    result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
+    values = overrides_from(sets, scenario)
+    inputs = load_sites_with(sites, values) if values else list(sites)
+    result = solve_sites(inputs, solver=solver, time_limit_s=time_limit_s)
     click.echo(summary(result))
     if out is not None:
         written_to = write_result(result, out, force, finish=step)
@@ -110,6 +123,9 @@ def schema() -> None:
 from .cli_plan import plan  # noqa: E402  (allocator plan: multi-year plans, docs/PLAN.md)
 
 cli.add_command(plan)
+from .whatif_cli import register as _register_whatif  # noqa: E402  (sweep, breakeven)
+
+_register_whatif(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .errors import InputError, Problem
 from .model import LinearModel
-from .plan_inputs import PlanData, plan_data
+from .plan_inputs import PlanData, plan_data, plan_mode_problems
 from .plan_model import PlanBlock, add_plan_block, hashrate_ph_per_mw
 from .site import Site, load_site
 from .solve import Solution, pick_solver, solve_model, solver_version
@@ -142,6 +142,8 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
     loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
     missing = [Problem(str(s.path), "has no [plan] table.", "Add one (see docs/PLAN.md) or leave the site out.")
                for s in loaded if s.config.plan is None]
+    for s in loaded:
+        missing += plan_mode_problems(s.config, str(s.path))
     if missing:
         raise InputError(missing, f"{len(loaded)} site file{'s' if len(loaded) != 1 else ''}")
     pf, pf_path = None, None

@@ -36,14 +36,6 @@ def plan_problems(sf: SiteFile, where: str) -> list[Problem]:
             problems.append(Problem(f"{where}: plan.{name}",
                                     f"has {len(value)} values but the horizon {plan.start_year}-{plan.end_year} "
                                     f"has {n_years} years.", f"Give {n_years} values, or one first-year value."))
-    derived = sf.mining.hashprice is not None and sf.mining.hashprice.btc_price_usd is not None
-    if sf.mining.fleet or plan.asic_offer:
-        for name in ("btc_price_usd", "difficulty"):
-            if getattr(plan, name) is None and not derived:
-                problems.append(Problem(f"{where}: plan.{name}",
-                                        "is required: the site's hashprice is not derived from BTC price and "
-                                        "difficulty, so the plan cannot apply the halvings.",
-                                        f"Add plan.{name} (first-year value or one per year)."))
     tenants = [lease.tenant for lease in (sf.ai.lease if sf.ai else [])]
     for i, pl in enumerate(plan.lease):
         if pl.tenant not in tenants:
@@ -67,6 +59,24 @@ def plan_problems(sf: SiteFile, where: str) -> list[Problem]:
             problems.append(Problem(f"{where}: plan.price_year[{i}].year",
                                     f"= {py.year} lies outside the horizon {plan.start_year}-{plan.end_year}.",
                                     "Move it inside the horizon or remove it."))
+    return problems
+
+
+def plan_mode_problems(sf: SiteFile, where: str) -> list[Problem]:
+    """Checks that matter only when the site is planned (``allocator plan``), not when one year is
+    solved: a ``solve --set`` that makes the hashprice flat, or signs a lease for this year, stays valid."""
+    plan = sf.plan
+    if plan is None:
+        return []
+    problems: list[Problem] = []
+    derived = sf.mining.hashprice is not None and sf.mining.hashprice.btc_price_usd is not None
+    if sf.mining.fleet or plan.asic_offer:
+        for name in ("btc_price_usd", "difficulty"):
+            if getattr(plan, name) is None and not derived:
+                problems.append(Problem(f"{where}: plan.{name}",
+                                        "is required: the site's hashprice is not derived from BTC price and "
+                                        "difficulty, so the plan cannot apply the halvings.",
+                                        f"Add plan.{name} (first-year value or one per year)."))
     # a signed lease must be reachable: the MW online in its first year are at most
     # the online share of conversions started since the plan start, times convertible_mw
     if sf.ai is not None:

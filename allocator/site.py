@@ -106,20 +106,22 @@ def crf(discount_rate_frac: float, life_years: float) -> float:
     return i * growth / (growth - 1.0)
 
 
-def load_site(path: str | Path) -> Site:
+def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
     """Read a site file and its series; raise :class:`InputError` listing every problem.
 
     Parameters
     ----------
     path : str or Path
         The site TOML file.
+    config : SiteFile, optional
+        Its already validated content (e.g. with overrides applied); read from ``path`` if omitted.
 
     Returns
     -------
     Site
     """
     path = Path(path)
-    config = read_site_file(path)
+    config = read_site_file(path) if config is None else config
     where = str(path)
     base = path.parent
     tz = config.site.timezone

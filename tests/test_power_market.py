@@ -331,7 +331,8 @@ PROPERTY = settings(max_examples=15, deadline=None,
        mw=st.floats(0.5, 15.0), price=st.floats(-10.0, 120.0), dr=st.floats(0.0, 80.0))
 def test_contract_properties(tmp_path_factory, prices, mw, price, dr):
     """A CfD moves net USD by exactly its settlement and leaves dispatch alone; the same block bought
-    physically is never worth more (its unused energy is lost), and a DR program never lowers net USD."""
+    physically is never worth more (its unused energy is lost) except for the negative-price hours
+    it is spared, and a DR program never lowers net USD."""
     assume(np.median(prices) >= 1.0)
     assume(np.min(np.abs(np.array(prices) - 100.0)) > 1e-3)  # no zero-margin hour: the dispatch is unique
     docs = {"base": {}, "financial": "financial", "physical": "physical"}
@@ -344,7 +345,10 @@ def test_contract_properties(tmp_path_factory, prices, mw, price, dr):
     settlement = mw * float(np.sum(np.array(prices, dtype=np.float32).astype(float) - price))
     assert fin.objective_usd - base.objective_usd == pytest.approx(settlement, rel=1e-6, abs=1e-3)
     assert np.allclose(fin.dispatch.mining_it_mw, base.dispatch.mining_it_mw, atol=1e-6)
-    assert phys.objective_usd <= fin.objective_usd + 1e-6
+    # physical = financial minus the resale of unused block energy at spot; that resale is worth
+    # something except in negative-price hours, where losing the energy saves at most mw * |spot|
+    negative_usd = mw * float(np.sum(np.maximum(0.0, -np.array(prices, dtype=np.float32).astype(float))))
+    assert phys.objective_usd <= fin.objective_usd + negative_usd + 1e-6
     program = {"demand_response": [{"name": "x", "capacity_usd_per_mw_hour": dr}]}
     with_dr = run(tmp_path_factory.mktemp("dr"), program, prices=prices)
     assert with_dr.objective_usd >= base.objective_usd - 1e-6
