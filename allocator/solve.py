@@ -1,8 +1,8 @@
 """Solver choice, status and the solve of a set of sites.
 
-HiGHS (highspy) is the default solver: PuLP hands the model to it in one
-``addCols``/``addRows`` call and we read the solution back as numpy arrays,
-skipping PuLP's per-variable write-back. CBC is a fallback when it is
+HiGHS (highspy) is the default solver: the model's arrays go to it in one
+``passModel`` call (:mod:`allocator.matrix`) and the solution comes back as
+numpy arrays. CBC is a fallback when it is
 installed and HiGHS is not. Independent sites are solved one LP per site:
 HiGHS's simplex time grows faster than linearly with the size of one LP.
 """
@@ -15,7 +15,7 @@ from importlib import metadata
 
 import numpy as np
 
-from . import diagnosis, model
+from . import diagnosis, matrix, model
 from .errors import InfeasibleError, Problem, SolverError
 from .site import Site
 
@@ -80,29 +80,68 @@ def pick_solver(name: str) -> str:
 def solve_model(lp: model.LinearModel, *, solver: str = "highs", time_limit_s: float | None = None,
                 threads: int = 1) -> Solution:
     """Solve a built model; raise :class:`InfeasibleError` or :class:`SolverError` if not optimal."""
-    model.column_indices(lp)
     if solver == "cbc":
         return _solve_cbc(lp, time_limit_s)
     return _solve_highs(lp, time_limit_s, threads)
 
 
+def highs_for(lp: model.LinearModel, *, time_limit_s: float | None = None, threads: int = 1):
+    """A configured ``highspy.Highs`` holding the model (interior point with crossover, quiet)."""
+    import highspy
+
+    h = _quiet_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "ipm")
+    h.setOptionValue("threads", threads)
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    if lp.n_cols:
+        h.passModel(matrix.to_highs_lp(lp))
+    return h
+
+
+_BANNER_SHOWN = False
+
+
+def _quiet_highs():
+    """``highspy.Highs()`` without the copyright banner HiGHS prints on stdout once per process."""
+    import os
+    import sys
+
+    import highspy
+
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN = True
+    return h
+
+
 def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int) -> Solution:
     import highspy
-    import pulp
 
-    backend = pulp.HiGHS(msg=False, timeLimit=time_limit_s, threads=threads, solver="ipm")
-    prob = lp.prob
     t0 = time.perf_counter()
-    backend.createAndConfigureSolver(prob)
-    backend.buildSolverModel(prob)
-    h = prob.solverModel
+    h = highs_for(lp, time_limit_s=time_limit_s, threads=threads)
     t1 = time.perf_counter()
-    h.run()
+    if lp.n_cols:
+        h.run()
     t2 = time.perf_counter()
     status = h.getModelStatus()
     S = highspy.HighsModelStatus
     # a site with no fleet and no lease has nothing to decide: all zeros is optimal
-    if status not in (S.kOptimal, S.kModelEmpty):
+    if lp.n_cols == 0 or status == S.kModelEmpty:
+        return Solution("optimal", 0.0, np.zeros(lp.n_cols), np.zeros(lp.n_rows), np.zeros(lp.n_cols),
+                        solver_version("highs"), {"handoff": t1 - t0, "solve": t2 - t1})
+    if status != S.kOptimal:
         _raise_for_status(lp, h.modelStatusToString(status), status in (S.kInfeasible, S.kUnboundedOrInfeasible),
                           time_limit_s if status == S.kTimeLimit else None)
     sol = h.getSolution()
@@ -122,24 +161,28 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
 def _solve_cbc(lp: model.LinearModel, time_limit_s: float | None) -> Solution:
     import pulp
 
-    prob = lp.prob
     t0 = time.perf_counter()
-    prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
+    prob = lp.prob
     t1 = time.perf_counter()
+    prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
+    t2 = time.perf_counter()
     status = pulp.LpStatus[prob.status]
     if status != "Optimal":
         _raise_for_status(lp, status, status == "Infeasible", time_limit_s)
-    exported = prob.exported_variables()
-    constraints = prob.constraints()
+    # columns and rows were created in solver order (x_0.., r_0..)
+    variables, constraints = prob.variables(), prob.constraints()
+    values = np.array([v.varValue or 0.0 for v in variables])
+    djs = np.array([v.dj or 0.0 for v in variables])
+    pis = np.array([c.pi or 0.0 for c in constraints])
     # CBC reports duals with the opposite sign convention for maximization.
     return Solution(
         status="optimal",
         objective_usd=float(pulp.value(prob.objective) or 0.0),
-        col_value=np.array([v.varValue or 0.0 for v in exported]),
-        row_dual=-np.array([c.pi or 0.0 for c in constraints]),
-        col_dual=-np.array([v.dj or 0.0 for v in exported]),
+        col_value=values,
+        row_dual=-pis,
+        col_dual=-djs,
         solver=solver_version("cbc"),
-        seconds={"handoff": 0.0, "solve": t1 - t0},
+        seconds={"handoff": t1 - t0, "solve": t2 - t1},
     )
 
 
