@@ -105,7 +105,8 @@ def test_infeasible_exits_2_and_names_the_conflict(tmp_path):
     code, _, err = invoke(["solve", str(site), "--out", str(out)])
     assert code == 2
     assert "infeasible" in err and "'Anchor'" in err and "5 MW of firm load" in err
-    assert "caps the site at 3 MW in 2 hours" in err and "Lower min_mw to a total <= 2.4" in err
+    assert "curtailment[0] on 2024-01-01 01:00-03:00 UTC caps the site at 3 MW (2 hours)" in err
+    assert "Lower min_mw to <= 2.4 or remove the event" in err
     assert not out.exists()
 
 
