@@ -181,8 +181,12 @@ def _resolve(base: Path, name: str, where: str, problems: list[Problem]) -> Path
                                 "Give a path relative to the site file."))
         return None
     if not found:
-        problems.append(Problem(where, f"= {name!r}: no such file (looked for {target}).",
-                                "Give a path relative to the site file."))
+        if target.exists():
+            problems.append(Problem(where, f"= {name!r} is not a regular file (a folder, device or pipe: {target}).",
+                                    "Point it at a CSV file."))
+        else:
+            problems.append(Problem(where, f"= {name!r}: no such file (looked for {target}).",
+                                    "Give a path relative to the site file."))
         return None
     return target
 

@@ -64,9 +64,15 @@ def test_existing_out_is_refused_then_replaced_with_force(tmp_path):
     code, _, err = invoke(["solve", str(site), "--out", str(out)])
     assert code == 1 and "already exists" in err and "--force" in err
     assert (out / "keep.txt").read_text() == "old"
-    code, _, _ = invoke(["solve", str(site), "--out", str(out), "--force"])
+    code, _, err = invoke(["solve", str(site), "--out", str(out), "--force"])
+    assert code == 1 and "not an earlier run" in err  # --force replaces run folders only
+    assert (out / "keep.txt").read_text() == "old"
+    (out / "keep.txt").unlink()
+    code, _, _ = invoke(["solve", str(site), "--out", str(out), "--force"])  # an empty folder is fine
     assert code == 0
-    assert not (out / "keep.txt").exists() and (out / "split.csv").exists()
+    code, _, _ = invoke(["solve", str(site), "--out", str(out), "--force"])  # and so is an earlier run
+    assert code == 0
+    assert (out / "split.csv").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 

@@ -108,12 +108,37 @@ class RunFolder:
 
 
 def check_target(target: Path, force: bool) -> None:
-    """Refuse an existing run folder unless ``force``; refuse a file in its place."""
+    """Refuse an existing run folder unless ``force``; refuse anything but a run folder in its place.
+
+    ``--force`` replaces only an earlier run folder (one with an allocator
+    ``manifest.json``) or an empty folder: a typo such as ``--out sites
+    --force`` must never delete the site files.
+    """
+    target = Path(target)
+    if target.is_symlink():
+        raise InputError([Problem(f"--out {target}", "is a symbolic link.",
+                                  "Give the real folder path, or another name.")], str(target))
     if target.exists() and not target.is_dir():
         raise InputError([Problem(f"--out {target}", "is a file, not a folder.", "Choose a folder name.")],
                          str(target))
     if target.exists() and not force:
         raise InputError([_exists_problem(target)], str(target))
+    if target.exists() and not _is_run_folder(target):
+        raise InputError([Problem(
+            f"--out {target}", "is a folder with other files in it, not an earlier run (no allocator "
+                               "manifest.json); --force only replaces run folders, so nothing was deleted.",
+            "Choose a new folder name for the run.")], str(target))
+
+
+def _is_run_folder(folder: Path) -> bool:
+    """An allocator run folder (its manifest says so) or an empty folder."""
+    try:
+        if not any(folder.iterdir()):
+            return True
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("tool") == "allocator"
 
 
 def remove_leftovers(target: Path) -> list[Path]:
