@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -444,3 +445,55 @@ def test_bom_in_site_file_is_accepted(tmp_path):
     site = folder / "site.toml"
     site.write_bytes(codecs.BOM_UTF8 + to_toml(BASE_SITE).encode())
     assert run_case(folder, site)[0] == 0
+
+
+# ------------------------------------------------------------------ defects the fuzzing found (regressions)
+
+DEFECTS = {
+    # huge values reached HiGHS, which treats >= 1e20 as infinite: 'Unbounded' or 'Unknown', exit 2
+    "fleet_1e25_mw": ([("set", ("mining", "fleet", 0, "mw"), 1e25), ("set", ("site", "interconnect_mw"), 1e25),
+                       ("set", ("site", "facility_mw"), 1e25)], "mining.fleet[0].mw: = 1e+25"),
+    "hashprice_1e300": ([("set", ("mining", "hashprice_usd_per_ph_day"), 1e300)],
+                        "mining.hashprice_usd_per_ph_day: = 1e+300"),
+    "adder_minus_1e300": ([("set", ("prices", "adder_usd_per_mwh"), -1e300)], "prices.adder_usd_per_mwh: = -1e+300"),
+    # accepted and 'solved' into meaningless 1e300-dollar plans
+    "rate_1e300": ([("set", ("ai", "lease", 0, "rate_usd_per_kw_month"), 1e300)],
+                   "ai.lease[0].rate_usd_per_kw_month: = 1e+300"),
+    "interconnect_1e25": ([("set", ("site", "interconnect_mw"), 1e25)], "site.interconnect_mw: = 1e+25"),
+    # internal errors (exit 3)
+    "capex_life_1e-300": ([("set", ("ai", "capex_life_years"), 1e-300)], "ai.capex_life_years: = 1e-300"),
+    "nul_in_price_path": ([("set", ("prices", "file"), "\x00")], "prices.file: = '\\x00' is not a usable file name"),
+    "derived_hashprice_overflow": ([("delete", ("mining", "hashprice_usd_per_ph_day"), None),
+                                    ("set", ("mining", "hashprice"), {"btc_price_usd": 1e300, "difficulty": 1e-300})],
+                                   "mining.hashprice.btc_price_usd: = 1e+300"),
+    "derived_hashprice_too_high": ([("delete", ("mining", "hashprice_usd_per_ph_day"), None),
+                                    ("set", ("mining", "hashprice"), {"btc_price_usd": 1e9, "difficulty": 1.0})],
+                                   "mining.hashprice: 48 hours have a hashprice outside 0..1e+06 USD/PH/day"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFECTS))
+def test_defects_found_by_fuzzing_are_input_errors(tmp_path, name):
+    import copy
+
+    mutations, expected = DEFECTS[name]
+    doc = copy.deepcopy(BASE_SITE)
+    for mutation in mutations:
+        apply(doc, mutation)
+    (tmp_path / "prices.csv").write_text(prices_csv(BASE_PRICES))
+    site = tmp_path / "site.toml"
+    site.write_text(to_toml(doc))
+    code, err = run_case(tmp_path, site)
+    assert code == 1 and f"{site}: {expected}" in err, err
+
+
+def test_price_beyond_the_plausible_range_names_its_line(tmp_path):
+    prices = list(BASE_PRICES)
+    prices[5] = 2.5e5
+    (tmp_path / "prices.csv").write_text(prices_csv(prices))
+    site = tmp_path / "site.toml"
+    site.write_text(to_toml(BASE_SITE))
+    code, err = run_case(tmp_path, site)
+    assert code == 1
+    assert f"{site}: prices: {tmp_path / 'prices.csv'}: price beyond +-100,000 USD/MWh in column " \
+           f"'price_usd_per_mwh' on 1 row: line 7 ('250000.0')." in err
