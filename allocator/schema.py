@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError, Problem
 
@@ -48,6 +48,19 @@ class SiteSection(_Strict):
     facility_mw: SiteMw | None = Field(
         None, description="Hall electrical capacity [MW]; default interconnect_mw."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            close = difflib.get_close_matches(value, sorted(zoneinfo.available_timezones()), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ' (e.g. "America/Chicago" or "UTC")'
+            raise ValueError(f"not a known IANA time zone{hint}") from None
+        return value
 
 
 class PricesSection(_Strict):
@@ -358,7 +371,7 @@ def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
     msg = err["msg"].rstrip(".")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    return Problem(place, f"= {shown}: {msg}.", _fix_for(kind, err))
+    return Problem(place, f"= {shown}: {msg}" + ("" if msg.endswith("?") else "."), _fix_for(kind, err))
 
 
 def _fix_for(kind: str, err: dict[str, Any]) -> str:
