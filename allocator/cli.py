@@ -16,6 +16,8 @@ import click
 
 from .errors import AllocatorError, InputError, Problem
 
+INTERRUPTED = "interrupted: nothing partial was written; --out holds the previous run, or this one complete"
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -86,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = _terminate_like_interrupt()
     try:
         cli.main(args=args, prog_name="allocator", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort:  # click's form of Ctrl-C / SIGTERM
+        click.echo(INTERRUPTED, err=True)
         return 130
     except click.ClickException as err:
         err.show()
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(err.render(), err=True)
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted: no partial output; --out holds the previous run or this complete one", err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
     except Exception as err:  # a defect: say so plainly
         if debug:
