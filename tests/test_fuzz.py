@@ -405,8 +405,10 @@ def _quote(cell: str, sep: str) -> str:
 
 
 @fuzz_settings(CASES["prices"])
-@given(case=price_files(), uptime=st.sampled_from([0.0, 0.0, 0.5]), lease_min=st.sampled_from([0.0, 10.0, 45.0]))
-def test_fuzzed_price_files(case, uptime, lease_min):
+@given(case=price_files(), uptime=st.sampled_from([0.0, 0.0, 0.5]), lease_min=st.sampled_from([0.0, 10.0, 45.0]),
+       role=st.sampled_from(["prices"] * 6 + ["hashprice", "utilization"]))
+def test_fuzzed_price_files(case, uptime, lease_min, role):
+    """The fuzzed CSV as the price file, or as the hashprice / AI utilization profile beside clean prices."""
     RUN["prices"] += 1
     data, tz, prices = case
     doc = {
@@ -416,16 +418,42 @@ def test_fuzzed_price_files(case, uptime, lease_min):
         "ai": {**BASE_SITE["ai"], "lease": [{"tenant": "Anchor", "rate_usd_per_kw_month": 150.0,
                                              "min_mw": lease_min, "max_mw": 40.0}]},
     }
+    if role != "prices":
+        doc["prices"] = {"file": "data/clean.csv", "adder_usd_per_mwh": 2.0, "start": "2024-06-01T00:00Z",
+                         "end": "2024-06-02T00:00Z"}
+        column = {k: v for k, v in prices.items() if k == "column"}
+        if role == "hashprice":
+            del doc["mining"]["hashprice_usd_per_ph_day"]
+            doc["mining"]["hashprice"] = {"file": "data/prices.csv", **column}
+        else:
+            del doc["ai"]["utilization_frac"]
+            doc["ai"]["utilization"] = {"file": "data/prices.csv", **column}
+            data = _scale_cells(data, 0.001)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "data").mkdir()
         (folder / "data" / "prices.csv").write_bytes(data)
+        (folder / "data" / "clean.csv").write_text(prices_csv(BASE_PRICES[:24] * 3, start="2024-05-31T00:00:00Z"))
         site = folder / "campus.toml"
         site.write_text(to_toml(doc), encoding="utf-8")
         code, err = run_case(folder, site)
         if code == 1 and "prices" in err and "campus.toml: prices" in err:
             # a price problem names the price file and says where in it
             assert "prices.csv" in err or re.search(r"campus\.toml: prices\.\w+", err), err
+
+
+def _scale_cells(data: bytes, k: float) -> bytes:
+    """Multiply the plain-number cells of a CSV's second column by ``k`` (for utilization fractions)."""
+    out = []
+    for line in data.split(b"\n"):
+        parts = line.split(b",")
+        if len(parts) >= 2:
+            try:
+                parts[1] = repr(float(parts[1]) * k).encode()
+            except ValueError:
+                pass
+        out.append(b",".join(parts))
+    return b"\n".join(out)
 
 
 def test_case_count():
