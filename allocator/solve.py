@@ -205,6 +205,13 @@ def _raise_for_status(lp: model.LinearModel, status: str, infeasible: bool, time
     if time_limit_s is not None:
         raise SolverError([Problem(site_ids, f"the time limit of {time_limit_s:g} s was reached ({status}).",
                                    "Raise --time-limit or shorten the horizon.")], "the solver stopped early")
+    if "unbounded" in status.lower():
+        raise SolverError([Problem(
+            site_ids, f"the solver returned {status!r}, but every variable of the model is bounded (leases by "
+                      f"max_mw and convertible_mw, fleets by mw, running by installed), so the model was "
+                      f"numerically troubled.",
+            "Check for values many orders of magnitude apart in the site file, then rerun with --debug and "
+            "report it with the site file.")], f"the solver failed ({status})")
     raise SolverError([Problem(site_ids, f"the solver returned {status!r}.",
                                "Run with --debug and report it with the site file.")],
                       f"the solver failed ({status})")

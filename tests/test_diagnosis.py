@@ -172,3 +172,17 @@ def test_answer_breaking_a_row_is_reported_not_written(tmp_path, monkeypatch):
     assert text.startswith("error: the solver's answer is not accurate")
     assert "HiGHS called the plan optimal, but it breaks row" in text and "numerically troubled" in text
     assert err.value.exit_code == 2
+
+
+def test_unbounded_or_unknown_status_is_exit_2_naming_the_status(tmp_path, monkeypatch):
+    import highspy
+
+    path = write(tmp_path, {"site": {"interconnect_mw": 100.0}, "ai": ai(("Anchor", 10.0))})
+    site = load_site(path)
+    for status, expected in ((highspy.HighsModelStatus.kUnbounded, "every variable of the model is bounded"),
+                             (highspy.HighsModelStatus.kUnknown, "the solver returned 'Unknown'")):
+        monkeypatch.setattr(highspy.Highs, "getModelStatus", lambda self, s=status: s)
+        with pytest.raises(SolverError) as err:
+            solve([site])
+        assert err.value.exit_code == 2 and expected in err.value.render()
+        assert err.value.render().startswith("error: the solver failed (")
