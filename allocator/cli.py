@@ -54,10 +54,25 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
-def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None) -> None:
+@click.option("--portfolio", type=click.Path(path_type=Path), default=None,
+              help="portfolio.toml: solve the sites as one LP with shared capex budget, tenants and hashrate.")
+@click.option("--report", "report", default=None, metavar="html,xlsx",
+              help="Also write report.html and/or report.xlsx into the --out folder.")
+def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
+          portfolio: Path | None = None, report: str | None = None) -> None:
     """Solve the optimal AI / mining split of each site."""
     from .reports.run_folder import check_target, write_result
     from .reports.text import summary
+
+    step = None
+    if report is not None:
+        from .reports.report import ReportStep, formats_for_solve
+
+        step = ReportStep(formats_for_solve(report, out), out.name)
+    if portfolio is not None:
+        from .cli_plan import solve_portfolio_cli
+
+        return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step)
     from .run import solve as solve_sites
 
     if out is not None:
@@ -65,10 +80,26 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s)
     click.echo(summary(result))
     if out is not None:
-        write_result(result, out, force)
-        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, manifest.json)")
+        written_to = write_result(result, out, force, finish=step)
+        click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
     else:
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default="html,xlsx", show_default=True, metavar="html,xlsx",
+              help="Reports to write.")
+def report(folder: Path, formats: str) -> None:
+    """(Re)write report.html and report.xlsx of a run folder from its result files."""
+    from .reports.report import parse_formats, write_reports, written
+
+    click.echo(f"wrote {folder}/ ({written(write_reports(folder, parse_formats(formats, '--format')))})")
+
+
+def files_in(folder: Path) -> str:
+    """The result files of a run folder, comma-separated (reports are listed with their timings)."""
+    return ", ".join(sorted(p.name for p in Path(folder).iterdir() if not p.name.startswith("report.")))
 
 
 @cli.command()
@@ -77,6 +108,11 @@ def schema() -> None:
     from .schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+from .cli_plan import plan  # noqa: E402  (allocator plan: multi-year plans, docs/PLAN.md)
+
+cli.add_command(plan)
 
 
 def main(argv: list[str] | None = None) -> int:

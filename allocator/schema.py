@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError, Problem
+from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
+from .power_schema import cross_check as power_cross_check
+from .plan_schema import PlanSection
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -84,6 +87,9 @@ class PricesSection(_Strict):
     end: str | None = Field(None, description="Window end (exclusive), site time unless an offset is given.")
     fill: Literal["ffill", "interpolate"] | None = Field(
         None, description="How to fill missing hours; default: missing hours are an error."
+    )
+    tou_adder: list[TouAdder] = Field(
+        default_factory=list, description="Time-of-use delivery charges by hour of day and month (extension)."
     )
 
 
@@ -194,6 +200,11 @@ class SiteFile(_Strict):
     mining: MiningSection
     ai: AiSection | None = None
     curtailment: list[Curtailment] = Field(default_factory=list)
+    # power-market extension (docs/power_market.md); absent tables mean the base model
+    power: PowerSection | None = None
+    coincident_peak: CoincidentPeak | None = None
+    demand_response: list[DemandResponse] = Field(default_factory=list)
+    plan: PlanSection | None = Field(None, description="Multi-year conversion plan (allocator plan); docs/PLAN.md.")
 
     @property
     def facility_mw(self) -> float:
@@ -241,7 +252,10 @@ def read_site_file(path: Path) -> SiteFile:
     try:
         site_file = SiteFile.model_validate(raw)
     except ValidationError as err:
-        problems += [_problem_from_error(where, e) for e in err.errors()]
+        for e in err.errors():  # a union field (number or list) fails once per branch: keep the first
+            problem = _problem_from_error(where, e)
+            if all(p.where != problem.where for p in problems):
+                problems.append(problem)
         raise InputError(problems, where) from None
     problems += cross_check(site_file, where)
     if problems:
@@ -292,6 +306,11 @@ def cross_check(sf: SiteFile, where: str) -> list[Problem]:
                     "Remove one of them.",
                 )
             )
+    problems += power_cross_check(sf, where)
+    if sf.plan is not None:
+        from .plan_inputs import plan_problems
+
+        problems += plan_problems(sf, where)
     for i, event in enumerate(sf.curtailment):
         if event.start >= event.end and _looks_same_format(event.start, event.end):
             problems.append(
@@ -349,7 +368,8 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic puts union branch names in the location; drop them
-    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]"))
+    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]")
+                and not (isinstance(p, str) and p.startswith(("constrained-", "list["))))
     field = _dotted(loc)
     place = f"{where}: {field}" if field else where
     kind = err["type"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import hashprice as hp
-from . import series
+from . import power_market, series
 from .errors import InputError, Problem
 from .schema import MAX_HASHPRICE_USD_PER_PH_DAY, SiteFile, read_site_file
 
@@ -46,6 +46,8 @@ class Site:
         Share of contracted AI IT drawn per hour [0..1].
     input_files : dict[str, Path]
         Every file read, by role (for the manifest's hashes).
+    power : power_market.PowerMarket or None
+        Contracts, 4CP, demand response and TOU adders on the hourly axis (None: base model).
     """
 
     id: str
@@ -57,6 +59,7 @@ class Site:
     grid_cap_mw: np.ndarray
     ai_utilization_frac: np.ndarray
     input_files: dict[str, Path] = field(default_factory=dict)
+    power: power_market.PowerMarket | None = None
 
     @property
     def hours(self) -> int:
@@ -154,12 +157,15 @@ def load_site(path: str | Path) -> Site:
     hashprice = _hashprice(config, index, base, where, files, problems)
     utilization = _utilization(config, index, base, where, files, problems)
     grid_cap = _grid_cap(config, index, where, problems)
+    power = power_market.load(config, index, prices.to_numpy(dtype=float), base, where, files, problems)
+    if power is not None:
+        price = price + power.tou_adder_usd_per_mwh
     if problems:
         raise InputError(problems, where)
     return Site(
         id=path.stem, path=path, config=config, index=index, price_usd_per_mwh=price,
         hashprice_usd_per_ph_day=hashprice, grid_cap_mw=grid_cap,
-        ai_utilization_frac=utilization, input_files=files,
+        ai_utilization_frac=utilization, input_files=files, power=power,
     )
 
 

@@ -103,6 +103,16 @@ def highs_for(lp: model.LinearModel, *, time_limit_s: float | None = None, threa
 _BANNER_SHOWN = False
 
 
+def run(h) -> None:
+    """``h.run()``, once more after resetting HiGHS's thread scheduler if another solve in this
+    process (PuLP's HiGHS, say) already started it with a different thread count."""
+    import highspy
+
+    if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+
+
 def _quiet_highs():
     """``highspy.Highs()`` without the copyright banner HiGHS prints on stdout once per process."""
     import os
@@ -133,7 +143,7 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
     h = highs_for(lp, time_limit_s=time_limit_s, threads=threads)
     t1 = time.perf_counter()
     if lp.n_cols:
-        h.run()
+        run(h)
     t2 = time.perf_counter()
     status = h.getModelStatus()
     S = highspy.HighsModelStatus
@@ -167,11 +177,12 @@ def _solve_cbc(lp: model.LinearModel, time_limit_s: float | None) -> Solution:
     t0 = time.perf_counter()
     prob = lp.prob
     t1 = time.perf_counter()
-    prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
+    stats = prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
     t2 = time.perf_counter()
-    status = pulp.LpStatus[prob.status]
-    if status != "Optimal":
-        _raise_for_status(lp, status, status == "Infeasible", time_limit_s)
+    status = pulp.LpSolveStatus(stats.status)
+    if status != pulp.LpSolveStatus.Optimal:
+        _raise_for_status(lp, status.name, status == pulp.LpSolveStatus.Infeasible,
+                          time_limit_s if status == pulp.LpSolveStatus.TimeLimit else None)
     # columns and rows were created in solver order (x_0.., r_0..)
     variables, constraints = prob.variables(), prob.constraints()
     values = np.array([v.varValue or 0.0 for v in variables])

@@ -28,7 +28,7 @@ def folder_is_complete(out: Path) -> bool:
     except (OSError, ValueError):
         return False
     files = manifest.get("files", {})
-    if sorted(files) != sorted(f for f in RUN_FILES if f != "manifest.json"):
+    if not set(RUN_FILES) - {"manifest.json"} <= set(files):
         return False
     for name, meta in files.items():
         try:
@@ -37,7 +37,7 @@ def folder_is_complete(out: Path) -> bool:
             return False
         if len(data) != meta["bytes"] or hashlib.sha256(data).hexdigest() != meta["sha256"]:
             return False
-    return sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    return sorted(p.name for p in out.iterdir()) == sorted([*files, "manifest.json"])
 
 
 def local_to_utc(text: str, timezone: str) -> pd.Timestamp:

@@ -190,8 +190,9 @@ def _exchange(a: Path, b: Path) -> bool:
     return rc == 0
 
 
-def write_result(result, out: Path, force: bool = False, extra: dict[str, Callable[[Path], None]] | None = None) -> Path:
-    """Write the files of MODEL.md (plus ``fleets.csv``) for ``result`` into ``out``, atomically.
+def write_result(result, out: Path, force: bool = False, extra: dict[str, Callable[[Path], None]] | None = None,
+                 finish: Callable[[Path], None] | None = None) -> Path:
+    """Write the files of MODEL.md (plus ``fleets.csv``, ``assumptions.csv``) for ``result`` into ``out``, atomically.
 
     Parameters
     ----------
@@ -202,21 +203,61 @@ def write_result(result, out: Path, force: bool = False, extra: dict[str, Callab
         Replace an existing folder (atomically).
     extra : dict, optional
         More files to write: name -> writer(path).
+    finish : callable, optional
+        Called with the unpublished folder once every file above and the
+        manifest are in it (the reports read them there), before publishing.
     """
     import time
 
+    from .assumptions import assumptions_table
     from .csv import write_csv
 
     t0 = time.perf_counter()
     with RunFolder(out, force) as folder:
         for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),
                             ("dispatch.csv", result.dispatch), ("leases.csv", result.leases),
-                            ("fleets.csv", result.fleets)):
+                            ("fleets.csv", result.fleets), ("marginal_values.csv", result.marginal_values),
+                            ("shadow_prices.csv", result.shadow_prices),
+                            ("assumptions.csv", assumptions_table([s.site for s in result.sites]))):
             write_csv(frame, folder.path(name))
+        for name, frame in (("power_contracts.csv", result.power_contracts),
+                            ("demand_response.csv", result.demand_response),
+                            ("coincident_peak.csv", result.coincident_peak)):
+            if len(frame):  # only when a site has these tables (docs/power_market.md)
+                write_csv(frame, folder.path(name))
         for name, writer in (extra or {}).items():
             folder.write_with(name, writer)
         result.seconds["write"] = time.perf_counter() - t0
         manifest = result.manifest()
-        manifest["files"] = folder.file_list()
+        manifest["files"] = folder.file_list()  # the result files; reports written by `finish` are derived
         folder.write_json("manifest.json", manifest)
+        if finish is not None:
+            finish(folder.tmp)
         return folder.publish()
+
+
+def replace_files(folder: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+    """Write files into an existing ``folder``, each replacing its old version atomically.
+
+    Every file is first written completely under a hidden temporary name (and
+    fsynced); only when all are written are they renamed over the old ones, so
+    a failure or a crash leaves the old files (or none), never a half-written one.
+    """
+    folder = Path(folder)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, writer in writers.items():
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=folder)
+            os.close(fd)
+            tmp = Path(tmp_name)
+            staged.append((tmp, folder / name))
+            writer(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return [target for _, target in staged]
