@@ -174,6 +174,15 @@ MUTATION = st.one_of(
 )
 
 
+NUMERIC_FIELDS = [f for f in FIELDS if f[-1] in ("interconnect_mw", "facility_mw", "adder_usd_per_mwh", "pue",
+                                                 "pool_fee_frac", "opex_usd_per_mw_year", "hashprice_usd_per_ph_day",
+                                                 "min_uptime_frac", "mw", "convertible_mw", "utilization_frac",
+                                                 "rate_usd_per_kw_month", "min_mw", "max_mw", "cap_mw")]
+# plausible values keep many cases valid, so accepted plans (and infeasible ones) are checked too
+PLAUSIBLE = st.tuples(st.just("set"), st.sampled_from(NUMERIC_FIELDS),
+                      st.one_of(st.floats(0.0, 1.0), st.floats(1.0, 3.0), st.floats(0.0, 150.0)))
+
+
 def toml_key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_string(key)
 
@@ -249,13 +258,13 @@ def prices_csv(prices: list[float], start: str = "2024-06-01T00:00:00Z") -> str:
     return "interval_start_utc,price_usd_per_mwh\n" + "\n".join(rows) + "\n"
 
 
-ENCODINGS = st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-8-sig", "latin-1", "utf-16", "truncate", "empty",
-                             "garbage"])
+ENCODINGS = st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "latin-1", "utf-16", "truncate", "empty", "garbage"])
 
 
 @fuzz_settings(CASES["site"])
-@given(mutations=st.lists(MUTATION, max_size=4), encoding=ENCODINGS, cut=st.floats(0, 1),
-       name=st.sampled_from(["site", "site", "site", "Site-1", "1site", "s\u00e9te"]))
+@given(mutations=st.lists(st.one_of(MUTATION, PLAUSIBLE, PLAUSIBLE), max_size=4), encoding=ENCODINGS,
+       cut=st.floats(0, 1),
+       name=st.sampled_from(["site"] * 7 + ["Site-1", "1site", "s\u00e9te"]))
 def test_fuzzed_site_files(mutations, encoding, cut, name):
     RUN["site"] += 1
     import copy
