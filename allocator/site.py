@@ -8,6 +8,7 @@ hourly UTC axis. Everything the LP needs is a numpy array of length ``hours``.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,10 +101,10 @@ class Site:
 def crf(discount_rate_frac: float, life_years: float) -> float:
     """Capital recovery factor ``i (1+i)^n / ((1+i)^n - 1)``; ``1/n`` when ``i = 0`` [1/year]."""
     i, n = discount_rate_frac, life_years
-    if i == 0:
+    if i < 1e-12:  # the limit 1/n; also below the precision of (1+i)^n - 1, which would divide by 0
         return 1.0 / n
-    growth = (1.0 + i) ** n
-    return i * growth / (growth - 1.0)
+    growth_minus_1 = math.expm1(n * math.log1p(i))
+    return i * (growth_minus_1 + 1.0) / growth_minus_1
 
 
 def load_site(path: str | Path) -> Site:
