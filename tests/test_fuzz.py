@@ -397,6 +397,8 @@ def shift_hour(text: str) -> str:
         ts = pd.Timestamp(text)
     except (ValueError, TypeError):
         return text
+    if pd.isna(ts):  # "" parses as NaT
+        return text
     moved = ts + pd.Timedelta(hours=1)
     return moved.isoformat() if ts.tz is not None else f"{moved:%Y-%m-%d %H:%M}"
 
