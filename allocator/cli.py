@@ -7,6 +7,7 @@ Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import click
 
 from .errors import AllocatorError, InputError, Problem
+
+INTERRUPTED = "interrupted: nothing partial was written; --out holds the previous run, or this one complete"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -134,10 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the command
         args = ["--debug"] + [a for a in args if a != "--debug"]
+    previous = _terminate_like_interrupt()
     try:
         cli.main(args=args, prog_name="allocator", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort:  # click's form of Ctrl-C / SIGTERM
+        click.echo(INTERRUPTED, err=True)
         return 130
     except click.ClickException as err:
         err.show()
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(err.render(), err=True)
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted: nothing was written", err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
     except Exception as err:  # a defect: say so plainly
         if debug:
@@ -156,7 +160,21 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"internal error: {type(err).__name__}: {err}\n"
                    "This is a bug in allocator; rerun with --debug and report it.", err=True)
         return 3
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _terminate_like_interrupt():
+    """Make SIGTERM unwind like Ctrl-C, so a half-written run folder is removed; return the old handler."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 if __name__ == "__main__":

@@ -182,7 +182,8 @@ def test_run_info_is_the_manifest(run_dir):
     for path, digest in manifest["inputs_sha256"].items():
         assert rows[f"inputs_sha256.{path}"] == digest
     assert rows["argv"] == " ".join(manifest["argv"])
-    assert len(rows) == 9 + len(manifest["sites"]) * 3 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
+    assert len(rows) == (9 + len(manifest["sites"]) * 3 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
+                         + 2 * len(manifest["files"]))  # files: bytes and sha256 of each result file
 
 
 def test_html_is_self_contained_and_escaped(run_dir):
