@@ -47,7 +47,7 @@ def test_bad_values_fail_like_the_site_file(tmp_path):
     with pytest.raises(InputError) as err:
         site_config(path, {"ai.pue": 9, "mining.hashprice_usd_per_ph_dy": 1, "mining.pool_fee_frac": "x"})
     text = str(err.value)
-    assert "ai.pue: = 9" in text and "(set by override ai.pue)" in text and "Use a value <= 3.0" in text
+    assert "ai.pue: = 9" in text and "(set by override ai.pue)" in text and "Use a value <= 3 (check the units)" in text
     assert "Did you mean mining.hashprice_usd_per_ph_day?" in text
     assert "mining.pool_fee_frac" in text
     assert len(err.value.problems) == 3
