@@ -7,6 +7,7 @@ Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import click
 
 from .errors import AllocatorError, InputError, Problem
+
+INTERRUPTED = "interrupted: nothing partial was written; --out holds the previous run, or this one complete"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,24 +54,68 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
+@click.option("--portfolio", type=click.Path(path_type=Path), default=None,
+              help="portfolio.toml: solve the sites as one LP with shared capex budget, tenants and hashrate.")
+@click.option("--report", "report", default=None, metavar="html,xlsx",
+              help="Also write report.html and/or report.xlsx into the --out folder.")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="Override a site field, e.g. --set ai.lease[0].rate_usd_per_kw_month=130 (repeatable).")
+@click.option("--scenario", type=click.Path(path_type=Path), default=None,
+              help="TOML file of site fields to override (--set wins over it).")
 @click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Processes solving sites side by side (0: one per core). Same results in the same order.")
+              help="Processes solving independent sites side by side (0: one per core). Same results in the "
+                   "same order.")
 def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
-          workers: int) -> None:
+          portfolio: Path | None = None, report: str | None = None, sets: tuple[str, ...] = (),
+          scenario: Path | None = None, workers: int = 1) -> None:
     """Solve the optimal AI / mining split of each site."""
     from .reports.run_folder import check_target, write_result
     from .reports.text import summary
+
+    step = None
+    if report is not None:
+        from .reports.report import ReportStep, formats_for_solve
+
+        step = ReportStep(formats_for_solve(report, out), out.name)
+    if portfolio is not None:
+        from .cli_plan import solve_portfolio_cli
+
+        if sets or scenario is not None:
+            raise InputError([Problem("--set/--scenario", "cannot be combined with --portfolio yet.",
+                                      "Edit the site files, or solve the sites without --portfolio.")],
+                             "the command line")
+
+        return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step)
     from .run import solve as solve_sites
+    from .whatif_cli import load_sites_with, overrides_from
 
     if out is not None:
         check_target(out, force)
-    result = solve_sites(list(sites), solver=solver, time_limit_s=time_limit_s, workers=workers)
+    values = overrides_from(sets, scenario)
+    inputs = load_sites_with(sites, values) if values else list(sites)
+    result = solve_sites(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
     click.echo(summary(result))
     if out is not None:
-        write_result(result, out, force)
-        click.echo(f"\nwrote {out}/ (split.csv, financials.csv, dispatch.csv, leases.csv, fleets.csv, manifest.json)")
+        written_to = write_result(result, out, force, finish=step)
+        click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
     else:
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default="html,xlsx", show_default=True, metavar="html,xlsx",
+              help="Reports to write.")
+def report(folder: Path, formats: str) -> None:
+    """(Re)write report.html and report.xlsx of a run folder from its result files."""
+    from .reports.report import parse_formats, write_reports, written
+
+    click.echo(f"wrote {folder}/ ({written(write_reports(folder, parse_formats(formats, '--format')))})")
+
+
+def files_in(folder: Path) -> str:
+    """The result files of a run folder, comma-separated (reports are listed with their timings)."""
+    return ", ".join(sorted(p.name for p in Path(folder).iterdir() if not p.name.startswith("report.")))
 
 
 @cli.command()
@@ -79,16 +126,25 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
+from .cli_plan import plan  # noqa: E402  (allocator plan: multi-year plans, docs/PLAN.md)
+
+cli.add_command(plan)
+from .whatif_cli import register as _register_whatif  # noqa: E402  (sweep, breakeven)
+
+_register_whatif(cli)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: map errors to exit codes; tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the command
         args = ["--debug"] + [a for a in args if a != "--debug"]
+    previous = _terminate_like_interrupt()
     try:
         cli.main(args=args, prog_name="allocator", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort:  # click's form of Ctrl-C / SIGTERM
+        click.echo(INTERRUPTED, err=True)
         return 130
     except click.ClickException as err:
         err.show()
@@ -99,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(err.render(), err=True)
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted: nothing was written", err=True)
+        click.echo(INTERRUPTED, err=True)
         return 130
     except Exception as err:  # a defect: say so plainly
         if debug:
@@ -107,7 +163,21 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"internal error: {type(err).__name__}: {err}\n"
                    "This is a bug in allocator; rerun with --debug and report it.", err=True)
         return 3
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _terminate_like_interrupt():
+    """Make SIGTERM unwind like Ctrl-C, so a half-written run folder is removed; return the old handler."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 if __name__ == "__main__":

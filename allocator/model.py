@@ -212,6 +212,10 @@ def add_site_block(lp: LinearModel, site: Site) -> SiteBlock:
     add_firm_ai(lp, block)
     add_grid_limit(lp, block)
     add_uptime_sla(lp, block)
+    if site.power is not None:  # contracts, 4CP, demand response (docs/power_market.md)
+        from .power_lp import add_power_market
+
+        add_power_market(lp, block)
     return block
 
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import marginal, power_results
 from .hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
 from .model import SiteBlock
+from .power_results import PowerOutcome
 from .site import Site, crf
 from .solve import Solution
 
@@ -50,6 +52,9 @@ class SiteSolution:
     run_mw: np.ndarray            # (F, H) IT MW running
     objective_usd: float
     financials_usd: dict[str, float] = field(default_factory=dict)
+    power: PowerOutcome | None = None  # contracts, 4CP, demand response (power_results.py)
+    marginal_usd_per_mw_year: dict[str, float] = field(default_factory=dict)  # marginal.py
+    shadow_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict)   # marginal.py
 
     @property
     def ai_it_mw(self) -> float:
@@ -73,7 +78,10 @@ def site_solution(block: SiteBlock, solution: Solution, objective_usd: float | N
     fleet = take(block.fleet_cols) if len(block.fleet_cols) else np.zeros(0)
     run = take(block.run_cols) if block.run_cols.size else np.zeros((0, site.hours))
     fin = financials(site, lease, fleet, run)
-    return SiteSolution(site, lease, fleet, run, fin["net"] if objective_usd is None else objective_usd, fin)
+    power = power_results.outcome(block, values, lease, fleet, run)
+    fin = power_results.merge_items(fin, power)
+    return SiteSolution(site, lease, fleet, run, fin["net"] if objective_usd is None else objective_usd, fin,
+                        power, marginal.marginal_values(block, solution), marginal.shadow_prices(block, solution))
 
 
 def _clean(x: np.ndarray) -> np.ndarray:
@@ -142,8 +150,8 @@ def split_table(solutions: list[SiteSolution]) -> pd.DataFrame:
 def financials_table(solutions: list[SiteSolution]) -> pd.DataFrame:
     """``site_id, item, usd``: signed items, then ``net``."""
     rows = [
-        {"site_id": s.site.id, "item": item, "usd": s.financials_usd[item]}
-        for s in solutions for item in FINANCIAL_ITEMS
+        {"site_id": s.site.id, "item": item, "usd": usd}
+        for s in solutions for item, usd in s.financials_usd.items()
     ]
     return pd.DataFrame(rows, columns=["site_id", "item", "usd"])
 
@@ -151,6 +159,7 @@ def financials_table(solutions: list[SiteSolution]) -> pd.DataFrame:
 def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
     """One row per site and hour."""
     frames = []
+    extra = power_results.dispatch_columns(solutions)
     for s in solutions:
         site = s.site
         cfg = site.config
@@ -166,10 +175,11 @@ def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
             "mining_it_mw": running,
             "mining_grid_mw": running * cfg.mining.pue,
             "curtailed_it_mw": _clean(s.mining_it_mw - running),
+            **(s.power.dispatch if s.power is not None else {}),
         }))
     if not frames:
         return pd.DataFrame(columns=list(DISPATCH_COLUMNS))
-    return pd.concat(frames, ignore_index=True)[list(DISPATCH_COLUMNS)]
+    return pd.concat(frames, ignore_index=True)[list(DISPATCH_COLUMNS) + extra]
 
 
 def leases_table(solutions: list[SiteSolution]) -> pd.DataFrame:

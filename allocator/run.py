@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import diagnosis, model, parallel, results
+from . import diagnosis, marginal, model, parallel, power_results, results
 from .errors import InfeasibleError
 from .site import Site, load_site
 from .solve import pick_solver, solve_model, solver_version
@@ -42,6 +42,7 @@ class Result:
     sites: list[results.SiteSolution]
     solver: str
     seconds: dict[str, float] = field(default_factory=dict)
+    manifest_extra: dict = field(default_factory=dict)  # e.g. the portfolio of allocator.portfolio
 
     @cached_property
     def split(self) -> pd.DataFrame:
@@ -62,6 +63,28 @@ class Result:
     @cached_property
     def fleets(self) -> pd.DataFrame:
         return results.fleets_table(self.sites)
+
+    @cached_property
+    def marginal_values(self) -> pd.DataFrame:
+        """``site_id, resource, value_usd_per_mw_year`` (marginal.py)."""
+        return marginal.marginal_values_table(self.sites)
+
+    @cached_property
+    def shadow_prices(self) -> pd.DataFrame:
+        """``site_id, constraint, interval_start_utc, value_usd_per_mwh`` (marginal.py)."""
+        return marginal.shadow_prices_table(self.sites)
+
+    @cached_property
+    def power_contracts(self) -> pd.DataFrame:
+        return power_results.contracts_table(self.sites)
+
+    @cached_property
+    def demand_response(self) -> pd.DataFrame:
+        return power_results.programs_table(self.sites)
+
+    @cached_property
+    def coincident_peak(self) -> pd.DataFrame:
+        return power_results.peak_table(self.sites)
 
     @property
     def objective_usd(self) -> float:
@@ -92,6 +115,7 @@ class Result:
             "inputs_sha256": inputs,
             "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
             "argv": sys.argv,
+            **self.manifest_extra,
         }
 
 

@@ -13,14 +13,27 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError, Problem
+from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
+from .power_schema import cross_check as power_cross_check
+from .plan_schema import PlanSection
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
+# Plausibility limits: far beyond any real campus, yet small enough that the LP
+# stays well scaled (HiGHS treats 1e20 as infinity; a 1e300 price overflows).
+MAX_MW = 100_000.0                        # 100 GW
+MIN_SITE_MW = 0.001                       # 1 kW: a smaller grid connection is a typo
+MAX_USD_PER_MWH = 100_000.0               # power prices and adders; ERCOT's cap is 5,000
+MAX_HASHPRICE_USD_PER_PH_DAY = 1_000_000.0
+MAX_RATE_USD_PER_KW_MONTH = 10_000.0
+MAX_CAPEX_USD_PER_MW = 1.0e9
+MAX_OPEX_USD_PER_MW_YEAR = 1.0e8
+SiteMw = Annotated[float, Field(ge=MIN_SITE_MW, le=MAX_MW)]
+Mw = Annotated[float, Field(ge=0.0, le=MAX_MW)]
+Opex = Annotated[float, Field(ge=0.0, le=MAX_OPEX_USD_PER_MW_YEAR)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Pue = Annotated[float, Field(ge=1.0, le=3.0)]
 
@@ -34,10 +47,23 @@ class SiteSection(_Strict):
 
     name: str | None = Field(None, description="Display name; default the site id.")
     timezone: str = Field("UTC", description="IANA time zone of the site, e.g. America/Chicago.")
-    interconnect_mw: Positive = Field(description="Grid import limit at the meter [MW].")
-    facility_mw: Positive | None = Field(
+    interconnect_mw: SiteMw = Field(description="Grid import limit at the meter [MW].")
+    facility_mw: SiteMw | None = Field(
         None, description="Hall electrical capacity [MW]; default interconnect_mw."
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            close = difflib.get_close_matches(value, sorted(zoneinfo.available_timezones()), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ' (e.g. "America/Chicago" or "UTC")'
+            raise ValueError(f"not a known IANA time zone{hint}") from None
+        return value
 
 
 class PricesSection(_Strict):
@@ -54,13 +80,16 @@ class PricesSection(_Strict):
     location: str | None = Field(
         None, description="Settlement point / Location to use in ERCOT or gridstatus files."
     )
-    adder_usd_per_mwh: float = Field(
+    adder_usd_per_mwh: Annotated[float, Field(ge=-MAX_USD_PER_MWH, le=MAX_USD_PER_MWH)] = Field(
         0.0, description="Delivery charges and fees added to every hour [USD/MWh]."
     )
     start: str | None = Field(None, description="Window start (inclusive), site time unless an offset is given.")
     end: str | None = Field(None, description="Window end (exclusive), site time unless an offset is given.")
     fill: Literal["ffill", "interpolate"] | None = Field(
         None, description="How to fill missing hours; default: missing hours are an error."
+    )
+    tou_adder: list[TouAdder] = Field(
+        default_factory=list, description="Time-of-use delivery charges by hour of day and month (extension)."
     )
 
 
@@ -78,9 +107,9 @@ class HashpriceSection(_Strict):
     file: str | None = Field(None, description="CSV of hashprice [USD/PH/day], daily or hourly.")
     column: str | None = Field(None, description="Hashprice column in the file.")
     time_column: str | None = Field(None, description="Time column in the file; default the first.")
-    btc_price_usd: Positive | None = Field(None, description="Bitcoin price [USD].")
-    difficulty: Positive | None = Field(None, description="Network difficulty [-].")
-    fees_btc_per_block: NonNegative = Field(0.0, description="Transaction fees per block [BTC].")
+    btc_price_usd: Annotated[float, Field(gt=0.0, le=1.0e9)] | None = Field(None, description="Bitcoin price [USD].")
+    difficulty: Annotated[float, Field(ge=1.0, le=1.0e20)] | None = Field(None, description="Network difficulty [-].")
+    fees_btc_per_block: Annotated[float, Field(ge=0.0, le=1000.0)] = Field(0.0, description="Transaction fees per block [BTC].")
     next_halving_utc: str | None = Field(
         None, description="Override the estimated date of the next halving (UTC)."
     )
@@ -102,7 +131,7 @@ class Fleet(_Strict):
     efficiency_j_per_th: Annotated[float, Field(gt=1.0, le=500.0)] = Field(
         description="Efficiency [J/TH] (= W per TH/s)."
     )
-    mw: NonNegative = Field(description="IT MW of these machines on site [MW].")
+    mw: Mw = Field(description="IT MW of these machines on site [MW].")
 
 
 class MiningSection(_Strict):
@@ -110,8 +139,8 @@ class MiningSection(_Strict):
 
     pue: Pue = Field(description="Grid MW per IT MW of mining [-].")
     pool_fee_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="Pool fee [0..1).")
-    opex_usd_per_mw_year: NonNegative = Field(0.0, description="Per IT MW kept installed [USD/MW-year].")
-    hashprice_usd_per_ph_day: NonNegative | None = Field(
+    opex_usd_per_mw_year: Opex = Field(0.0, description="Per IT MW kept installed [USD/MW-year].")
+    hashprice_usd_per_ph_day: Annotated[float, Field(ge=0.0, le=MAX_HASHPRICE_USD_PER_PH_DAY)] | None = Field(
         None, description="Flat hashprice [USD/PH/day]."
     )
     hashprice: HashpriceSection | None = Field(None, description="Hashprice series or its inputs.")
@@ -125,11 +154,11 @@ class Lease(_Strict):
     """``[[ai.lease]]``: an AI tenant's offer."""
 
     tenant: str = Field(min_length=1, description="Tenant name.")
-    rate_usd_per_kw_month: NonNegative = Field(
+    rate_usd_per_kw_month: Annotated[float, Field(ge=0.0, le=MAX_RATE_USD_PER_KW_MONTH)] = Field(
         description="Lease rate [USD per kW of critical IT per month]."
     )
-    min_mw: NonNegative = Field(0.0, description="Committed IT MW (signed lease) [MW].")
-    max_mw: NonNegative | None = Field(
+    min_mw: Mw = Field(0.0, description="Committed IT MW (signed lease) [MW].")
+    max_mw: Mw | None = Field(
         None, description="Most IT MW this tenant takes [MW]; default ai.convertible_mw."
     )
 
@@ -138,19 +167,19 @@ class AiSection(_Strict):
     """``[ai]``: contracted GPU hosting."""
 
     pue: Pue = Field(description="Grid MW per IT MW of AI [-].")
-    convertible_mw: NonNegative = Field(0.0, description="Most IT MW the halls can host after conversion [MW].")
+    convertible_mw: Mw = Field(0.0, description="Most IT MW the halls can host after conversion [MW].")
     utilization_frac: Fraction = Field(1.0, description="Share of contracted IT the tenant draws [0..1].")
     utilization: SeriesFile | None = Field(
         None, description="Hourly utilization profile [0..1]; replaces utilization_frac."
     )
-    fitout_capex_usd_per_mw: NonNegative = Field(0.0, description="Fit-out capital per IT MW [USD/MW].")
-    capex_life_years: Annotated[float, Field(gt=0.0, le=100.0)] = Field(
+    fitout_capex_usd_per_mw: Annotated[float, Field(ge=0.0, le=MAX_CAPEX_USD_PER_MW)] = Field(0.0, description="Fit-out capital per IT MW [USD/MW].")
+    capex_life_years: Annotated[float, Field(ge=1.0, le=100.0)] = Field(
         15.0, description="Capital recovery period [years]."
     )
     discount_rate_frac: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.08, description="Discount rate for the capital recovery factor [0..1]."
     )
-    opex_usd_per_mw_year: NonNegative = Field(0.0, description="AI opex per IT MW [USD/MW-year].")
+    opex_usd_per_mw_year: Opex = Field(0.0, description="AI opex per IT MW [USD/MW-year].")
     power_pass_through: bool = Field(True, description="Tenant pays its own power (triple-net).")
     lease: list[Lease] = Field(default_factory=list, description="Tenant offers.")
 
@@ -160,7 +189,7 @@ class Curtailment(_Strict):
 
     start: str = Field(description="Event start, site time unless an offset is given.")
     end: str = Field(description="Event end (exclusive), site time unless an offset is given.")
-    cap_mw: NonNegative = Field(description="Most grid MW the site may draw during the event [MW].")
+    cap_mw: Mw = Field(description="Most grid MW the site may draw during the event [MW].")
 
 
 class SiteFile(_Strict):
@@ -171,6 +200,11 @@ class SiteFile(_Strict):
     mining: MiningSection
     ai: AiSection | None = None
     curtailment: list[Curtailment] = Field(default_factory=list)
+    # power-market extension (docs/power_market.md); absent tables mean the base model
+    power: PowerSection | None = None
+    coincident_peak: CoincidentPeak | None = None
+    demand_response: list[DemandResponse] = Field(default_factory=list)
+    plan: PlanSection | None = Field(None, description="Multi-year conversion plan (allocator plan); docs/PLAN.md.")
 
     @property
     def facility_mw(self) -> float:
@@ -218,7 +252,10 @@ def read_site_file(path: Path) -> SiteFile:
     try:
         site_file = SiteFile.model_validate(raw)
     except ValidationError as err:
-        problems += [_problem_from_error(where, e) for e in err.errors()]
+        for e in err.errors():  # a union field (number or list) fails once per branch: keep the first
+            problem = _problem_from_error(where, e)
+            if all(p.where != problem.where for p in problems):
+                problems.append(problem)
         raise InputError(problems, where) from None
     problems += cross_check(site_file, where)
     if problems:
@@ -269,6 +306,11 @@ def cross_check(sf: SiteFile, where: str) -> list[Problem]:
                     "Remove one of them.",
                 )
             )
+    problems += power_cross_check(sf, where)
+    if sf.plan is not None:
+        from .plan_inputs import plan_problems
+
+        problems += plan_problems(sf, where)
     for i, event in enumerate(sf.curtailment):
         if event.start >= event.end and _looks_same_format(event.start, event.end):
             problems.append(
@@ -326,7 +368,8 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic puts union branch names in the location; drop them
-    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]"))
+    loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]")
+                and not (isinstance(p, str) and p.startswith(("constrained-", "list["))))
     field = _dotted(loc)
     place = f"{where}: {field}" if field else where
     kind = err["type"]
@@ -348,17 +391,17 @@ def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
     msg = err["msg"].rstrip(".")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    return Problem(place, f"= {shown}: {msg}.", _fix_for(kind, err))
+    return Problem(place, f"= {shown}: {msg}" + ("" if msg.endswith("?") else "."), _fix_for(kind, err))
 
 
 def _fix_for(kind: str, err: dict[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
-        return f"Use a value {'>=' if kind.endswith('equal') else '>'} {bound}."
+        return f"Use a value {'>=' if kind.endswith('equal') else '>'} {bound:g}."
     if kind in ("less_than_equal", "less_than"):
         bound = ctx.get("le", ctx.get("lt"))
-        return f"Use a value {'<=' if kind.endswith('equal') else '<'} {bound}."
+        return f"Use a value {'<=' if kind.endswith('equal') else '<'} {bound:g} (check the units)."
     if kind in ("float_parsing", "float_type", "finite_number"):
         return "Use a plain finite number, e.g. 150.0."
     if kind == "literal_error":

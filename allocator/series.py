@@ -24,6 +24,7 @@ import pandas as pd
 
 from allocator import price_formats as pf
 from allocator.errors import InputError, Problem
+from allocator.schema import MAX_USD_PER_MWH
 
 PRICE_NAME = "price_usd_per_mwh"
 INDEX_NAME = "interval_start_utc"
@@ -135,7 +136,7 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
     window = [_window_end(text, timezone, f"{where}.{name}", problems) if tz_ok else None
               for name, text in (("start", start), ("end", end))]
     if window[0] is not None and window[1] is not None and window[0] >= window[1]:
-        problems.append(Problem(where, f"start {start!r} is not before end {end!r}.",
+        problems.append(Problem(f"{where}.end", f"start {start!r} is not before end {end!r}.",
                                 "Set start < end (end is exclusive)."))
         window = [None, None]
     window_ok = (window[0] is not None) == (start is not None) and (window[1] is not None) == (end is not None)
@@ -158,6 +159,7 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
     if fill is None:
         _report_gap(raw, gap & (times >= lo) & (times < hi), timezone, where, path, problems, fill_hint=True)
     _report_values(raw, inside, "price", where, path, problems)
+    _report_extreme_prices(raw, inside, where, path, problems)
     _report_duplicates(raw, times, inside, timezone, where, path, problems)
     if not window_ok:  # gaps and coverage depend on the window: wait until it is fixed
         raise InputError(problems, str(path))
@@ -345,6 +347,18 @@ def _report_values(raw: pf.RawSeries, rows: np.ndarray, what: str, where: str, p
                    f"{pf.describe_rows(raw.lines[bad], raw.value_text[bad])}.",
             "Correct or delete those rows" + (' (hours left without a price can then be filled with '
                                               'prices.fill = "ffill").' if what == "price" else ".")))
+
+
+def _report_extreme_prices(raw: pf.RawSeries, rows: np.ndarray, where: str, path: Path,
+                           problems: list[Problem]) -> None:
+    """Problem naming the rows whose price is beyond +-MAX_USD_PER_MWH (a misread cell or wrong units)."""
+    with np.errstate(invalid="ignore"):
+        bad = np.asarray(rows, bool) & np.isfinite(raw.values) & (np.abs(raw.values) > MAX_USD_PER_MWH)
+    if bad.any():
+        problems.append(Problem(
+            where, f"{path}: price beyond +-{MAX_USD_PER_MWH:,.0f} USD/MWh in column {raw.value_column!r} on "
+                   f"{pf.count(bad.sum(), 'row')}: {pf.describe_rows(raw.lines[bad], raw.value_text[bad])}.",
+            "Check those cells and the units (prices are USD/MWh)."))
 
 
 def _report_duplicates(raw: pf.RawSeries, times: pd.DatetimeIndex, rows: np.ndarray, timezone: str, where: str,

@@ -8,6 +8,7 @@ hourly UTC axis. Everything the LP needs is a numpy array of length ``hours``.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from . import hashprice as hp
-from . import series
+from . import power_market, series
 from .errors import InputError, Problem
-from .schema import SiteFile, read_site_file
+from .schema import MAX_HASHPRICE_USD_PER_PH_DAY, SiteFile, read_site_file
 
 HOURS_PER_YEAR = 8760.0
 
@@ -46,6 +47,8 @@ class Site:
         Share of contracted AI IT drawn per hour [0..1].
     input_files : dict[str, Path]
         Every file read, by role (for the manifest's hashes).
+    power : power_market.PowerMarket or None
+        Contracts, 4CP, demand response and TOU adders on the hourly axis (None: base model).
     """
 
     id: str
@@ -57,6 +60,7 @@ class Site:
     grid_cap_mw: np.ndarray
     ai_utilization_frac: np.ndarray
     input_files: dict[str, Path] = field(default_factory=dict)
+    power: power_market.PowerMarket | None = None
 
     @property
     def hours(self) -> int:
@@ -97,26 +101,28 @@ class Site:
 def crf(discount_rate_frac: float, life_years: float) -> float:
     """Capital recovery factor ``i (1+i)^n / ((1+i)^n - 1)``; ``1/n`` when ``i = 0`` [1/year]."""
     i, n = discount_rate_frac, life_years
-    if i == 0:
+    if i < 1e-12:  # the limit 1/n; also below the precision of (1+i)^n - 1, which would divide by 0
         return 1.0 / n
-    growth = (1.0 + i) ** n
-    return i * growth / (growth - 1.0)
+    growth_minus_1 = math.expm1(n * math.log1p(i))
+    return i * (growth_minus_1 + 1.0) / growth_minus_1
 
 
-def load_site(path: str | Path) -> Site:
+def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
     """Read a site file and its series; raise :class:`InputError` listing every problem.
 
     Parameters
     ----------
     path : str or Path
         The site TOML file.
+    config : SiteFile, optional
+        Its already validated content (e.g. with overrides applied); read from ``path`` if omitted.
 
     Returns
     -------
     Site
     """
     path = Path(path)
-    config = read_site_file(path)
+    config = read_site_file(path) if config is None else config
     where = str(path)
     base = path.parent
     tz = config.site.timezone
@@ -154,20 +160,42 @@ def load_site(path: str | Path) -> Site:
     hashprice = _hashprice(config, index, base, where, files, problems)
     utilization = _utilization(config, index, base, where, files, problems)
     grid_cap = _grid_cap(config, index, where, problems)
+    power = power_market.load(config, index, prices.to_numpy(dtype=float), base, where, files, problems)
+    if power is not None:
+        price = price + power.tou_adder_usd_per_mwh
     if problems:
         raise InputError(problems, where)
     return Site(
         id=path.stem, path=path, config=config, index=index, price_usd_per_mwh=price,
         hashprice_usd_per_ph_day=hashprice, grid_cap_mw=grid_cap,
-        ai_utilization_frac=utilization, input_files=files,
+        ai_utilization_frac=utilization, input_files=files, power=power,
     )
 
 
 def _resolve(base: Path, name: str, where: str, problems: list[Problem]) -> Path | None:
-    target = (base / name).resolve()
-    if not target.is_file():
-        problems.append(Problem(where, f"= {name!r}: no such file (looked for {target}).",
+    """An input file named in a site file: relative to the site file's folder (or absolute).
+
+    Input files are only ever read. They must be regular files (not folders,
+    devices or pipes); nothing is ever written through a path from a site file.
+    """
+    if not name.strip() or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        problems.append(Problem(where, f"= {name!r} is not a usable file name (empty, or control characters).",
+                                "Give a path relative to the site file, e.g. \"data/prices.csv\"."))
+        return None
+    try:
+        target = (base / name).resolve()
+        found = target.is_file()
+    except (OSError, ValueError, RuntimeError) as err:
+        problems.append(Problem(where, f"= {name!r} cannot be opened ({err}).",
                                 "Give a path relative to the site file."))
+        return None
+    if not found:
+        if target.exists():
+            problems.append(Problem(where, f"= {name!r} is not a regular file (a folder, device or pipe: {target}).",
+                                    "Point it at a CSV file."))
+        else:
+            problems.append(Problem(where, f"= {name!r}: no such file (looked for {target}).",
+                                    "Give a path relative to the site file."))
         return None
     return target
 
@@ -193,10 +221,8 @@ def _hashprice(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: str
         except InputError as err:
             problems += err.problems
             return np.zeros(n)
-        bad = ~np.isfinite(values) | (values < 0)
-        if bad.any():
-            problems.append(Problem(f"{where}: mining.hashprice", f"{int(bad.sum())} hours have a negative hashprice.",
-                                    "Hashprice must be >= 0 USD/PH/day."))
+        _check_hashprice(values, f"{where}: mining.hashprice", problems,
+                         f"Hashprice is in USD/PH/day, >= 0 and <= {MAX_HASHPRICE_USD_PER_PH_DAY:g}.")
         return values
     next_halving = None
     if h.next_halving_utc is not None:
@@ -204,12 +230,25 @@ def _hashprice(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: str
             next_halving = series.to_utc(h.next_halving_utc, "UTC", f"{where}: mining.hashprice.next_halving_utc")
         except InputError as err:
             problems += err.problems
-    return np.asarray(
-        hp.derive_hashprice_usd_per_ph_day(
-            index, h.btc_price_usd, h.difficulty, h.fees_btc_per_block, next_halving_utc=next_halving
-        ),
-        dtype=float,
-    )
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        derived = np.asarray(
+            hp.derive_hashprice_usd_per_ph_day(
+                index, h.btc_price_usd, h.difficulty, h.fees_btc_per_block, next_halving_utc=next_halving,
+            ),
+            dtype=float,
+        )
+    _check_hashprice(derived, f"{where}: mining.hashprice", problems,
+                     "Check btc_price_usd, difficulty and fees_btc_per_block.")
+    return np.where(np.isfinite(derived), derived, 0.0)
+
+
+def _check_hashprice(values: np.ndarray, where: str, problems: list[Problem], fix: str) -> None:
+    """Hashprice must be finite, >= 0 and <= MAX_HASHPRICE_USD_PER_PH_DAY."""
+    bad = ~np.isfinite(values) | (values < 0) | (values > MAX_HASHPRICE_USD_PER_PH_DAY)
+    if bad.any():
+        shown = float(values[np.argmax(bad)])
+        problems.append(Problem(where, f"{int(bad.sum())} hours have a hashprice outside 0..{MAX_HASHPRICE_USD_PER_PH_DAY:g} "
+                                       f"USD/PH/day (first {shown:g}).", fix))
 
 
 def _utilization(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: str,
@@ -234,7 +273,7 @@ def _utilization(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: s
         return np.ones(n)
     bad = (values < 0) | (values > 1)
     if bad.any():
-        first = index[np.argmax(bad)]
+        first = _local(index[np.argmax(bad)], config)
         problems.append(Problem(f"{where}: ai.utilization", f"{int(bad.sum())} hours are outside 0..1 (first {first}).",
                                 "Utilization is a fraction of contracted IT, 0..1."))
     return values

@@ -105,6 +105,16 @@ def highs_for(lp: model.LinearModel, *, time_limit_s: float | None = None, threa
 _BANNER_SHOWN = False
 
 
+def run(h) -> None:
+    """``h.run()``, once more after resetting HiGHS's thread scheduler if another solve in this
+    process (PuLP's HiGHS, say) already started it with a different thread count."""
+    import highspy
+
+    if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+
+
 def _quiet_highs():
     """``highspy.Highs()`` without the copyright banner HiGHS prints on stdout once per process."""
     import os
@@ -135,7 +145,7 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
     h = highs_for(lp, time_limit_s=time_limit_s, threads=threads)
     t1 = time.perf_counter()
     if lp.n_cols:
-        h.run()
+        run(h)
     t2 = time.perf_counter()
     status = h.getModelStatus()
     S = highspy.HighsModelStatus
@@ -143,10 +153,13 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
     if lp.n_cols == 0 or status == S.kModelEmpty:
         return Solution("optimal", 0.0, np.zeros(lp.n_cols), np.zeros(lp.n_rows), np.zeros(lp.n_cols),
                         solver_version("highs"), {"handoff": t1 - t0, "solve": t2 - t1})
+    if status in (S.kInterrupt, S.kHighsInterrupt):
+        raise KeyboardInterrupt
     if status != S.kOptimal:
         _raise_for_status(lp, h.modelStatusToString(status), status in (S.kInfeasible, S.kUnboundedOrInfeasible),
-                          time_limit_s if status == S.kTimeLimit else None)
+                          time_limit_s if status == S.kTimeLimit else None, highs=h)
     sol = h.getSolution()
+    check_accuracy(lp, h, sol)
     # HiGHS reports duals of a maximization as d(objective)/d(bound) already: a
     # binding <= row has a non-negative dual when relaxing it raises net USD.
     return Solution(
@@ -166,11 +179,12 @@ def _solve_cbc(lp: model.LinearModel, time_limit_s: float | None) -> Solution:
     t0 = time.perf_counter()
     prob = lp.prob
     t1 = time.perf_counter()
-    prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
+    stats = prob.solve(pulp.COIN_CMD(msg=False, timeLimit=time_limit_s))
     t2 = time.perf_counter()
-    status = pulp.LpStatus[prob.status]
-    if status != "Optimal":
-        _raise_for_status(lp, status, status == "Infeasible", time_limit_s)
+    status = pulp.LpSolveStatus(stats.status)
+    if status != pulp.LpSolveStatus.Optimal:
+        _raise_for_status(lp, status.name, status == pulp.LpSolveStatus.Infeasible,
+                          time_limit_s if status == pulp.LpSolveStatus.TimeLimit else None)
     # columns and rows were created in solver order (x_0.., r_0..)
     variables, constraints = prob.variables(), prob.constraints()
     values = np.array([v.varValue or 0.0 for v in variables])
@@ -188,12 +202,15 @@ def _solve_cbc(lp: model.LinearModel, time_limit_s: float | None) -> Solution:
     )
 
 
-def _raise_for_status(lp: model.LinearModel, status: str, infeasible: bool, time_limit_s: float | None) -> None:
+def _raise_for_status(lp: model.LinearModel, status: str, infeasible: bool, time_limit_s: float | None,
+                      highs=None) -> None:
     site_ids = ", ".join(b.site.id for b in lp.blocks)
     if infeasible:
         problems: list[Problem] = []
         for block in lp.blocks:
             problems += diagnosis.conflicts(block.site)
+        if not problems and highs is not None:
+            problems = iis_problems(lp, highs, status)
         if not problems:
             problems = [Problem(site_ids, f"the solver reports {status!r} but no known conflict was found.",
                                 "Run with --debug and report it with the site file.")]
@@ -201,5 +218,109 @@ def _raise_for_status(lp: model.LinearModel, status: str, infeasible: bool, time
     if time_limit_s is not None:
         raise SolverError([Problem(site_ids, f"the time limit of {time_limit_s:g} s was reached ({status}).",
                                    "Raise --time-limit or shorten the horizon.")], "the solver stopped early")
+    if "unbounded" in status.lower():
+        raise SolverError([Problem(
+            site_ids, f"the solver returned {status!r}, but every variable of the model is bounded (leases by "
+                      f"max_mw and convertible_mw, fleets by mw, running by installed), so the model was "
+                      f"numerically troubled.",
+            "Check for values many orders of magnitude apart in the site file, then rerun with --debug and "
+            "report it with the site file.")], f"the solver failed ({status})")
     raise SolverError([Problem(site_ids, f"the solver returned {status!r}.",
-                               "Run with --debug and report it with the site file.")])
+                               "Run with --debug and report it with the site file.")],
+                      f"the solver failed ({status})")
+
+
+# ------------------------------------------------------------------ after the solve
+
+#: largest bound or row violation accepted in a solution, relative to max(1, |bound|)
+FEASIBILITY_TOLERANCE = 1e-6
+
+
+def check_accuracy(lp: model.LinearModel, h, sol) -> None:
+    """Re-check HiGHS's optimal solution against the model's own bounds and rows.
+
+    HiGHS can call a badly scaled model optimal while its unscaled solution
+    breaks a row by more than its tolerance; such a plan is never reported as
+    if it held. Raises :class:`SolverError` (exit 2) with the worst violation.
+    """
+    arr = lp.arrays()
+    x = np.asarray(sol.col_value, dtype=float)
+    activity = np.zeros(lp.n_rows)
+    np.add.at(activity, arr["row"], arr["coef"] * x[arr["col"]])
+
+    def worst(value, lower, upper):
+        scale = np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lower), lower, 0.0)),
+                                           np.abs(np.where(np.isfinite(upper), upper, 0.0))))
+        gap = np.maximum(lower - value, value - upper) / scale
+        return (int(np.argmax(gap)), float(gap.max())) if gap.size else (-1, 0.0)
+
+    col_i, col_gap = worst(x, arr["col_lower"], arr["col_upper"])
+    row_i, row_gap = worst(activity, arr["row_lower"], arr["row_upper"])
+    info = h.getInfo()
+    statuses_ok = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if max(col_gap, row_gap) <= FEASIBILITY_TOLERANCE and statuses_ok and np.isfinite(x).all():
+        return
+    site_ids = ", ".join(b.site.id for b in lp.blocks)
+    if row_gap >= col_gap and row_i >= 0:
+        block, family, pos = lp.row_owner(row_i)
+        place = f"row {family}[{pos}]"
+    else:
+        place = f"column {col_i}"
+    raise SolverError([Problem(
+        site_ids,
+        f"HiGHS called the plan optimal, but it breaks {place} by {max(row_gap, col_gap):.2g} (relative; "
+        f"HiGHS's own max primal infeasibility {info.max_primal_infeasibility:.2g}, "
+        f"max dual infeasibility {info.max_dual_infeasibility:.2g}): the model is numerically troubled.",
+        "Check for values many orders of magnitude apart (e.g. a 0.000001 MW lease on a 100,000 MW site), "
+        "then rerun with --debug and report it with the site file.")], "the solver's answer is not accurate")
+
+
+_ROW_MEANING = {
+    "convertible": "sum of leases <= ai.convertible_mw",
+    "halls": "AI x PUE + mining x PUE <= site.facility_mw",
+    "firm_ai": "AI x PUE <= the grid cap",
+    "grid_limit": "AI draw + mining draw <= the grid cap",
+    "uptime_sla": "each fleet runs >= mining.min_uptime_frac of its hours",
+    "run_limit": "running <= installed",
+}
+
+
+def iis_problems(lp: model.LinearModel, h, status: str) -> list[Problem]:
+    """The solver's irreducible infeasible subset, named in site terms (one problem)."""
+    try:
+        iis_status, iis = h.getIis()
+        rows, cols = list(iis.row_index_), list(iis.col_index_)
+    except Exception:  # noqa: BLE001 - an IIS is a help, never a reason to fail differently
+        return []
+    if not rows and not cols:
+        return []
+    parts = []
+    for i in rows[:6]:
+        block, family, pos = lp.row_owner(int(i))
+        base = family.split("__")[0]
+        meaning = _ROW_MEANING.get(base, family)
+        if block is not None and base in ("firm_ai", "grid_limit") and pos < block.site.hours:
+            hour = block.site.index[pos].tz_convert(block.site.timezone)
+            meaning += f" at {hour:%Y-%m-%d %H:%M %Z}"
+        parts.append(meaning)
+    for j in cols[:6]:
+        parts.append(_column_meaning(lp, int(j)))
+    more = len(rows) + len(cols) - len(parts)
+    site_ids = ", ".join(b.site.id for b in lp.blocks)
+    return [Problem(site_ids, f"the solver reports {status!r}; these requirements cannot all hold together: "
+                              + "; ".join(parts) + (f" and {more} more" if more > 0 else "") + ".",
+                    "Relax one of them in the site file.")]
+
+
+def _column_meaning(lp: model.LinearModel, j: int) -> str:
+    for block in lp.blocks:
+        ai = block.site.config.ai
+        for k, col in enumerate(block.lease_cols):
+            if col == j and ai is not None:
+                lease = ai.lease[k]
+                return f"lease {lease.tenant!r} between min_mw = {lease.min_mw:g} and its max_mw"
+        for k, col in enumerate(block.fleet_cols):
+            if col == j:
+                fleet = block.site.config.mining.fleet[k]
+                return f"fleet {fleet.model!r} between 0 and mw = {fleet.mw:g}"
+    return f"column {j}"

@@ -18,6 +18,8 @@ def toml_value(value) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float | int):
         return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, list):  # arrays of scalars
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(value)
 
 

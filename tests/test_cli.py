@@ -35,7 +35,8 @@ def test_solve_writes_every_file(tmp_path):
     code, stdout, _ = invoke(["solve", str(site), "--out", str(out)])
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "dispatch.csv", "financials.csv", "fleets.csv", "leases.csv", "manifest.json", "split.csv"]
+        "assumptions.csv", "dispatch.csv", "financials.csv", "fleets.csv", "leases.csv", "manifest.json",
+        "marginal_values.csv", "shadow_prices.csv", "split.csv"]
     split = pd.read_csv(out / "split.csv")
     assert list(split.columns) == ["site_id", "interconnect_mw", "facility_mw", "ai_it_mw", "ai_grid_mw",
                                    "mining_it_mw", "mining_grid_mw", "ai_share_frac", "mining_share_frac",
@@ -64,9 +65,15 @@ def test_existing_out_is_refused_then_replaced_with_force(tmp_path):
     code, _, err = invoke(["solve", str(site), "--out", str(out)])
     assert code == 1 and "already exists" in err and "--force" in err
     assert (out / "keep.txt").read_text() == "old"
-    code, _, _ = invoke(["solve", str(site), "--out", str(out), "--force"])
+    code, _, err = invoke(["solve", str(site), "--out", str(out), "--force"])
+    assert code == 1 and "not an earlier run" in err  # --force replaces run folders only
+    assert (out / "keep.txt").read_text() == "old"
+    (out / "keep.txt").unlink()
+    code, _, _ = invoke(["solve", str(site), "--out", str(out), "--force"])  # an empty folder is fine
     assert code == 0
-    assert not (out / "keep.txt").exists() and (out / "split.csv").exists()
+    code, _, _ = invoke(["solve", str(site), "--out", str(out), "--force"])  # and so is an earlier run
+    assert code == 0
+    assert (out / "split.csv").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
@@ -105,7 +112,8 @@ def test_infeasible_exits_2_and_names_the_conflict(tmp_path):
     code, _, err = invoke(["solve", str(site), "--out", str(out)])
     assert code == 2
     assert "infeasible" in err and "'Anchor'" in err and "5 MW of firm load" in err
-    assert "caps the site at 3 MW in 2 hours" in err and "Lower min_mw to a total <= 2.4" in err
+    assert "curtailment[0] on 2024-01-01 01:00-03:00 UTC caps the site at 3 MW (2 hours)" in err
+    assert "Lower min_mw to <= 2.4 or remove the event" in err
     assert not out.exists()
 
 

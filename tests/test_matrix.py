@@ -86,3 +86,42 @@ def test_pulp_form_is_the_same_lp(lp):
         bound = arr["row_upper"][i] if np.isfinite(arr["row_upper"][i]) else arr["row_lower"][i]
         assert c.value() == pytest.approx(activity[i] - bound, abs=1e-9)
     assert prob.objective.value() == pytest.approx(sol.objective_usd, rel=1e-9)
+
+
+def test_solves_after_pulps_own_highs_ran(tmp_path):
+    """PuLP's HiGHS starts the process-wide thread scheduler with its own thread count; our
+    single-threaded solve in the same process must still run (it used to return 'Not Set')."""
+    import subprocess
+    import sys
+
+    site = write_site(tmp_path, PRICES, DOC)
+    script = f"""
+import pulp
+prob = pulp.LpProblem("other", pulp.LpMaximize)
+x = prob.add_variable("x", lowBound=0, upBound=1)
+prob.setObjective(pulp.lpSum_vars_coefs([(x, 1.0)]))
+prob.solve(pulp.HiGHS(msg=False))
+assert x.varValue == 1.0
+from allocator import solve
+print(solve([{str(site)!r}]).objective_usd)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    from allocator import solve
+
+    assert float(out.stdout.split()[-1]) == pytest.approx(solve([str(site)]).objective_usd, rel=1e-9)
+
+
+def test_cbc_fallback_reaches_the_same_optimum(tmp_path):
+    """CBC (when installed) solves the PuLP form of the same LP to the same split and net USD."""
+    import shutil
+
+    if shutil.which("cbc") is None:
+        pytest.skip("CBC is not installed (optional fallback: apt-get install coinor-cbc)")
+    from allocator import solve
+
+    site = load_site(write_site(tmp_path, PRICES, DOC))
+    highs, cbc = solve([site]), solve([site], solver="cbc")
+    assert cbc.objective_usd == pytest.approx(highs.objective_usd, rel=1e-7)
+    np.testing.assert_allclose(cbc.split[["ai_it_mw", "mining_it_mw"]], highs.split[["ai_it_mw", "mining_it_mw"]],
+                               atol=1e-6)

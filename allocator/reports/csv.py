@@ -1,7 +1,8 @@
 """CSV files that a spreadsheet opens safely.
 
 Text cells a spreadsheet would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, tab or carriage return) are written with a leading ``'``.
+``-``, ``@``, tab or carriage return) are written with a leading ``'``;
+:func:`unescape_cell` reverses it exactly (the reports read the CSVs back).
 Numbers are written at full precision (``repr``-exact floats).
 """
 
@@ -15,10 +16,24 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def escape_cell(value: object) -> object:
-    """Prefix a formula-like text cell with ``'``; leave everything else alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix a formula-like text cell with ``'``; leave everything else alone.
+
+    A text that itself starts with ``'`` followed by a formula character or
+    another ``'`` gets one more ``'``, so that :func:`unescape_cell` recovers
+    every text exactly.
+    """
+    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES) or _quoted(value)):
         return "'" + value
     return value
+
+
+def unescape_cell(text: str) -> str:
+    """The text :func:`escape_cell` was given: drop the protecting ``'``."""
+    return text[1:] if _quoted(text) else text
+
+
+def _quoted(text: str) -> bool:
+    return text.startswith("'") and text[1:2] in FORMULA_PREFIXES + ("'",) and len(text) > 1
 
 
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:

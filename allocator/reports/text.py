@@ -16,7 +16,18 @@ def summary(result) -> str:
             f"{row.mining_share_frac:>6.0%} {row.mining_uptime_frac:>7.0%} {row.net_usd:>16,.0f}"
         )
         lines.append(f"  {bar(row.ai_share_frac, row.mining_share_frac)}  {reasons[row.site_id]}")
+        lines += headline_values(result, row.site_id)
     return "\n".join(lines)
+
+
+def headline_values(result, site_id: str) -> list[str]:
+    """One line of marginal values of the site's resources [USD per MW-year] (marginal.py)."""
+    for s in result.sites:
+        if s.site.id == site_id and s.marginal_usd_per_mw_year:
+            shown = [f"{k.removesuffix('_mw')} {v:,.0f}" for k, v in s.marginal_usd_per_mw_year.items()
+                     if k in ("interconnect_mw", "facility_mw", "convertible_mw")]
+            return ["  one more MW, USD/MW-year: " + ", ".join(shown)]
+    return []
 
 
 def bar(ai_share_frac: float, mining_share_frac: float, width: int = 30) -> str:

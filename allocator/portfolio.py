@@ -1,0 +1,321 @@
+"""Portfolios: several campuses in one LP, coupled by shared rows (``--portfolio portfolio.toml``).
+
+Coupling rows (block ``None`` in :meth:`LinearModel.add_rows`):
+
+- ``tenant__<name>``: a tenant's IT MW over its eligible sites,
+  ``min_mw <= sum_s a_{T,s} <= max_mw`` (per year in plan mode, inside its lease window).
+  Each eligible site hosts the tenant as one more lease at the portfolio's rate, with the
+  site's own fit-out capex, PUE, halls and grid rows.
+- ``capex_budget``: sum over sites of fit-out capex of the AI IT MW converted
+  (plus ASIC purchases in plan mode) <= capex_budget_usd (per year in plan mode).
+- ``min_hashrate``: sum over sites and fleets of installed IT MW x 1000 / e_f >= min_hashrate_ph.
+
+The budget row's dual is the value of one more USD of capex [USD of objective per USD].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from . import diagnosis, model, results
+from .errors import InfeasibleError, InputError, Problem
+from .hashprice import ph_per_mw
+from .plan_inputs import lease_window
+from .plan_schema import PortfolioFile
+from .schema import Lease, _dotted, _fix_for
+from .site import Site, load_site
+from .solve import Solution, pick_solver, solve_model, solver_version
+
+INF = np.inf
+
+
+def load_portfolio(path: str | Path) -> PortfolioFile:
+    """Read and validate ``portfolio.toml``; raise :class:`InputError` listing every problem."""
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError([Problem(where, "file not found.", "Check the --portfolio path.")], where) from None
+    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as err:
+        raise InputError([Problem(where, f"cannot read the file ({err}).", "Save it as UTF-8 TOML.")], where) from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError([Problem(where, f"not valid TOML: {err}.", "Fix the syntax at that line.")], where) from None
+    try:
+        return PortfolioFile.model_validate(raw)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            loc = tuple(p for p in e["loc"] if p not in ("float", "str", "int", "list[...]")
+                        and not (isinstance(p, str) and p.startswith(("function-", "constrained-", "list["))))
+            msg = e["msg"].removeprefix("Value error, ").rstrip(".")
+            shown = "" if e["type"] == "missing" else f"= {e.get('input')!r}: "
+            fix = "Add it." if e["type"] == "missing" else (
+                "Remove it. Known keys: name, capex_budget_usd, min_hashrate_ph, [[tenant]] (tenant, "
+                "rate_usd_per_kw_month, max_mw, min_mw, sites, start_year, term_years)."
+                if e["type"] == "extra_forbidden" else _fix_for(e["type"], e))
+            if e["type"] == "extra_forbidden":
+                shown, msg = "", "unknown key"
+            place = f"{where}: {_dotted(loc)}" if loc else where
+            if all(p.where != place for p in problems):  # a union field fails once per branch
+                problems.append(Problem(place, f"{shown}{msg}.", fix))
+        raise InputError(problems, where) from None
+
+
+def with_tenants(sites: list[Site], pf: PortfolioFile, where: str, plan_mode: bool = False) -> list[Site]:
+    """Each site with the portfolio's tenants it is eligible for appended as leases (min 0, max the tenant's)."""
+    ids = [s.id for s in sites]
+    problems: list[Problem] = []
+    names = [t.tenant for t in pf.tenant]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(Problem(f"{where}: tenant", f"tenant {name!r} appears twice.", "Give each tenant its own name."))
+    out = []
+    by_id = {s.id: s for s in sites}
+    for i, t in enumerate(pf.tenant):
+        for sid in t.sites:
+            site = by_id.get(sid)
+            if site is None:
+                problems.append(Problem(f"{where}: tenant[{i}].sites", f"site {sid!r} is not among the sites given "
+                                        f"({', '.join(ids)}).", "Add its site file to the command line or remove it."))
+            elif site.config.ai is None:
+                problems.append(Problem(f"{where}: tenant[{i}].sites", f"site {sid!r} has no [ai] table, so it cannot "
+                                        "host a tenant.", f"Add an [ai] table (pue, convertible_mw) to {site.path}."))
+            elif t.tenant in [lease.tenant for lease in site.config.ai.lease]:
+                problems.append(Problem(f"{where}: tenant[{i}].tenant", f"{t.tenant!r} is already a lease of {sid!r}.",
+                                        "Rename the portfolio tenant or remove the site's lease."))
+    for i, t in enumerate(pf.tenant):
+        room = sum(by_id[sid].config.ai.convertible_mw for sid in t.sites
+                   if sid in by_id and by_id[sid].config.ai is not None)
+        if t.min_mw > room + 1e-9:
+            problems.append(Problem(f"{where}: tenant[{i}].min_mw", f"= {t.min_mw:g} IT MW exceeds the convertible "
+                                    f"IT MW of its eligible sites ({room:g}).",
+                                    f"Lower min_mw to <= {room:g} or add eligible sites."))
+    budget = pf.capex_budget_usd
+    if plan_mode and isinstance(budget, list):
+        years = {len(s.config.plan.years) for s in sites if s.config.plan is not None}
+        if any(len(budget) != n for n in years):
+            problems.append(Problem(f"{where}: capex_budget_usd", f"has {len(budget)} values but the plan has "
+                                    f"{sorted(years)} years.", "Give one value per plan year, or one for every year."))
+    if plan_mode:
+        spans = {(s.config.plan.start_year, s.config.plan.end_year) for s in sites if s.config.plan is not None}
+        if len(spans) > 1:
+            problems.append(Problem(f"{where}", f"the sites' [plan] horizons differ ({sorted(spans)}); a portfolio "
+                                    "shares yearly rows.", "Give every site the same start_year and end_year."))
+    elif isinstance(budget, list):
+        problems.append(Problem(f"{where}: capex_budget_usd", "a list (one budget per year) only applies to "
+                                "`allocator plan`.", "Give one number for `allocator solve`."))
+    if problems:
+        raise InputError(problems, where)
+    for site in sites:
+        extra = [Lease(tenant=t.tenant, rate_usd_per_kw_month=t.rate_usd_per_kw_month, min_mw=0.0, max_mw=t.max_mw)
+                 for t in pf.tenant if site.id in t.sites]
+        if not extra:
+            out.append(site)
+            continue
+        ai = site.config.ai.model_copy(update={"lease": [*site.config.ai.lease, *extra]})
+        out.append(dataclasses.replace(site, config=site.config.model_copy(update={"ai": ai})))
+    return out
+
+
+def tenant_windows(pf: PortfolioFile, plan) -> dict[str, tuple[int, int]]:
+    """Lease windows of the portfolio tenants in plan mode."""
+    return {t.tenant: lease_window(plan, t.tenant, t.start_year, t.term_years) for t in pf.tenant}
+
+
+def _tenant_col(block, tenant: str, lease_cols: np.ndarray):
+    names = [lease.tenant for lease in block.site.config.ai.lease] if block.site.config.ai else []
+    return lease_cols[names.index(tenant)] if tenant in names else None
+
+
+# ------------------------------------------------------------------ solve mode
+
+
+def add_coupling(lp: model.LinearModel, pf: PortfolioFile) -> dict[str, np.ndarray]:
+    """The shared rows of a one-year portfolio; return their row indices by name."""
+    rows: dict[str, np.ndarray] = {}
+    for t in pf.tenant:
+        cols = [c for b in lp.blocks if (c := _tenant_col(b, t.tenant, b.lease_cols)) is not None]
+        rows[f"tenant__{t.tenant}"] = lp.add_rows(f"tenant__{t.tenant}", None, t.min_mw, t.max_mw, 0,
+                                                  np.array(cols, np.int64), 1.0)
+    if pf.capex_budget_usd is not None:
+        cols, coefs = [], []
+        for b in lp.blocks:
+            if b.lease_cols.size:
+                cols.append(b.lease_cols)
+                coefs.append(np.full(b.lease_cols.size, b.site.config.ai.fitout_capex_usd_per_mw))
+        if cols:
+            rows["capex_budget"] = lp.add_rows("capex_budget", None, -INF, pf.capex_budget_usd, 0,
+                                               np.concatenate(cols), np.concatenate(coefs))
+    if pf.min_hashrate_ph > 0:
+        cols, coefs = [], []
+        for b in lp.blocks:
+            cols.append(b.fleet_cols)
+            coefs.append(np.array([ph_per_mw(f.efficiency_j_per_th) for f in b.site.config.mining.fleet], float))
+        rows["min_hashrate"] = lp.add_rows("min_hashrate", None, pf.min_hashrate_ph, INF, 0,
+                                           np.concatenate(cols), np.concatenate(coefs))
+    return rows
+
+
+def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, solver: str = "highs",
+                    time_limit_s: float | None = None):
+    """Solve several sites as one LP with the portfolio's shared rows; return a :class:`run.Result`.
+
+    The result carries two more tables, ``placements`` (tenant MW per site) and
+    ``shadow_prices`` (the dual of each shared row), written as ``tenants.csv``
+    and ``coupling_prices.csv``.
+    """
+    from .run import Result
+
+    seconds = dict.fromkeys(("load", "build", "handoff", "solve", "extract"), 0.0)
+    t0 = time.perf_counter()
+    pf = load_portfolio(portfolio)
+    loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
+    loaded = with_tenants(loaded, pf, str(portfolio))
+    seconds["load"] = time.perf_counter() - t0
+    if solver != "highs":
+        raise InputError([Problem("--solver", "a portfolio is solved with HiGHS only (its rows are two-sided).",
+                                  "Use the default --solver highs.")], "--portfolio")
+    pick_solver(solver)
+    for site in loaded:
+        problems = diagnosis.conflicts(site)
+        if problems:
+            raise InfeasibleError(problems, site.id)
+    t1 = time.perf_counter()
+    lp = model.build(loaded, name="portfolio")
+    coupling = add_coupling(lp, pf)
+    seconds["build"] = time.perf_counter() - t1
+    sol = solve_coupled(lp, pf, str(portfolio), solver=solver, time_limit_s=time_limit_s)
+    seconds["handoff"], seconds["solve"] = sol.seconds["handoff"], sol.seconds["solve"]
+    t2 = time.perf_counter()
+    solved = [results.site_solution(b, sol) for b in lp.blocks]
+    total = sum(s.financials_usd["net"] for s in solved)
+    if abs(total - sol.objective_usd) > 1e-6 * max(1.0, abs(sol.objective_usd)) + 1e-3:
+        raise AssertionError(f"portfolio items add to {total} but the objective is {sol.objective_usd}")
+    seconds["extract"] = time.perf_counter() - t2
+    result = Result(solved, solver_version(solver), seconds)
+    result.placements = solve_placements(solved, pf)
+    result.shadow_prices = shadow_prices(coupling, sol, None)
+    from .site import _sha256
+
+    result.manifest_extra = {"portfolio": manifest_entry(pf, portfolio),
+                             "portfolio_sha256": {str(portfolio): _sha256(Path(portfolio))}}
+    return result
+
+
+def solve_coupled(lp: model.LinearModel, pf: PortfolioFile, where: str, **kw) -> Solution:
+    """Solve a coupled LP; an infeasible one names the portfolio's hard requirements."""
+    try:
+        return solve_model(lp, **kw)
+    except InfeasibleError:
+        hard = [f"tenant {t.tenant!r} min_mw = {t.min_mw:g}" for t in pf.tenant if t.min_mw > 0]
+        if pf.min_hashrate_ph > 0:
+            hard.append(f"min_hashrate_ph = {pf.min_hashrate_ph:g}")
+        if pf.capex_budget_usd is not None:
+            hard.append(f"capex_budget_usd = {pf.capex_budget_usd}")
+        raise InfeasibleError([Problem(where, "the sites cannot meet the portfolio's shared requirements together "
+                                       f"({'; '.join(hard) or 'none'}) along with each site's signed leases.",
+                                       "Lower a minimum, raise the budget, or add sites.")], pf.name) from None
+
+
+def solve_placements(solved: list[results.SiteSolution], pf: PortfolioFile) -> pd.DataFrame:
+    """tenant, site_id, it_mw, fitout_capex_usd: where each portfolio tenant's MW went."""
+    rows = []
+    for t in pf.tenant:
+        for s in solved:
+            names = [lease.tenant for lease in s.site.config.ai.lease] if s.site.config.ai else []
+            if t.tenant in names:
+                mw = float(s.lease_mw[names.index(t.tenant)])
+                rows.append({"tenant": t.tenant, "site_id": s.site.id, "it_mw": mw,
+                             "fitout_capex_usd": mw * s.site.config.ai.fitout_capex_usd_per_mw})
+    return pd.DataFrame(rows, columns=["tenant", "site_id", "it_mw", "fitout_capex_usd"])
+
+
+def shadow_prices(coupling: dict[str, np.ndarray], sol: Solution, years: list[int] | None) -> pd.DataFrame:
+    """constraint, year, shadow_price, unit, usd_per_1m_usd_capex: the dual of every shared row.
+
+    Duals are d(objective)/d(bound): for ``capex_budget`` the USD of objective (net USD
+    over the horizon in solve mode, NPV in plan mode) one more USD of budget is worth.
+    """
+    units = {"capex_budget": "usd_per_usd", "min_hashrate": "usd_per_ph"}
+    rows = []
+    for name, idx in coupling.items():
+        for k, i in enumerate(idx):
+            dual = float(sol.row_dual[i]) if len(sol.row_dual) else 0.0
+            dual = 0.0 if abs(dual) < 1e-9 else dual
+            rows.append({"constraint": name, "year": years[k] if years else pd.NA, "shadow_price": dual,
+                         "unit": units.get(name, "usd_per_it_mw"),
+                         "usd_per_1m_usd_capex": dual * 1e6 if name == "capex_budget" else pd.NA})
+    return pd.DataFrame(rows, columns=["constraint", "year", "shadow_price", "unit", "usd_per_1m_usd_capex"])
+
+
+def manifest_entry(pf: PortfolioFile, path) -> dict:
+    return {"file": str(path) if path is not None else None, **pf.model_dump()}
+
+
+# ------------------------------------------------------------------ plan mode
+
+
+def add_plan_coupling(lp: model.LinearModel, blocks, pf: PortfolioFile, convert: bool) -> dict[str, np.ndarray]:
+    """The shared rows of a plan portfolio, one per year; return their row indices by name."""
+    rows: dict[str, np.ndarray] = {}
+    n_y = len(blocks[0].data.years)
+    years = np.array([y.year for y in blocks[0].data.years])
+    local = np.arange(n_y)
+    for t in pf.tenant:
+        cols = [c for b in blocks if (c := _tenant_col(b, t.tenant, b.cols["lease"])) is not None]
+        first, last = lease_window(blocks[0].data.plan, t.tenant, t.start_year, t.term_years)
+        inside = (years >= first) & (years <= last)
+        lower = np.where(inside & convert, t.min_mw, 0.0)
+        upper = np.where(inside, t.max_mw, 0.0)
+        rows[f"tenant__{t.tenant}"] = lp.add_rows(
+            f"tenant__{t.tenant}", None, lower, upper, np.tile(local, len(cols)),
+            np.concatenate(cols) if cols else np.zeros(0, np.int64), 1.0)
+    if pf.capex_budget_usd is not None:
+        budget = np.broadcast_to(np.asarray(pf.capex_budget_usd, float), (n_y,))
+        r, c, v = [], [], []
+        for b in blocks:
+            fitout = b.site.config.ai.fitout_capex_usd_per_mw if b.site.config.ai else 0.0
+            r.append(local)
+            c.append(b.cols["build"])
+            v.append(np.full(n_y, fitout))
+            offers = [f for f in b.fleets if f.offer]
+            for o, f in enumerate(offers):
+                r.append(local)
+                c.append(b.cols["buy"][o])
+                v.append(np.full(n_y, f.capex_usd_per_mw))
+        rows["capex_budget"] = lp.add_rows("capex_budget", None, -INF, budget, np.concatenate(r),
+                                           np.concatenate(c), np.concatenate(v))
+    if pf.min_hashrate_ph > 0:
+        r, c, v = [], [], []
+        for b in blocks:
+            ph = np.array([ph_per_mw(f.efficiency_j_per_th) for f in b.fleets], float)
+            kept = b.cols["kept"]
+            r.append(np.broadcast_to(local, kept.shape).ravel())
+            c.append(kept.ravel())
+            v.append(np.repeat(ph, n_y))
+        rows["min_hashrate"] = lp.add_rows("min_hashrate", None, np.full(n_y, pf.min_hashrate_ph), INF,
+                                           np.concatenate(r), np.concatenate(c), np.concatenate(v))
+    return rows
+
+
+def plan_placements(plans, pf: PortfolioFile) -> pd.DataFrame:
+    """tenant, site_id, year, it_mw: where each portfolio tenant's MW went, per year."""
+    rows = []
+    for t in pf.tenant:
+        for s in plans:
+            b = s.block
+            if t.tenant in b.tenants:
+                j = b.tenants.index(t.tenant)
+                fitout = b.site.config.ai.fitout_capex_usd_per_mw
+                for i, y in enumerate(b.data.years):
+                    mw = s.lease_mw[j, i]
+                    rows.append({"tenant": t.tenant, "site_id": b.site.id, "year": y.year, "it_mw": mw,
+                                 "fitout_capex_usd_per_mw": fitout})
+    return pd.DataFrame(rows, columns=["tenant", "site_id", "year", "it_mw", "fitout_capex_usd_per_mw"])
