@@ -209,7 +209,7 @@ def write_result(result, out: Path, force: bool = False, extra: dict[str, Callab
     """
     import time
 
-    from .. import results
+    from .. import marginal, results
     from .assumptions import assumptions_table
     from .csv import write_csv, write_csv_parts
 
@@ -218,12 +218,13 @@ def write_result(result, out: Path, force: bool = False, extra: dict[str, Callab
         for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),
                             ("leases.csv", result.leases),
                             ("fleets.csv", result.fleets), ("marginal_values.csv", result.marginal_values),
-                            ("shadow_prices.csv", result.shadow_prices),
                             ("assumptions.csv", assumptions_table([s.site for s in result.sites]))):
             write_csv(frame, folder.path(name))
-        # site by site: the hourly table of 50 site-years would be ~60 MB in memory at once
+        # the hourly tables site by site: for 50 site-years each would be 60-150 MB in memory at once
         write_csv_parts((results.dispatch_table([s]) for s in result.sites), folder.path("dispatch.csv"),
                         list(results.DISPATCH_COLUMNS))
+        write_csv_parts((marginal.shadow_prices_table([s]) for s in result.sites), folder.path("shadow_prices.csv"),
+                        list(marginal.SHADOW_COLUMNS))
         for name, frame in (("power_contracts.csv", result.power_contracts),
                             ("demand_response.csv", result.demand_response),
                             ("coincident_peak.csv", result.coincident_peak)):
