@@ -157,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo(INTERRUPTED, err=True)
         return 130
-    except Exception as err:  # a defect: say so plainly
+    except Exception as err:
+        if _SIGNALLED:  # a signal in the middle of an import surfaces as "ImportError: initialization failed"
+            click.echo(INTERRUPTED, err=True)
+            return 130
+        # a defect: say so plainly
         if debug:
             traceback.print_exc()
         click.echo(f"internal error: {type(err).__name__}: {err}\n"
@@ -165,17 +169,24 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     return 0
 
 
-def _terminate_like_interrupt():
-    """Make SIGTERM unwind like Ctrl-C, so a half-written run folder is removed; return the old handler."""
+_SIGNALLED = False
+
+
+def _terminate_like_interrupt() -> dict | None:
+    """Make SIGTERM unwind like Ctrl-C, so a half-written run folder is removed, and remember that a
+    signal came; return the old handlers."""
     def handler(signum, frame):
+        global _SIGNALLED
+        _SIGNALLED = True
         raise KeyboardInterrupt
 
     try:
-        return signal.signal(signal.SIGTERM, handler)
+        return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: leave signals alone
         return None
 
