@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine with Python and make:
-#   make demo   creates .venv, installs allocator, solves the bundled campuses into out/demo
+#   make demo   creates .venv, installs allocator, solves the bundled campuses into out/demo (CSVs + report.html, report.xlsx)
 #   make test   creates .venv, installs the test extras, runs the test suite
 VENV    := .venv
 PY      := $(VENV)/bin/python
@@ -20,7 +20,7 @@ venv: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/allocator validate sites/*.toml
-	$(VENV)/bin/allocator solve sites/west_texas.toml sites/permian_hybrid.toml --out out/demo --force
+	$(VENV)/bin/allocator solve sites/west_texas.toml sites/permian_hybrid.toml --out out/demo --force --report html,xlsx
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
