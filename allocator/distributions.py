@@ -32,7 +32,6 @@ seed and sample count give the same scenarios, in the same order.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +39,7 @@ import numpy as np
 
 from .errors import InputError, Problem
 from .overrides import parse_path
+from .schema import read_toml
 
 PARAMETERS = {
     "normal": ("mean", "sd"),
@@ -109,12 +109,7 @@ def _phi(z: np.ndarray) -> np.ndarray:
 def read_distributions(path: Path) -> Distributions:
     """Read and check a distributions file; raise :class:`InputError` listing every problem."""
     where = str(path)
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError([Problem(where, "distributions file not found.", "Check the path.")], where) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise InputError([Problem(where, f"cannot read it as TOML ({err}).", "Fix the syntax.")], where) from None
+    doc = read_toml(Path(path), "Check the --distributions path.")
     problems: list[Problem] = []
     unknown = set(doc) - {"seed", "param", "correlation", "description"}
     for key in sorted(unknown):

@@ -97,14 +97,7 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     quoted keys, e.g. ``"ai.lease[0].rate_usd_per_kw_month" = 130.0``.
     """
     where = str(path)
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError([Problem(where, "scenario file not found.", "Check the path.")], where) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError([Problem(where, f"cannot read the file ({err}).", "Save it as UTF-8 TOML.")], where) from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError([Problem(where, f"not valid TOML: {err}.", "Fix the syntax at that line.")], where) from None
+    doc = schema.read_toml(Path(path), "Check the --scenario path.")
     doc.pop("description", None)
     out: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -224,11 +217,7 @@ def apply_overrides(raw: dict, overrides: dict[str, Any], where: str) -> dict:
 
 def read_raw(path: Path) -> dict:
     """The site file as a raw TOML document (errors reported as for a site file)."""
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        schema.read_site_file(Path(path))  # raises the usual InputError
-        raise
+    return schema.read_toml(Path(path))
 
 
 def validate(raw: dict, where: str, overrides: dict[str, Any] | None = None) -> SiteFile:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from .errors import InfeasibleError, InputError, Problem
 from .hashprice import ph_per_mw
 from .plan_inputs import lease_window
 from .plan_schema import PortfolioFile
-from .schema import Lease, _dotted, _fix_for
+from .schema import Lease, _problem_from_error, read_toml
 from .site import Site, load_site
 from .solve import Solution, pick_solver, solve_model, solver_version
 
@@ -40,32 +39,15 @@ def load_portfolio(path: str | Path) -> PortfolioFile:
     """Read and validate ``portfolio.toml``; raise :class:`InputError` listing every problem."""
     path = Path(path)
     where = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError([Problem(where, "file not found.", "Check the --portfolio path.")], where) from None
-    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as err:
-        raise InputError([Problem(where, f"cannot read the file ({err}).", "Save it as UTF-8 TOML.")], where) from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError([Problem(where, f"not valid TOML: {err}.", "Fix the syntax at that line.")], where) from None
+    raw = read_toml(path, "Check the --portfolio path.")
     try:
         return PortfolioFile.model_validate(raw)
     except ValidationError as err:
-        problems = []
+        problems: list[Problem] = []
         for e in err.errors():
-            loc = tuple(p for p in e["loc"] if p not in ("float", "str", "int", "list[...]")
-                        and not (isinstance(p, str) and p.startswith(("function-", "constrained-", "list["))))
-            msg = e["msg"].removeprefix("Value error, ").rstrip(".")
-            shown = "" if e["type"] == "missing" else f"= {e.get('input')!r}: "
-            fix = "Add it." if e["type"] == "missing" else (
-                "Remove it. Known keys: name, capex_budget_usd, min_hashrate_ph, [[tenant]] (tenant, "
-                "rate_usd_per_kw_month, max_mw, min_mw, sites, start_year, term_years)."
-                if e["type"] == "extra_forbidden" else _fix_for(e["type"], e))
-            if e["type"] == "extra_forbidden":
-                shown, msg = "", "unknown key"
-            place = f"{where}: {_dotted(loc)}" if loc else where
-            if all(p.where != place for p in problems):  # a union field fails once per branch
-                problems.append(Problem(place, f"{shown}{msg}.", fix))
+            problem = _problem_from_error(where, e, PortfolioFile)
+            if all(p.where != problem.where for p in problems):  # a union field fails once per branch
+                problems.append(problem)
         raise InputError(problems, where) from None
 
 

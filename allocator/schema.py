@@ -227,6 +227,20 @@ def json_schema() -> dict[str, Any]:
 # ---------------------------------------------------------------- loading
 
 
+def read_toml(path: Path, missing_fix: str = "Check the path.") -> dict[str, Any]:
+    """Any input TOML (site, scenario, portfolio, distributions) as a dict; raise :class:`InputError`
+    saying what is wrong with the file and how to fix it."""
+    where = str(path)
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError([Problem(where, "file not found.", missing_fix)], where) from None
+    except (UnicodeDecodeError, OSError) as err:
+        raise InputError([Problem(where, f"cannot read the file ({err}).", "Save it as UTF-8 TOML.")], where) from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError([Problem(where, f"not valid TOML: {err}.", "Fix the syntax at that line.")], where) from None
+
+
 def read_site_file(path: Path) -> SiteFile:
     """Read and validate one site file; raise :class:`InputError` listing every problem."""
     where = str(path)
@@ -239,16 +253,7 @@ def read_site_file(path: Path) -> SiteFile:
                 "Rename the file, e.g. to " + _suggest_id(path.stem) + ".toml.",
             )
         )
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError([Problem(where, "file not found.", "Check the path.")], where) from None
-    except (UnicodeDecodeError, IsADirectoryError, PermissionError) as err:
-        raise InputError([Problem(where, f"cannot read the file ({err}).", "Save it as UTF-8 TOML.")], where) from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(
-            [Problem(where, f"not valid TOML: {err}.", "Fix the syntax at that line.")], where
-        ) from None
+    raw = read_toml(path, "Check the path.")
     try:
         site_file = SiteFile.model_validate(raw)
     except ValidationError as err:
@@ -342,9 +347,9 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that owns the last key of ``loc``."""
-    model: type[BaseModel] | None = SiteFile
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> type[BaseModel] | None:
+    """The pydantic model that owns the last key of ``loc`` (from ``root``, the site file by default)."""
+    model: type[BaseModel] | None = root or SiteFile
     for part in loc[:-1]:
         if model is None or isinstance(part, int):
             continue
@@ -365,7 +370,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
+def _problem_from_error(where: str, err: dict[str, Any], root: type[BaseModel] | None = None) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     # pydantic puts union branch names in the location; drop them
     loc = tuple(p for p in loc if p not in ("float", "str", "int", "bool", "list[...]")
@@ -373,7 +378,7 @@ def _problem_from_error(where: str, err: dict[str, Any]) -> Problem:
     field = _dotted(loc)
     place = f"{where}: {field}" if field else where
     kind = err["type"]
-    owner = _model_at(loc) if loc else None
+    owner = _model_at(loc, root) if loc else None
     key = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
         known = list(owner.model_fields) if owner else []
