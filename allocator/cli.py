@@ -80,10 +80,13 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     if portfolio is not None:
         from .cli_plan import solve_portfolio_cli
 
-        if sets or scenario is not None:
-            raise InputError([Problem("--set/--scenario", "cannot be combined with --portfolio yet.",
-                                      "Edit the site files, or solve the sites without --portfolio.")],
-                             "the command line")
+        clashes = [Problem(option, "cannot be combined with --portfolio yet.", fix) for option, used, fix in (
+            ("--set/--scenario", sets or scenario is not None,
+             "Edit the site files, or solve the sites without --portfolio."),
+            ("--workers", workers != 1, "Drop --workers: a portfolio is one LP, solved by one process."))
+            if used]
+        if clashes:
+            raise InputError(clashes, "the command line")
 
         return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step)
     from .run import solve as solve_sites

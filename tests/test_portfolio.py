@@ -120,6 +120,17 @@ def test_portfolio_cli_writes_tenants_and_shadow_prices(tmp_path):
     assert {"tenants.csv", "coupling_prices.csv", "plan.csv"} <= {p.name for p in (tmp_path / "p").iterdir()}
 
 
+def test_portfolio_refuses_options_it_would_ignore(tmp_path):
+    sites = [ai_site(tmp_path, "cheap", 1e6), ai_site(tmp_path, "dear", 2e6)]
+    pf = portfolio(tmp_path, "capex_budget_usd = 5e6\n" + TENANT.format(max_mw=10.0))
+    out = tmp_path / "run"
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--out", str(out),
+                           "--workers", "2", "--set", "ai.pue=1.3"])
+    assert code == 1 and not out.exists()
+    assert "--workers: cannot be combined with --portfolio" in err
+    assert "--set/--scenario: cannot be combined with --portfolio" in err
+
+
 def test_bad_portfolio_lists_every_problem(tmp_path):
     sites = [ai_site(tmp_path, "cheap", 1e6), ai_site(tmp_path, "dear", 2e6)]
     pf = portfolio(tmp_path, "capex_budget_usd = -1\nbudget = 3\n" + TENANT.format(max_mw=10.0))
