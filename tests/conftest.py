@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,42 +13,73 @@ SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 REPO = Path(__file__).resolve().parents[1]
 
 
+def toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_string(key)
+
+
+def toml_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if -(2**63) <= value < 2**63 else repr(float(value))
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, float | int):
-        return repr(float(value)) if isinstance(value, float) else str(value)
-    if isinstance(value, list):  # arrays of scalars
+        return toml_string(value)
+    if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        return '""'
     raise TypeError(value)
 
 
 def to_toml(doc: dict) -> str:
-    """A small TOML writer for site files: tables, arrays of tables, scalars."""
+    """A TOML writer for site files (and the fuzz suite's odd ones): tables as [headers], arrays of
+    tables as [[headers]], everything else inline; any key, string, NaN or infinity written as TOML."""
     lines: list[str] = []
 
-    def table(prefix: str, body: dict, array: bool = False) -> None:
+    def table(prefix: str, body: dict, array: bool) -> None:
         lines.append(f"[[{prefix}]]" if array else f"[{prefix}]")
         nested = []
         for key, value in body.items():
-            if isinstance(value, dict):
-                nested.append((f"{prefix}.{key}", value, False))
-            elif isinstance(value, list) and value and isinstance(value[0], dict):
-                nested += [(f"{prefix}.{key}", item, True) for item in value]
+            name = f"{prefix}.{toml_key(key)}"
+            if isinstance(value, dict) and value and all(not isinstance(v, dict) for v in value.values()) \
+                    and key in ("hashprice", "utilization"):
+                nested.append((name, value, False))
+            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                nested += [(name, item, True) for item in value]
             else:
-                lines.append(f"{key} = {toml_value(value)}")
+                lines.append(f"{toml_key(key)} = {toml_value(value)}")
         lines.append("")
         for name, item, is_array in nested:
             table(name, item, is_array)
 
     for key, value in doc.items():
-        if isinstance(value, list):
+        if isinstance(value, dict):
+            table(toml_key(key), value, False)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for item in value:
-                table(key, item, array=True)
+                table(toml_key(key), item, True)
         else:
-            table(key, value)
+            lines.insert(0, f"{toml_key(key)} = {toml_value(value)}")
     return "\n".join(lines)
 
 

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from allocator import load_site
 from allocator.cli import main
 from click.testing import CliRunner
+from conftest import to_toml
 from run_check import check_constraints, folder_is_complete
 
 SCALE = float(os.environ.get("ALLOCATOR_FUZZ_SCALE", "1"))
@@ -181,75 +182,6 @@ NUMERIC_FIELDS = [f for f in FIELDS if f[-1] in ("interconnect_mw", "facility_mw
 # plausible values keep many cases valid, so accepted plans (and infeasible ones) are checked too
 PLAUSIBLE = st.tuples(st.just("set"), st.sampled_from(NUMERIC_FIELDS),
                       st.one_of(st.floats(0.0, 1.0), st.floats(1.0, 3.0), st.floats(0.0, 150.0)))
-
-
-def toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_string(key)
-
-
-def toml_string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value) if -(2**63) <= value < 2**63 else repr(float(value))
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return toml_string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
-    if value is None:
-        return '""'
-    raise TypeError(value)
-
-
-def to_toml(doc: dict) -> str:
-    """Tables as [headers], arrays of tables as [[headers]], everything else inline."""
-    lines: list[str] = []
-
-    def table(prefix: str, body: dict, array: bool) -> None:
-        lines.append(f"[[{prefix}]]" if array else f"[{prefix}]")
-        nested = []
-        for key, value in body.items():
-            name = f"{prefix}.{toml_key(key)}"
-            if isinstance(value, dict) and value and all(not isinstance(v, dict) for v in value.values()) \
-                    and key in ("hashprice", "utilization"):
-                nested.append((name, value, False))
-            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                nested += [(name, item, True) for item in value]
-            else:
-                lines.append(f"{toml_key(key)} = {toml_value(value)}")
-        lines.append("")
-        for name, item, is_array in nested:
-            table(name, item, is_array)
-
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            table(toml_key(key), value, False)
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            for item in value:
-                table(toml_key(key), item, True)
-        else:
-            lines.insert(0, f"{toml_key(key)} = {toml_value(value)}")
-    return "\n".join(lines)
 
 
 def prices_csv(prices: list[float], start: str = "2024-06-01T00:00:00Z") -> str:
