@@ -15,16 +15,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
+from .file_hash import sha256_file
 from .model import LinearModel
 from .plan_inputs import PlanData, plan_data, plan_mode_problems
 from .plan_model import PlanBlock, add_plan_block, hashrate_ph_per_mw
+from .run import _dist_version, _version
 from .site import Site, load_site
 from .solve import Solution, pick_solver, solve_model, solver_version
 
@@ -103,12 +104,10 @@ class PlanResult:
         inputs: dict[str, str] = {}
         for s in self.sites:
             inputs.update(s.block.site.file_sha256())
-        from .site import _sha256
-
         for path in self.input_files.values():
-            inputs[str(path)] = _sha256(path)
+            inputs[str(path)] = sha256_file(path)[0]
         return {
-            "tool": "allocator", "command": "plan", "tool_version": _dist_version("allocator"),
+            "tool": "allocator", "command": "plan", "tool_version": _version(),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "python": platform.python_version(), "pulp_version": _dist_version("pulp"),
             "solver": self.solver, "status": "optimal", "periods": self.method,
@@ -327,8 +326,3 @@ def write_plan(result: PlanResult, out: Path, force: bool = False) -> Path:
         return folder.publish()
 
 
-def _dist_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "unknown"

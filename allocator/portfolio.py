@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from . import diagnosis, model, results
 from .errors import InfeasibleError, InputError, Problem
+from .file_hash import sha256_file
 from .hashprice import ph_per_mw
 from .plan_inputs import lease_window
 from .plan_schema import PortfolioFile
@@ -184,10 +185,8 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
     result = Result(solved, solver_version(solver), seconds)
     result.placements = solve_placements(solved, pf)
     result.shadow_prices = shadow_prices(coupling, sol, None)
-    from .site import _sha256
-
     result.manifest_extra = {"portfolio": manifest_entry(pf, portfolio),
-                             "portfolio_sha256": {str(portfolio): _sha256(Path(portfolio))}}
+                             "portfolio_sha256": {str(portfolio): sha256_file(Path(portfolio))[0]}}
     return result
 
 

@@ -7,7 +7,6 @@ hourly UTC axis. Everything the LP needs is a numpy array of length ``hours``.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import pandas as pd
 from . import hashprice as hp
 from . import power_market, series
 from .errors import InputError, Problem
+from .file_hash import sha256_file
 from .schema import MAX_HASHPRICE_USD_PER_PH_DAY, SiteFile, read_site_file
 
 HOURS_PER_YEAR = 8760.0
@@ -95,7 +95,7 @@ class Site:
 
     def file_sha256(self) -> dict[str, str]:
         """sha256 of every input file, keyed by its path."""
-        return {str(p): _sha256(p) for p in self.input_files.values()}
+        return {str(p): sha256_file(p)[0] for p in self.input_files.values()}
 
 
 def crf(discount_rate_frac: float, life_years: float) -> float:
@@ -316,10 +316,4 @@ def _local(ts: pd.Timestamp, config: SiteFile) -> str:
     return ts.tz_convert(config.site.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import hashlib
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InputError, Problem
+from ..file_hash import sha256_file
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -51,12 +51,8 @@ class RunFolder:
         """Every file written so far: name -> {bytes, sha256} (for the manifest)."""
         out: dict[str, dict[str, object]] = {}
         for item in sorted(self.tmp.iterdir()):
-            digest, size = hashlib.sha256(), 0
-            with open(item, "rb") as fh:  # in chunks: the hourly CSVs of 50 site-years are ~100 MB
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-                    size += len(chunk)
-            out[item.name] = {"bytes": size, "sha256": digest.hexdigest()}
+            digest, size = sha256_file(item)
+            out[item.name] = {"bytes": size, "sha256": digest}
         return out
 
     def write_text(self, name: str, text: str) -> None:
