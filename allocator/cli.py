@@ -7,6 +7,7 @@ Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import traceback
@@ -137,8 +138,17 @@ from .whatif_cli import register as _register_whatif  # noqa: E402  (sweep, brea
 _register_whatif(cli)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: map errors to exit codes; tracebacks only with --debug."""
+def entry() -> None:
+    """The process entry point (the `allocator` script and `python -m allocator`)."""
+    sys.exit(main(process_entry=True))
+
+
+def main(argv: list[str] | None = None, *, process_entry: bool = False) -> int:
+    """Run one command and map errors to exit codes; tracebacks only with --debug.
+
+    With `process_entry` the process ends right after: a signal from then on finds the work done (or
+    already undone), so it ends the process at once and quietly instead of surfacing as a
+    KeyboardInterrupt traceback from the interpreter's shutdown."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:  # accepted anywhere on the line, not only before the command
@@ -172,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     finally:
         if previous is not None:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            if process_entry:
+                _exit_on_signal_from_now_on()
+            else:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
     return 0
 
 
@@ -194,5 +207,20 @@ def _terminate_like_interrupt() -> dict | None:
         return None
 
 
+def _exit_on_signal_from_now_on() -> None:
+    """Flush what was printed, then let SIGINT/SIGTERM end the process quietly with exit 130."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def handler(signum, frame):
+        os._exit(130)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

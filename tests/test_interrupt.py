@@ -92,3 +92,20 @@ def test_random_kills_leave_old_or_new_complete_folder(tmp_path):
     assert manifest["status"] == "optimal"
     print(f"{kills} kills in {rounds} rounds, exit codes {exit_codes}, full run {full_s:.2f} s "
           f"of which work {work_s:.2f} s")
+
+
+def test_signal_after_the_command_finished_ends_quietly():
+    # the window CI once hit: the command is done and the interpreter is shutting down when Ctrl-C lands;
+    # the process must end at once with 130 and no "Exception ignored ... KeyboardInterrupt" traceback
+    code = ("import os, signal, sys, time\n"
+            "from allocator import cli\n"
+            "print('work done')\n"
+            "cli._exit_on_signal_from_now_on()\n"
+            "os.kill(os.getpid(), signal.SIG%s)\n"
+            "time.sleep(5)\n"
+            "print('not reached')\n")
+    for name in ("INT", "TERM"):
+        proc = subprocess.run([sys.executable, "-c", code % name], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 130, (name, proc.returncode, proc.stderr)
+        assert proc.stdout == "work done\n" and proc.stderr == "", (name, proc.stdout, proc.stderr)
