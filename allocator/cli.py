@@ -70,7 +70,8 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
           portfolio: Path | None = None, report: str | None = None, sets: tuple[str, ...] = (),
           scenario: Path | None = None, workers: int = 1) -> None:
     """Solve the optimal AI / mining split of each site."""
-    from .reports.run_folder import check_target, write_result
+    from .reports.hourly import HourlyWriter
+    from .reports.run_folder import RunFolder, check_target, complete
     from .reports.text import summary
 
     step = None
@@ -97,13 +98,44 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         check_target(out, force)
     values = overrides_from(sets, scenario)
     inputs = load_sites_with(sites, values) if values else list(sites)
-    result = solve_sites(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
-    click.echo(summary(result))
-    if out is not None:
-        written_to = write_result(result, out, force, finish=step)
-        click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
-    else:
+    if out is None:
+        result = summarized(solve_sites, inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
+        click.echo(summary(result))
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
+        return
+    # each site's hourly rows go to the run folder as it is solved; the run keeps only its summary
+    with RunFolder(out, force) as folder:
+        hourly = HourlyWriter(folder.tmp)
+        result = summarized(solve_sites, inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
+                            also=hourly.add)
+        hourly.close()
+        click.echo(summary(result))
+        written_to = complete(folder, result, finish=step, hourly_s=hourly.seconds)
+    click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
+
+
+def summarized(solve_sites, inputs: list, also=None, **options):
+    """``solve_sites(inputs, **options)`` keeping a summary of each site (site_summary.py), after
+    passing its full solution to ``also``."""
+    import time
+
+    from .site_summary import SummaryResult, summarize
+
+    extract_s = 0.0
+
+    def keep(solution):
+        nonlocal extract_s
+        if also is not None:
+            also(solution)
+        t0 = time.perf_counter()
+        kept = summarize(solution)
+        extract_s += time.perf_counter() - t0
+        return kept
+
+    result = solve_sites(inputs, on_site=keep, **options)
+    seconds = dict(result.seconds)
+    seconds["extract"] = seconds.get("extract", 0.0) + extract_s
+    return SummaryResult(result.sites, result.solver, seconds)
 
 
 @cli.command()

@@ -24,28 +24,25 @@ def csc(lp: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return start, row[order].astype(np.int32), coef[order]
 
 
-def to_highs_lp(lp: LinearModel):
-    """The model as a ``highspy.HighsLp`` (maximize)."""
+def pass_model(h, lp: LinearModel) -> None:
+    """Hand the model to ``h`` (a ``highspy.Highs``) as a maximization, straight from numpy arrays.
+
+    HiGHS copies the arrays into its own model; no ``HighsLp`` is built in between, so the
+    matrix is held once by HiGHS and once (in coordinate form) by ``lp`` while it solves.
+    """
     import highspy
 
     arr = lp.arrays()
-    h_lp = highspy.HighsLp()
-    h_lp.num_col_ = lp.n_cols
-    h_lp.num_row_ = lp.n_rows
-    h_lp.sense_ = highspy.ObjSense.kMaximize
-    h_lp.col_cost_ = arr["col_cost"]
-    h_lp.col_lower_ = arr["col_lower"]
-    h_lp.col_upper_ = arr["col_upper"]
-    h_lp.row_lower_ = arr["row_lower"]
-    h_lp.row_upper_ = arr["row_upper"]
     start, index, value = csc(lp)
-    h_lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    h_lp.a_matrix_.num_col_ = lp.n_cols
-    h_lp.a_matrix_.num_row_ = lp.n_rows
-    h_lp.a_matrix_.start_ = start.astype(np.int32)
-    h_lp.a_matrix_.index_ = index
-    h_lp.a_matrix_.value_ = value
-    return h_lp
+    status = h.passModel(lp.n_cols, lp.n_rows, value.size, int(highspy.MatrixFormat.kColwise),
+                         int(highspy.ObjSense.kMaximize), 0.0, arr["col_cost"], arr["col_lower"],
+                         arr["col_upper"], arr["row_lower"], arr["row_upper"], start[:-1].astype(np.int32),
+                         index, value, np.zeros(lp.n_cols, np.int32))
+    if status == highspy.HighsStatus.kError:
+        from .errors import Problem, SolverError
+
+        raise SolverError([Problem(lp.name or "the model", f"HiGHS refused the model ({lp.n_cols} columns, "
+                                   f"{lp.n_rows} rows).", "Rerun with --debug and report it.")])
 
 
 def to_pulp(lp: LinearModel):

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
@@ -29,17 +30,38 @@ def worker_count(workers: int, n_sites: int) -> int:
     return max(1, min(workers, n_sites))
 
 
-def solve_sites(sites: list, solver: str, time_limit_s: float | None, workers: int) -> list:
-    """``[(SiteSolution, seconds)]`` for ``sites`` (Site objects or paths), solved by ``workers`` processes."""
+def solve_sites(sites: list, solver: str, time_limit_s: float | None, workers: int,
+                on_site: Callable | None = None) -> list:
+    """``[(SiteSolution, seconds)]`` for ``sites`` (Site objects or paths), solved by ``workers`` processes.
+
+    With ``on_site``, each solution is passed to it as it arrives (in site order) and what it returns
+    replaces the solution in the list.
+    """
+    outcomes: list = []
+    failed = False
     with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-        outcomes = list(pool.map(_solve_one, sites, repeat(solver), repeat(time_limit_s)))
-    if any(o[0] == "error" for o in outcomes):
+        for outcome in pool.map(_solve_one, sites, repeat(solver), repeat(time_limit_s)):
+            failed = failed or outcome[0] == "error"
+            if on_site is not None and not failed:
+                outcome = ("ok", on_site(outcome[1]), outcome[2])
+            outcomes.append(outcome)
+    if failed:
         raise _first_error(outcomes)
     return [o[1:] for o in outcomes]
 
 
 def _first_error(outcomes: list) -> AllocatorError:
-    stage, _, (cls, problems, headline) = min((o[1], i, o[2]) for i, o in enumerate(outcomes) if o[0] == "error")
+    """Every bad site file, else the first conflicting site, else the first solver failure (as run.solve)."""
+    from .run import every_bad_file
+
+    failures = sorted((o[1], i, o[2]) for i, o in enumerate(outcomes) if o[0] == "error")
+    bad_files = [_rebuilt(*data) for stage, _, data in failures if stage == 0]
+    if bad_files:
+        return every_bad_file(bad_files, len(outcomes))
+    return _rebuilt(*failures[0][2])
+
+
+def _rebuilt(cls, problems, headline) -> AllocatorError:
     err = cls.__new__(cls)
     AllocatorError.__init__(err, problems, headline)
     return err

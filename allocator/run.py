@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import diagnosis, marginal, model, parallel, power_results, results
-from .errors import InfeasibleError
+from .errors import InfeasibleError, InputError, SolverError
 from .site import Site, load_site
 from .solve import pick_solver, solve_model, solver_version
 
@@ -86,6 +87,13 @@ class Result:
     def coincident_peak(self) -> pd.DataFrame:
         return power_results.peak_table(self.sites)
 
+    @cached_property
+    def assumptions(self) -> pd.DataFrame:
+        """Every input field of every site: ``site_id, field, value, unit, source`` (reports/assumptions.py)."""
+        from .reports.assumptions import assumptions_table
+
+        return assumptions_table([s.site for s in self.sites])
+
     @property
     def objective_usd(self) -> float:
         """Net USD of all sites over their horizons."""
@@ -96,11 +104,17 @@ class Result:
         """One line per site on why its split is what it is."""
         return {s.site.id: results.reason(s) for s in self.sites}
 
+    def site_records(self) -> list[dict]:
+        """Per site: ``site_id, site_file, hours, objective_usd, inputs_sha256`` (for the manifest)."""
+        return [{"site_id": s.site.id, "site_file": s.site.path, "hours": s.site.hours,
+                 "objective_usd": s.objective_usd, "inputs_sha256": s.site.file_sha256()} for s in self.sites]
+
     def manifest(self) -> dict:
         """Versions, solver, status, objective, input hashes and phase timings."""
+        records = self.site_records()
         inputs: dict[str, str] = {}
-        for s in self.sites:
-            inputs.update(s.site.file_sha256())
+        for r in records:
+            inputs.update(r["inputs_sha256"])
         return {
             "tool": "allocator",
             "tool_version": _version(),
@@ -110,8 +124,8 @@ class Result:
             "solver": self.solver,
             "status": "optimal",
             "objective_usd": self.objective_usd,
-            "sites": {s.site.id: {"objective_usd": s.objective_usd, "hours": s.site.hours,
-                                  "site_file": str(s.site.path)} for s in self.sites},
+            "sites": {r["site_id"]: {"objective_usd": r["objective_usd"], "hours": r["hours"],
+                                     "site_file": str(r["site_file"])} for r in records},
             "inputs_sha256": inputs,
             "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
             "argv": sys.argv,
@@ -120,7 +134,8 @@ class Result:
 
 
 def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "highs",
-          time_limit_s: float | None = None, workers: int = 1) -> Result:
+          time_limit_s: float | None = None, workers: int = 1,
+          on_site: Callable[[results.SiteSolution], object] | None = None) -> Result:
     """Find the optimal mullet split of each site.
 
     Parameters
@@ -134,6 +149,11 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
     workers : int
         Processes solving sites side by side (1: in this process; 0: one per core). The
         result is the same and in the same order whatever the number.
+    on_site : callable, optional
+        Called with each site's solution as soon as it is solved, in site order; what it
+        returns stands for the site in ``Result.sites``. ``allocator solve`` passes one that
+        writes the site's hourly rows and keeps a summary (site_summary.py), so a run holds
+        one site's hourly arrays at a time.
 
     Returns
     -------
@@ -144,28 +164,48 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
     Raises
     ------
     InputError
-        Bad site files (exit 1).
+        Bad site files, every problem of every file (exit 1).
     InfeasibleError, SolverError
-        A site's requirements conflict, or the solver failed (exit 2).
+        A site's requirements conflict, or the solver failed (exit 2). Bad files come
+        first, then the first conflicting site, then the first solver failure, in site
+        order, however many workers.
     """
     if not isinstance(sites, list):
         sites = [sites]
     pick_solver(solver)
     n_workers = parallel.worker_count(workers, len(sites))
     if n_workers > 1:
-        outcomes = parallel.solve_sites(sites, solver, time_limit_s, n_workers)
+        outcomes = parallel.solve_sites(sites, solver, time_limit_s, n_workers, on_site)
         return Result([s for s, _ in outcomes], solver_version(solver), _sum_seconds([t for _, t in outcomes]))
-    t0 = time.perf_counter()
-    loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
-    load_s = time.perf_counter() - t0
-    for site in loaded:
+    kept, parts, errors = [], [], []
+    bad_files: list[InputError] = []
+    for i, item in enumerate(sites):
+        # load every file (to list every bad one), but solve only while nothing has failed
+        t0 = time.perf_counter()
+        try:
+            site = item if isinstance(item, Site) else load_site(item)
+        except InputError as err:
+            bad_files.append(err)
+            continue
+        finally:
+            parts.append({"load": time.perf_counter() - t0})
         problems = diagnosis.conflicts(site)
         if problems:
-            raise InfeasibleError(problems, site.id)
-    outcomes = [solve_site(site, solver, time_limit_s) for site in loaded]
-    seconds = _sum_seconds([t for _, t in outcomes])
-    seconds["load"] = load_s
-    return Result([s for s, _ in outcomes], solver_version(solver), seconds)
+            errors.append((1, i, InfeasibleError(problems, site.id)))
+        if bad_files or errors:
+            continue
+        try:
+            solution, seconds = solve_site(site, solver, time_limit_s)
+        except (InfeasibleError, SolverError) as err:
+            errors.append((2, i, err))
+            continue
+        kept.append(solution if on_site is None else on_site(solution))
+        parts.append(seconds)
+    if bad_files:
+        raise every_bad_file(bad_files, len(sites))
+    if errors:
+        raise min(errors, key=lambda e: e[:2])[2]
+    return Result(kept, solver_version(solver), _sum_seconds(parts))
 
 
 def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[results.SiteSolution, dict[str, float]]:
@@ -179,6 +219,13 @@ def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[res
     _check_objective(site_sol, solution.objective_usd)
     return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],
                       "extract": time.perf_counter() - t2}
+
+
+def every_bad_file(errors: list[InputError], n_files: int) -> InputError:
+    """One error listing the problems of every bad site file (the file's own error when only one)."""
+    if len(errors) == 1:
+        return errors[0]
+    return InputError([p for err in errors for p in err.problems], f"{len(errors)} of {n_files} site files")
 
 
 def _sum_seconds(parts: list[dict[str, float]]) -> dict[str, float]:

@@ -98,7 +98,7 @@ def highs_for(lp: model.LinearModel, *, time_limit_s: float | None = None, threa
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s))
     if lp.n_cols:
-        h.passModel(matrix.to_highs_lp(lp))
+        matrix.pass_model(h, lp)
     return h
 
 

@@ -207,38 +207,43 @@ def write_result(result, out: Path, force: bool = False, extra: dict[str, Callab
         Called with the unpublished folder once every file above and the
         manifest are in it (the reports read them there), before publishing.
     """
+    from .hourly import write_hourly
+
+    with RunFolder(out, force) as folder:
+        return complete(folder, result, extra, finish, write_hourly(result.sites, folder.tmp))
+
+
+def complete(folder: RunFolder, result, extra: dict[str, Callable[[Path], None]] | None = None,
+             finish: Callable[[Path], None] | None = None, hourly_s: float = 0.0) -> Path:
+    """Add every table but the hourly ones (already in ``folder``), the manifest last, and publish.
+
+    ``result`` is an ``allocator.Result`` or a ``SummaryResult``; ``hourly_s`` is the time
+    the hourly tables took [s], counted into ``seconds["write"]``.
+    """
     import time
 
-    from .. import marginal, results
-    from .assumptions import assumptions_table
-    from .csv import write_csv, write_csv_parts
+    from .csv import write_csv
 
     t0 = time.perf_counter()
-    with RunFolder(out, force) as folder:
-        for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),
-                            ("leases.csv", result.leases),
-                            ("fleets.csv", result.fleets), ("marginal_values.csv", result.marginal_values),
-                            ("assumptions.csv", assumptions_table([s.site for s in result.sites]))):
+    for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),
+                        ("leases.csv", result.leases),
+                        ("fleets.csv", result.fleets), ("marginal_values.csv", result.marginal_values),
+                        ("assumptions.csv", result.assumptions)):
+        write_csv(frame, folder.path(name))
+    for name, frame in (("power_contracts.csv", result.power_contracts),
+                        ("demand_response.csv", result.demand_response),
+                        ("coincident_peak.csv", result.coincident_peak)):
+        if len(frame):  # only when a site has these tables (docs/power_market.md)
             write_csv(frame, folder.path(name))
-        # the hourly tables site by site: for 50 site-years each would be 60-150 MB in memory at once
-        write_csv_parts((results.dispatch_table([s]) for s in result.sites), folder.path("dispatch.csv"),
-                        list(results.DISPATCH_COLUMNS))
-        write_csv_parts((marginal.shadow_prices_table([s]) for s in result.sites), folder.path("shadow_prices.csv"),
-                        list(marginal.SHADOW_COLUMNS))
-        for name, frame in (("power_contracts.csv", result.power_contracts),
-                            ("demand_response.csv", result.demand_response),
-                            ("coincident_peak.csv", result.coincident_peak)):
-            if len(frame):  # only when a site has these tables (docs/power_market.md)
-                write_csv(frame, folder.path(name))
-        for name, writer in (extra or {}).items():
-            folder.write_with(name, writer)
-        result.seconds["write"] = time.perf_counter() - t0
-        manifest = result.manifest()
-        manifest["files"] = folder.file_list()  # the result files; reports written by `finish` are derived
-        folder.write_json("manifest.json", manifest)
-        if finish is not None:
-            finish(folder.tmp)
-        return folder.publish()
+    for name, writer in (extra or {}).items():
+        folder.write_with(name, writer)
+    result.seconds["write"] = hourly_s + time.perf_counter() - t0
+    manifest = result.manifest()
+    manifest["files"] = folder.file_list()  # the result files; reports written by `finish` are derived
+    folder.write_json("manifest.json", manifest)
+    if finish is not None:
+        finish(folder.tmp)
+    return folder.publish()
 
 
 def replace_files(folder: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:

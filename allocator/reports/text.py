@@ -22,12 +22,13 @@ def summary(result) -> str:
 
 def headline_values(result, site_id: str) -> list[str]:
     """One line of marginal values of the site's resources [USD per MW-year] (marginal.py)."""
-    for s in result.sites:
-        if s.site.id == site_id and s.marginal_usd_per_mw_year:
-            shown = [f"{k.removesuffix('_mw')} {v:,.0f}" for k, v in s.marginal_usd_per_mw_year.items()
-                     if k in ("interconnect_mw", "facility_mw", "convertible_mw")]
-            return ["  one more MW, USD/MW-year: " + ", ".join(shown)]
-    return []
+    values = result.marginal_values
+    rows = values[(values["site_id"] == site_id)
+                  & values["resource"].isin(["interconnect_mw", "facility_mw", "convertible_mw"])]
+    if not len(rows):
+        return []
+    shown = [f"{r.resource.removesuffix('_mw')} {r.value_usd_per_mw_year:,.0f}" for r in rows.itertuples()]
+    return ["  one more MW, USD/MW-year: " + ", ".join(shown)]
 
 
 def bar(ai_share_frac: float, mining_share_frac: float, width: int = 30) -> str:
