@@ -91,7 +91,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
             raise InputError(clashes, "the command line")
 
         return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step)
-    from .run import solve as solve_sites
+    from .site_summary import solve_summarized
     from .whatif_cli import load_sites_with, overrides_from
 
     if out is not None:
@@ -99,43 +99,19 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     values = overrides_from(sets, scenario)
     inputs = load_sites_with(sites, values) if values else list(sites)
     if out is None:
-        result = summarized(solve_sites, inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
+        result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
         click.echo(summary(result))
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
         return
     # each site's hourly rows go to the run folder as it is solved; the run keeps only its summary
     with RunFolder(out, force) as folder:
         hourly = HourlyWriter(folder.tmp)
-        result = summarized(solve_sites, inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
-                            also=hourly.add)
+        result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
+                                  also=hourly.add)
         hourly.close()
         click.echo(summary(result))
         written_to = complete(folder, result, finish=step, hourly_s=hourly.seconds)
     click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
-
-
-def summarized(solve_sites, inputs: list, also=None, **options):
-    """``solve_sites(inputs, **options)`` keeping a summary of each site (site_summary.py), after
-    passing its full solution to ``also``."""
-    import time
-
-    from .site_summary import SummaryResult, summarize
-
-    extract_s = 0.0
-
-    def keep(solution):
-        nonlocal extract_s
-        if also is not None:
-            also(solution)
-        t0 = time.perf_counter()
-        kept = summarize(solution)
-        extract_s += time.perf_counter() - t0
-        return kept
-
-    result = solve_sites(inputs, on_site=keep, **options)
-    seconds = dict(result.seconds)
-    seconds["extract"] = seconds.get("extract", 0.0) + extract_s
-    return SummaryResult(result.sites, result.solver, seconds)
 
 
 @cli.command()

@@ -9,6 +9,8 @@ for everything but the hourly tables, which are in the run folder.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import marginal, power_results, results
-from .run import Result
+from .run import Result, solve
 
 #: the per-site tables a summary keeps, by Result attribute
 TABLES = {
@@ -57,6 +59,26 @@ def summarize(solution: results.SiteSolution) -> SiteSummary:
     tables["assumptions"] = assumptions_table([site])
     return SiteSummary(site.id, site.path, site.hours, solution.objective_usd, site.file_sha256(),
                        results.reason(solution), tables)
+
+
+def solve_summarized(sites: list, also: Callable | None = None, **options) -> SummaryResult:
+    """``allocator.solve(sites, **options)`` keeping only a summary of each site, after passing its
+    full solution to ``also`` (``allocator solve`` writes the hourly rows there)."""
+    extract_s = 0.0
+
+    def keep(solution: results.SiteSolution) -> SiteSummary:
+        nonlocal extract_s
+        if also is not None:
+            also(solution)
+        t0 = time.perf_counter()
+        kept = summarize(solution)
+        extract_s += time.perf_counter() - t0
+        return kept
+
+    result = solve(sites, on_site=keep, **options)
+    seconds = dict(result.seconds)
+    seconds["extract"] = seconds.get("extract", 0.0) + extract_s
+    return SummaryResult(result.sites, result.solver, seconds)
 
 
 def _kept_table(name: str) -> cached_property:

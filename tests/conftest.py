@@ -83,6 +83,15 @@ def to_toml(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def is_number(text: str) -> bool:
+    """Whether ``float(text)`` accepts the text."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def write_site(folder: Path, prices: list[float], doc: dict, *, site_id: str = "tiny",
                start: str = "2024-01-01T00:00:00Z") -> Path:
     """Write ``prices`` (hourly, UTC) as a CSV and ``doc`` as a site file; return its path."""

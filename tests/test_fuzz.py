@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from allocator import load_site
 from allocator.cli import main
 from click.testing import CliRunner
-from conftest import to_toml
+from conftest import is_number, to_toml
 from run_check import check_constraints, folder_is_complete
 
 SCALE = float(os.environ.get("ALLOCATOR_FUZZ_SCALE", "1"))
@@ -294,7 +294,7 @@ def price_files(draw):
                                              "1850-01-01T00:00", "2024-03-10T02:30"]))
     kwh = draw(st.booleans()) and draw(st.booleans())
     if kwh:
-        cells = [repr(float(c) / 1000.0) if _is_float(c) else c for c in cells]
+        cells = [repr(float(c) / 1000.0) if is_number(c) else c for c in cells]
     sep = draw(st.sampled_from([",", ",", ";", "\t"]))
     if sep != ",":
         cells = [c.replace(".", ",") for c in cells]  # decimal commas
@@ -333,14 +333,6 @@ def shift_hour(text: str) -> str:
         return text
     moved = ts + pd.Timedelta(hours=1)
     return moved.isoformat() if ts.tz is not None else f"{moved:%Y-%m-%d %H:%M}"
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _quote(cell: str, sep: str) -> str:

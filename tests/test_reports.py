@@ -22,7 +22,7 @@ from allocator.reports.charts import tornado_bars
 from allocator.reports.csv import escape_cell, unescape_cell
 from allocator.reports.excel import FORMAT_FRAC, FORMAT_MW, FORMAT_USD
 from allocator.reports.run_folder import replace_files
-from conftest import REPO, write_site
+from conftest import REPO, is_number, write_site
 from test_cli import invoke
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reports"
@@ -86,20 +86,12 @@ def assert_sheet_equals_csv(sheet, path: Path) -> None:
             elif column == "interval_start_utc":
                 assert cell.value == datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ"), where
                 assert cell.number_format == "yyyy-mm-dd hh:mm", where
-            elif _is_number(text) and column not in ("site_id", "tenant", "model", "item", "field", "unit"):
+            elif is_number(text) and column not in ("site_id", "tenant", "model", "item", "field", "unit"):
                 assert isinstance(cell.value, int | float) and not isinstance(cell.value, bool), where
                 assert cell.value == float(text), where
             else:
                 assert cell.data_type == "s", where
                 assert cell.value == unescape_cell(text), where
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def test_every_sheet_equals_its_csv(run_dir):

@@ -96,11 +96,10 @@ def test_api_lists_every_bad_file(tmp_path):
 
 
 def test_summary_result_has_no_hourly_tables_in_memory(tmp_path, capsys):
-    from allocator.cli import summarized
-    from allocator.run import solve as solve_sites
+    from allocator.site_summary import solve_summarized
 
     path = write_site(tmp_path, PRICES, PLAIN, site_id="plain")
-    result = summarized(solve_sites, [path])
+    result = solve_summarized([path])
     assert result.split.mining_it_mw.tolist() == [10.0]
     assert result.objective_usd == pytest.approx(1500.0)  # hours 0, 1, 3 at margins 80, 50, 20 per MW
     with pytest.raises(AttributeError, match="dispatch.csv"):

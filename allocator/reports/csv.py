@@ -48,17 +48,3 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as CSV (escaped, no index) to ``path``."""
     escape_frame(frame).to_csv(path, index=False, lineterminator="\n")
-
-
-def write_csv_parts(frames, path: Path, columns: list[str]) -> None:
-    """Write frames one after another as one CSV (one header): the whole table never sits in memory.
-
-    ``frames`` is an iterable of DataFrames with ``columns``; with none, only the header is written.
-    """
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        header = True
-        for frame in frames:
-            escape_frame(frame).to_csv(fh, index=False, header=header, lineterminator="\n")
-            header = False
-        if header:
-            pd.DataFrame(columns=columns).to_csv(fh, index=False, lineterminator="\n")

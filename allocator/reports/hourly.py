@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from .csv import escape_frame, write_csv_parts
+from .csv import escape_frame
 
 DISPATCH = "dispatch.csv"
 SHADOW_PRICES = "shadow_prices.csv"
@@ -40,35 +40,33 @@ class HourlyWriter:
         self.folder = Path(folder)
         self.seconds = 0.0
         self._parts: list[tuple[list[str], int]] = []  # dispatch: each site's columns and row count
-        self._closed = False
 
     def add(self, solution) -> None:
         """Write one site's rows (an ``allocator.results.SiteSolution``)."""
         from .. import marginal, results
 
         t0 = time.perf_counter()
+        first = not self._parts
         dispatch = results.dispatch_table([solution])
-        self._append(DISPATCH, dispatch, header=not self._parts)
+        self._append(DISPATCH, dispatch, header=first)
         self._parts.append((list(dispatch.columns), len(dispatch)))
-        shadow = marginal.shadow_prices_table([solution])
-        self._append(SHADOW_PRICES, shadow, header=not self._path(SHADOW_PRICES).exists())
+        self._append(SHADOW_PRICES, marginal.shadow_prices_table([solution]), header=first)
         self.seconds += time.perf_counter() - t0
 
     def close(self) -> None:
         """Finish both files: headers only when no site was added; the union header when columns differ."""
+        import pandas as pd
+
         from .. import marginal, results
 
-        if self._closed:
-            return
         t0 = time.perf_counter()
         if not self._parts:
-            write_csv_parts([], self._path(DISPATCH), list(results.DISPATCH_COLUMNS))
-            write_csv_parts([], self._path(SHADOW_PRICES), list(marginal.SHADOW_COLUMNS))
+            self._append(DISPATCH, pd.DataFrame(columns=list(results.DISPATCH_COLUMNS)), header=True)
+            self._append(SHADOW_PRICES, pd.DataFrame(columns=list(marginal.SHADOW_COLUMNS)), header=True)
         else:
             union = union_columns([columns for columns, _ in self._parts])
             if any(columns != union for columns, _ in self._parts):
                 self._widen(union)
-        self._closed = True
         self.seconds += time.perf_counter() - t0
 
     def _path(self, name: str) -> Path:
