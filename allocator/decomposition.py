@@ -17,6 +17,12 @@ exactly is then an optimal solution of the coupled LP (same objective: zero
 duality gap). Every site LP is kept in HiGHS after its first solve (interior
 point with crossover), so each new ``lam`` is a warm-started dual simplex
 re-solve that changes only a few costs.
+
+The site rows' duals at the optimal ``lam`` (from each site's last solve, at
+that price) are the coupled LP's duals for those rows: every solution mixed is
+optimal at ``lam``, so complementary slackness holds for the mix as well.
+``allocator solve --portfolio`` uses this when the portfolio has exactly one
+shared ``<=`` row (portfolio.py).
 """
 
 from __future__ import annotations
@@ -28,8 +34,7 @@ import numpy as np
 
 from . import model
 from .errors import InfeasibleError, Problem, SolverError
-from .site import Site
-from .solve import highs_for
+from .solve import FEASIBILITY_TOLERANCE, Solution, highs_for, run, solver_version, worst_violation
 
 
 @dataclass
@@ -64,8 +69,9 @@ class CoupledSolution:
         Net USD of all sites (the coupled LP's objective).
     dual : float
         Optimal price of the coupling row [objective units per row unit].
-    col_values : list of np.ndarray
-        Per site, the values of its LP's columns.
+    solutions : list of solve.Solution
+        Per site, its LP's column values (mixed), objective at its own costs, and the
+        duals of its rows and columns at ``dual``.
     row_usage : float
         Left-hand side of the coupling row at the solution.
     rounds : int
@@ -76,21 +82,30 @@ class CoupledSolution:
 
     objective_usd: float
     dual: float
-    col_values: list[np.ndarray]
+    solutions: list[Solution]
     row_usage: float
     rounds: int
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def col_values(self) -> list[np.ndarray]:
+        """Per site, the values of its LP's columns."""
+        return [s.col_value for s in self.solutions]
 
 
 class _Sites:
     """One HiGHS object per site, kept warm between prices of the coupling row."""
 
-    def __init__(self, sites: list[Site], row: CouplingRow) -> None:
+    def __init__(self, lps: list[model.LinearModel], row: CouplingRow, time_limit_s: float | None) -> None:
+        import highspy
+
         t0 = time.perf_counter()
         self.row = row
-        self.lps = [model.build([site], name=site.id) for site in sites]
+        self.lps = lps
+        self.time_limit_s = time_limit_s
         self.base_cost = [lp.arrays()["col_cost"].copy() for lp in self.lps]
-        self.highs = [highs_for(lp) for lp in self.lps]
+        self.highs = [highs_for(lp, time_limit_s=time_limit_s) for lp in self.lps]
+        self.interrupted = (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt)
         self.build_s = time.perf_counter() - t0
 
     def evaluate(self, lam: float) -> tuple[float, float, float, list[np.ndarray]]:
@@ -98,13 +113,22 @@ class _Sites:
         objective = usage = 0.0
         values = []
         for h, lp, cost, cols, coefs in zip(self.highs, self.lps, self.base_cost, self.row.cols, self.row.coefs):
+            if lp.n_cols == 0:  # nothing to decide at this site (as solve._solve_highs)
+                values.append(np.zeros(0))
+                continue
             if cols.size:
                 h.changeColsCost(cols.size, cols.astype(np.int32), cost[cols] - lam * coefs)
-            h.run()
-            status = h.getModelStatus()
-            if h.modelStatusToString(status) != "Optimal":
-                raise SolverError([Problem(lp.name, f"the site LP returned {h.modelStatusToString(status)!r} "
-                                           f"at coupling price {lam:g}.", "Run with --debug and report it.")])
+            run(h)
+            if h.getModelStatus() in self.interrupted:
+                raise KeyboardInterrupt
+            status = h.modelStatusToString(h.getModelStatus())
+            if status == "Time limit reached":
+                raise SolverError([Problem(lp.name, f"the time limit of {self.time_limit_s:g} s per site solve was "
+                                           f"reached at coupling price {lam:g}.", "Raise --time-limit.")],
+                                  "the solver stopped early")
+            if status != "Optimal":
+                raise SolverError([Problem(lp.name, f"the site LP returned {status!r} at coupling price {lam:g}.",
+                                           "Run with --debug and report it with the site files.")])
             x = np.asarray(h.getSolution().col_value, dtype=float)
             objective += float(cost @ x)
             usage += float(coefs @ x[cols]) if cols.size else 0.0
@@ -122,31 +146,51 @@ class _Sites:
             h.setOptionValue("solver", "simplex")
             h.setOptionValue("simplex_strategy", 1)
 
+    def solutions(self, values: list[np.ndarray]) -> list[Solution]:
+        """Each site's Solution: ``values`` with the duals of its last solve, re-checked against its rows."""
+        out = []
+        for h, lp, cost, x in zip(self.highs, self.lps, self.base_cost, values):
+            place, gap = worst_violation(lp, x)
+            if gap > FEASIBILITY_TOLERANCE or not np.isfinite(x).all():
+                raise SolverError([Problem(lp.name, f"the decomposition's solution breaks {place} by {gap:.2g} "
+                                           "(relative): the model is numerically troubled.",
+                                           "Solve the portfolio as one LP (method 'one_lp') and report it.")],
+                                  "the solver's answer is not accurate")
+            sol = h.getSolution() if lp.n_cols else None
+            row_dual = np.asarray(sol.row_dual, dtype=float) if sol else np.zeros(lp.n_rows)
+            col_dual = np.asarray(sol.col_dual, dtype=float) if sol else np.zeros(0)
+            out.append(Solution("optimal", float(cost @ x), x, row_dual, col_dual, solver_version("highs")))
+        return out
 
-def solve_coupled(sites: list[Site], row: CouplingRow, *, rel_tol: float = 1e-9,
-                  max_rounds: int = 100) -> CoupledSolution:
-    """Maximize net USD of ``sites`` subject to their own rows and the one ``row`` they share.
+
+def solve_coupled(lps: list[model.LinearModel], row: CouplingRow, *, rel_tol: float = 1e-9,
+                  max_rounds: int = 100, time_limit_s: float | None = None) -> CoupledSolution:
+    """Maximize net USD of the sites' LPs subject to their own rows and the one ``row`` they share.
 
     Parameters
     ----------
-    sites : list of Site
+    lps : list of model.LinearModel
+        One LP per site (``model.build([site])``).
     row : CouplingRow
         The shared row, on each site's own columns.
     rel_tol : float
         Relative tolerance of the dual function's values (stops the cutting planes).
     max_rounds : int
         Most prices tried before giving up (:class:`SolverError`).
+    time_limit_s : float, optional
+        Time limit of each site solve [s].
     """
     t0 = time.perf_counter()
-    state = _Sites(sites, row)
+    state = _Sites(lps, row, time_limit_s)
     lo = (0.0, *state.evaluate(0.0))
     t1 = time.perf_counter()
     state.warm()
     rounds = 1
 
     def done(lam, point, usage=None) -> CoupledSolution:
+        # the last prices tried were lam's: every site's HiGHS holds its duals at lam
         objective, used, _, values = point
-        return CoupledSolution(objective, lam, values, used if usage is None else usage, rounds,
+        return CoupledSolution(objective, lam, state.solutions(values), used if usage is None else usage, rounds,
                                {"build": state.build_s, "first_solve": t1 - t0 - state.build_s,
                                 "rounds": time.perf_counter() - t1})
 
@@ -158,9 +202,9 @@ def solve_coupled(sites: list[Site], row: CouplingRow, *, rel_tol: float = 1e-9,
     hi = (lam_hi, *state.evaluate(lam_hi))
     rounds += 1
     if hi[2] > row.upper * (1 + rel_tol) + rel_tol:
-        raise InfeasibleError([Problem(row.name, f"the sites need at least {hi[2]:,.6g} of {row.name} but it is "
-                                       f"{row.upper:,.6g}.", f"Raise {row.name} or lower the commitments.")],
-                              ", ".join(s.id for s in sites))
+        raise InfeasibleError([Problem(row.name, f"the sites need at least {_show(hi[2])} of {row.name} but it is "
+                                       f"{_show(row.upper)}.", f"Raise {row.name} or lower the commitments.")],
+                              ", ".join(lp.name for lp in lps))
     while rounds < max_rounds:
         (l_lo, _, g_lo, d_lo, _), (l_hi, _, g_hi, d_hi, _) = lo, hi
         # tangent of L at lam: L(lam0) + (upper - usage(lam0)) (lam - lam0); slopes differ (g_lo > upper >= g_hi)
@@ -184,3 +228,8 @@ def solve_coupled(sites: list[Site], row: CouplingRow, *, rel_tol: float = 1e-9,
             hi = mid
     raise SolverError([Problem(row.name, f"the decomposition did not converge in {max_rounds} prices.",
                                "Solve the portfolio as one LP instead.")])
+
+
+def _show(x: float) -> str:
+    """12,000,000 for USD-sized numbers, 7.5 for megawatts."""
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.6g}"

@@ -243,8 +243,25 @@ def check_accuracy(lp: model.LinearModel, h, sol) -> None:
     breaks a row by more than its tolerance; such a plan is never reported as
     if it held. Raises :class:`SolverError` (exit 2) with the worst violation.
     """
-    arr = lp.arrays()
     x = np.asarray(sol.col_value, dtype=float)
+    place, gap = worst_violation(lp, x)
+    info = h.getInfo()
+    statuses_ok = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if gap <= FEASIBILITY_TOLERANCE and statuses_ok and np.isfinite(x).all():
+        return
+    site_ids = ", ".join(b.site.id for b in lp.blocks)
+    raise SolverError([Problem(
+        site_ids,
+        f"HiGHS called the plan optimal, but it breaks {place} by {gap:.2g} (relative; "
+        f"HiGHS's own max primal infeasibility {info.max_primal_infeasibility:.2g}, "
+        f"max dual infeasibility {info.max_dual_infeasibility:.2g}): the model is numerically troubled.",
+        "Check for values many orders of magnitude apart (e.g. a 0.000001 MW lease on a 100,000 MW site), "
+        "then rerun with --debug and report it with the site file.")], "the solver's answer is not accurate")
+
+
+def worst_violation(lp: model.LinearModel, x: np.ndarray) -> tuple[str, float]:
+    """The bound or row that ``x`` breaks most, and by how much relative to max(1, |bound|) (<= 0: none)."""
+    arr = lp.arrays()
     activity = np.zeros(lp.n_rows)
     np.add.at(activity, arr["row"], arr["coef"] * x[arr["col"]])
 
@@ -256,23 +273,10 @@ def check_accuracy(lp: model.LinearModel, h, sol) -> None:
 
     col_i, col_gap = worst(x, arr["col_lower"], arr["col_upper"])
     row_i, row_gap = worst(activity, arr["row_lower"], arr["row_upper"])
-    info = h.getInfo()
-    statuses_ok = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if max(col_gap, row_gap) <= FEASIBILITY_TOLERANCE and statuses_ok and np.isfinite(x).all():
-        return
-    site_ids = ", ".join(b.site.id for b in lp.blocks)
     if row_gap >= col_gap and row_i >= 0:
         block, family, pos = lp.row_owner(row_i)
-        place = f"row {family}[{pos}]"
-    else:
-        place = f"column {col_i}"
-    raise SolverError([Problem(
-        site_ids,
-        f"HiGHS called the plan optimal, but it breaks {place} by {max(row_gap, col_gap):.2g} (relative; "
-        f"HiGHS's own max primal infeasibility {info.max_primal_infeasibility:.2g}, "
-        f"max dual infeasibility {info.max_dual_infeasibility:.2g}): the model is numerically troubled.",
-        "Check for values many orders of magnitude apart (e.g. a 0.000001 MW lease on a 100,000 MW site), "
-        "then rerun with --debug and report it with the site file.")], "the solver's answer is not accurate")
+        return f"row {family}[{pos}]", row_gap
+    return f"column {col_i}", col_gap
 
 
 _ROW_MEANING = {

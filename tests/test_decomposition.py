@@ -36,6 +36,10 @@ def monolithic(sites, coef: float, upper: float):
     return solution, lp, cols
 
 
+def site_lps(sites):
+    return [model.build([s], name=s.id) for s in sites]
+
+
 def row_for(sites, coef: float, upper: float) -> CouplingRow:
     cols = [model.build([s]).blocks[0].lease_cols for s in sites]
     return CouplingRow("shared", upper, cols, [np.full(c.size, coef) for c in cols])
@@ -55,7 +59,7 @@ def test_binding_row_reaches_the_monolithic_optimum(sites, coef, upper):
     reference, lp, cols = monolithic(sites, coef, upper)
     free = sum(solve_model(model.build([s])).objective_usd for s in sites)
     assert reference.objective_usd < free - 1.0  # the row binds: the coupled optimum is lower
-    result = solve_coupled(sites, row_for(sites, coef, upper))
+    result = solve_coupled(site_lps(sites), row_for(sites, coef, upper))
     assert result.objective_usd == pytest.approx(reference.objective_usd, rel=1e-9)
     assert result.row_usage == pytest.approx(upper, rel=1e-9)
     assert result.dual == pytest.approx(reference.row_dual[-1], rel=1e-6)
@@ -72,7 +76,7 @@ def test_binding_row_reaches_the_monolithic_optimum(sites, coef, upper):
 
 def test_slack_row_is_the_independent_optimum(sites):
     free = [solve_model(model.build([s])).objective_usd for s in sites]
-    result = solve_coupled(sites, row_for(sites, 1.0, 1000.0))
+    result = solve_coupled(site_lps(sites), row_for(sites, 1.0, 1000.0))
     assert result.dual == 0.0 and result.rounds == 1
     assert result.objective_usd == pytest.approx(sum(free), rel=1e-12)
 
@@ -80,4 +84,4 @@ def test_slack_row_is_the_independent_optimum(sites):
 def test_commitments_above_the_row_are_infeasible(tmp_path):
     sites = [tiny(tmp_path, "a", 150.0, 10.0, min_mw=5.0), tiny(tmp_path, "b", 150.0, 10.0, min_mw=5.0)]
     with pytest.raises(InfeasibleError, match="at least 10"):
-        solve_coupled(sites, row_for(sites, 1.0, 8.0))
+        solve_coupled(site_lps(sites), row_for(sites, 1.0, 8.0))
