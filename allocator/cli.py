@@ -56,7 +56,10 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
 @click.option("--portfolio", type=click.Path(path_type=Path), default=None,
-              help="portfolio.toml: solve the sites as one LP with shared capex budget, tenants and hashrate.")
+              help="portfolio.toml: solve the sites together with a shared capex budget, tenants and hashrate.")
+@click.option("--portfolio-method", type=click.Choice(["auto", "one_lp", "decomposition"]), default=None,
+              help="How a --portfolio is solved: auto (the default) prices a single shared <= row site by site "
+                   "(exact decomposition) from 3 sites on, and solves anything else as one LP.")
 @click.option("--report", "report", default=None, metavar="html,xlsx",
               help="Also write report.html and/or report.xlsx into the --out folder.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
@@ -68,7 +71,7 @@ def validate(sites: tuple[Path, ...]) -> None:
                    "same order.")
 def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
           portfolio: Path | None = None, report: str | None = None, sets: tuple[str, ...] = (),
-          scenario: Path | None = None, workers: int = 1) -> None:
+          scenario: Path | None = None, workers: int = 1, portfolio_method: str | None = None) -> None:
     """Solve the optimal AI / mining split of each site."""
     from .reports.hourly import HourlyWriter
     from .reports.run_folder import RunFolder, check_target, complete
@@ -85,12 +88,16 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         clashes = [Problem(option, "cannot be combined with --portfolio yet.", fix) for option, used, fix in (
             ("--set/--scenario", sets or scenario is not None,
              "Edit the site files, or solve the sites without --portfolio."),
-            ("--workers", workers != 1, "Drop --workers: a portfolio is one LP, solved by one process."))
+            ("--workers", workers != 1, "Drop --workers: a portfolio is solved by one process."))
             if used]
         if clashes:
             raise InputError(clashes, "the command line")
 
-        return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step)
+        return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step,
+                                   portfolio_method or "auto")
+    if portfolio_method is not None:
+        raise InputError([Problem("--portfolio-method", "applies only with --portfolio.",
+                                  "Add --portfolio FILE, or drop --portfolio-method.")], "the command line")
     from .site_summary import solve_summarized
     from .whatif_cli import load_sites_with, overrides_from
 

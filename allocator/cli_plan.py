@@ -75,8 +75,8 @@ def plan_summary_text(result) -> str:
 
 
 def solve_portfolio_cli(sites: list[Path], portfolio: Path, out: Path | None, force: bool, solver: str,
-                        time_limit_s: float | None, step=None) -> None:
-    """``allocator solve ... --portfolio``: one LP with shared rows; tenants.csv and coupling_prices.csv."""
+                        time_limit_s: float | None, step=None, method: str = "auto") -> None:
+    """``allocator solve ... --portfolio``: the sites with shared rows; tenants.csv and coupling_prices.csv."""
     from .portfolio import solve_portfolio
     from .reports.csv import write_csv
     from .reports.run_folder import check_target, write_result
@@ -84,8 +84,9 @@ def solve_portfolio_cli(sites: list[Path], portfolio: Path, out: Path | None, fo
 
     if out is not None:
         check_target(out, force)
-    result = solve_portfolio(sites, portfolio, solver=solver, time_limit_s=time_limit_s)
+    result = solve_portfolio(sites, portfolio, solver=solver, time_limit_s=time_limit_s, method=method)
     click.echo(summary(result))
+    click.echo(f"portfolio solved by {result.manifest_extra['portfolio_method']}")
     for r in result.placements.itertuples():
         click.echo(f"tenant {r.tenant}: {r.it_mw:.1f} IT MW at {r.site_id}")
     for r in result.shadow_prices.itertuples():

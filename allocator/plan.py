@@ -176,7 +176,7 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
 
         result.portfolio = pmod.manifest_entry(pf, pf_path)
         result.placements = pmod.plan_placements(plans, pf)
-        result.shadow_prices = pmod.shadow_prices(coupling, sol, [y.year for y in data[0].years])
+        result.shadow_prices = pmod.coupling_table(pmod.row_duals(coupling, sol), [y.year for y in data[0].years])
         if pf_path is not None:
             result.input_files["portfolio"] = Path(pf_path).resolve()
     return result

@@ -157,3 +157,108 @@ def test_budget_below_a_tenant_minimum_is_infeasible_exit_2(tmp_path):
     pf = portfolio(tmp_path, "capex_budget_usd = 1e6\n" + TENANT.format(max_mw=10.0) + "min_mw = 5.0\n")
     code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf)])
     assert code == 2 and "min_mw = 5" in err and "capex_budget_usd" in err
+
+
+# ------------------------------------------------------------------ one shared row: the exact decomposition
+
+
+def leased_site(folder, site_id, fitout_usd_per_mw, *, min_mw=0.0):
+    """ai_site with its own lease at $100/kW-month (10 convertible IT MW, no mining)."""
+    path = ai_site(folder, site_id, fitout_usd_per_mw)
+    text = path.read_text()
+    text += f'\n[[ai.lease]]\ntenant = "own_{site_id}"\nrate_usd_per_kw_month = 100.0\nmin_mw = {min_mw}\n'
+    path.write_text(text)
+    return path
+
+
+def value_per_mw(fitout_usd_per_mw):
+    """Net USD over the 24 hours of one leased IT MW: lease less annualized fit-out (crf 0.1, no discount)."""
+    return (100 * 12000 - fitout_usd_per_mw * 0.1) * YEARS
+
+
+def test_budget_alone_is_decomposed_with_the_one_lp_optimum_and_duals(tmp_path):
+    sites = [leased_site(tmp_path, "cheap", 1e6), leased_site(tmp_path, "dear", 2e6)]
+    pf = portfolio(tmp_path, "capex_budget_usd = 5e6\n")
+    auto = solve_portfolio(sites, pf, method="decomposition")
+    one = solve_portfolio(sites, pf, method="one_lp")
+    assert auto.manifest_extra["portfolio_method"].startswith("decomposition (")
+    assert one.manifest_extra["portfolio_method"] == "one LP"
+    # two sites are one LP by default (faster than the decomposition), three are decomposed
+    assert solve_portfolio(sites, pf).manifest_extra["portfolio_method"] == "one LP"
+    # a site with nothing to decide (no AI, no fleet: an LP without columns) rides along
+    bare = write_site(tmp_path, [20.0] * HOURS, {"site": {"interconnect_mw": 20.0},
+                                                 "mining": {"pue": 1.0, "hashprice_usd_per_ph_day": 48.0, "fleet": []}},
+                      site_id="bare")
+    three = solve_portfolio([*sites, leased_site(tmp_path, "mid", 1.5e6), bare], pf)
+    assert three.manifest_extra["portfolio_method"].startswith("decomposition (")
+    assert three.objective_usd == pytest.approx(5 * value_per_mw(1e6), rel=1e-9)
+    assert three.split.set_index("site_id").loc["bare", "net_usd"] == 0.0
+    # hand-solved: 5M of budget buys 5 MW at cheap (its margin per USD of capex is the higher), none at dear
+    for result in (auto, one):
+        ai = result.split.set_index("site_id")["ai_it_mw"]
+        assert ai["cheap"] == pytest.approx(5.0) and ai["dear"] == pytest.approx(0.0, abs=1e-7)
+        assert result.objective_usd == pytest.approx(5 * value_per_mw(1e6), rel=1e-9)
+        budget = result.shadow_prices.set_index("constraint").loc["capex_budget"]
+        assert budget.shadow_price == pytest.approx(value_per_mw(1e6) / 1e6, rel=1e-6)
+    # the site rows' duals at the optimal price are the one LP's: the same marginal values and shadow prices
+    pd.testing.assert_frame_equal(auto.marginal_values, one.marginal_values, atol=1e-6)
+    pd.testing.assert_frame_equal(auto.shadow_prices, one.shadow_prices, atol=1e-9)
+    pd.testing.assert_frame_equal(auto.financials, one.financials, atol=1e-6)
+
+
+def test_one_tenant_without_minimum_is_decomposed(tmp_path):
+    sites = [ai_site(tmp_path, "cheap", 1e6), ai_site(tmp_path, "dear", 2e6)]
+    pf = portfolio(tmp_path, TENANT.format(max_mw=15.0))
+    result = solve_portfolio(sites, pf, method="decomposition")
+    assert result.manifest_extra["portfolio_method"].startswith("decomposition (")
+    # cheap fills its 10 convertible MW, the other 5 go to dear
+    placed = result.placements.set_index("site_id")["it_mw"]
+    assert placed["cheap"] == pytest.approx(10.0) and placed["dear"] == pytest.approx(5.0)
+    assert result.objective_usd == pytest.approx(10 * value_per_mw(1e6) + 5 * value_per_mw(2e6), rel=1e-9)
+    # one more MW of the tenant goes to dear, which has room left: the row's dual is dear's value per MW
+    tenant = result.shadow_prices.set_index("constraint").loc["tenant__Hyper"]
+    assert tenant.shadow_price == pytest.approx(value_per_mw(2e6), rel=1e-6)
+    assert tenant.unit == "usd_per_it_mw"
+    assert result.objective_usd == pytest.approx(solve_portfolio(sites, pf, method="one_lp").objective_usd, rel=1e-9)
+
+
+def test_portfolio_method_on_the_command_line(tmp_path):
+    sites = [leased_site(tmp_path, "cheap", 1e6), leased_site(tmp_path, "dear", 2e6)]
+    pf = portfolio(tmp_path, "capex_budget_usd = 5e6\n")
+    runs = {}
+    for method in ("decomposition", "one_lp"):
+        out = tmp_path / method
+        code, stdout, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--out", str(out),
+                                    "--portfolio-method", method])
+        assert code == 0, err
+        runs[method] = out
+    assert "portfolio solved by decomposition (" in invoke(["solve", *map(str, sites), "--portfolio", str(pf),
+                                                             "--portfolio-method", "decomposition"])[1]
+    assert "portfolio solved by one LP" in invoke(["solve", *map(str, sites), "--portfolio", str(pf)])[1]
+    for name in ("split.csv", "financials.csv", "coupling_prices.csv", "marginal_values.csv"):
+        a, b = pd.read_csv(runs["decomposition"] / name), pd.read_csv(runs["one_lp"] / name)
+        pd.testing.assert_frame_equal(a, b, atol=1e-6)
+    two_rows = portfolio(tmp_path, "capex_budget_usd = 5e6\n" + TENANT.format(max_mw=10.0))
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(two_rows), "--portfolio-method",
+                           "decomposition"])
+    assert code == 1 and "exactly one shared <= row" in err
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio-method", "one_lp"])
+    assert code == 1 and "--portfolio-method: applies only with --portfolio" in err
+
+
+def test_budget_below_signed_leases_is_infeasible_when_decomposed(tmp_path):
+    # each site signed 4 MW: 4M + 8M of fit-out, against a 10M budget
+    sites = [leased_site(tmp_path, "cheap", 1e6, min_mw=4.0), leased_site(tmp_path, "dear", 2e6, min_mw=4.0)]
+    pf = portfolio(tmp_path, "capex_budget_usd = 1e7\n")
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--portfolio-method", "decomposition"])
+    assert code == 2, err
+    assert "capex_budget_usd = 10000000.0" in err and "need at least 12,000,000" in err
+
+
+def test_time_limit_applies_to_each_site_solve_of_the_decomposition(tmp_path):
+    sites = [leased_site(tmp_path, sid, capex) for sid, capex in (("cheap", 1e6), ("dear", 2e6), ("mid", 1.5e6))]
+    pf = portfolio(tmp_path, "capex_budget_usd = 5e6\n")
+    out = tmp_path / "run"
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--time-limit", "1e-9", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "the time limit of 1e-09 s per site solve was reached at coupling price 0" in err
