@@ -85,15 +85,14 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     if portfolio is not None:
         from .cli_plan import solve_portfolio_cli
 
-        clashes = [Problem(option, "cannot be combined with --portfolio yet.", fix) for option, used, fix in (
-            ("--set/--scenario", sets or scenario is not None,
-             "Edit the site files, or solve the sites without --portfolio."),
-            ("--workers", workers != 1, "Drop --workers: a portfolio is solved by one process."))
-            if used]
-        if clashes:
-            raise InputError(clashes, "the command line")
+        from .whatif_cli import load_sites_with, overrides_from
 
-        return solve_portfolio_cli(list(sites), portfolio, out, force, solver, time_limit_s, step,
+        if workers != 1:
+            raise InputError([Problem("--workers", "cannot be combined with --portfolio yet.",
+                                      "Drop --workers: a portfolio is solved by one process.")], "the command line")
+        values = overrides_from(sets, scenario)
+        inputs = load_sites_with(sites, values) if values else list(sites)
+        return solve_portfolio_cli(inputs, portfolio, out, force, solver, time_limit_s, step,
                                    portfolio_method or "auto")
     if portfolio_method is not None:
         raise InputError([Problem("--portfolio-method", "applies only with --portfolio.",

@@ -74,7 +74,7 @@ def plan_summary_text(result) -> str:
     return "\n".join(lines)
 
 
-def solve_portfolio_cli(sites: list[Path], portfolio: Path, out: Path | None, force: bool, solver: str,
+def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: bool, solver: str,
                         time_limit_s: float | None, step=None, method: str = "auto") -> None:
     """``allocator solve ... --portfolio``: the sites with shared rows; tenants.csv and coupling_prices.csv."""
     from .portfolio import solve_portfolio

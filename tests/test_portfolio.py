@@ -125,10 +125,29 @@ def test_portfolio_refuses_options_it_would_ignore(tmp_path):
     pf = portfolio(tmp_path, "capex_budget_usd = 5e6\n" + TENANT.format(max_mw=10.0))
     out = tmp_path / "run"
     code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--out", str(out),
-                           "--workers", "2", "--set", "ai.pue=1.3"])
+                           "--workers", "2"])
     assert code == 1 and not out.exists()
     assert "--workers: cannot be combined with --portfolio" in err
-    assert "--set/--scenario: cannot be combined with --portfolio" in err
+
+
+def test_portfolio_what_if_with_set_and_scenario(tmp_path):
+    sites = [leased_site(tmp_path, "cheap", 1e6), leased_site(tmp_path, "dear", 2e6)]
+    pf = portfolio(tmp_path, "capex_budget_usd = 5e6\n")
+    # every site's fit-out at 2.5M/MW: the 5M budget buys 2 MW in all, wherever they go
+    code, stdout, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--out", str(tmp_path / "run"),
+                                "--set", "ai.fitout_capex_usd_per_mw=2.5e6"])
+    assert code == 0, err
+    split = pd.read_csv(tmp_path / "run" / "split.csv")
+    assert split["ai_it_mw"].sum() == pytest.approx(2.0)
+    assert split["net_usd"].sum() == pytest.approx(2 * value_per_mw(2.5e6), rel=1e-9)
+    scenario = tmp_path / "dear_power.toml"
+    scenario.write_text("[ai]\nfitout_capex_usd_per_mw = 2.5e6\n")
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--out", str(tmp_path / "scen"),
+                           "--scenario", str(scenario)])
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "scen" / "split.csv")["net_usd"].sum() == pytest.approx(split["net_usd"].sum())
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--set", "ai.fitout_capex=1"])
+    assert code == 1 and "ai.fitout_capex" in err
 
 
 def test_bad_portfolio_lists_every_problem(tmp_path):
