@@ -1,0 +1,99 @@
+"""Generated portfolios sharing one row: the decomposition and the one LP agree on every case.
+
+Each case is 2-4 small sites (8 hours, random prices, fleets, leases, signed
+minimums) sharing either a capex budget or one tenant's megawatts. Both methods
+must reach the same optimum (or both report the requirements infeasible), the
+decomposition's solution must respect the shared row, and its price of the row
+must be zero whenever the row has slack (complementary slackness).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allocator import InfeasibleError, load_site
+from allocator.portfolio import solve_portfolio
+from conftest import write_site
+
+HOURS = 8
+
+site_spec = st.fixed_dictionaries({
+    "prices": st.lists(st.floats(2.0, 300.0), min_size=HOURS, max_size=HOURS),
+    "negative_hour": st.booleans(),
+    "interconnect_mw": st.floats(5.0, 30.0),
+    "fleet_mw": st.floats(0.0, 15.0),
+    "hashprice": st.floats(20.0, 90.0),
+    "convertible_mw": st.floats(1.0, 12.0),
+    "fitout_usd_per_mw": st.floats(2e6, 14e6),
+    "rate_usd_per_kw_month": st.floats(60.0, 220.0),
+    "signed_frac": st.sampled_from([0.0, 0.0, 0.2, 0.5]),
+})
+case = st.fixed_dictionaries({
+    "sites": st.lists(site_spec, min_size=2, max_size=4),
+    "row": st.sampled_from(["capex_budget", "tenant"]),
+    "share": st.floats(0.0, 1.3),
+    "tenant_rate": st.floats(80.0, 250.0),
+})
+
+
+def write_case(folder, spec) -> tuple[list, str, float]:
+    """The sites and the portfolio text of a generated case; the row's right-hand side."""
+    paths, most_capex, most_mw = [], 0.0, 0.0
+    for i, s in enumerate(spec["sites"]):
+        convertible = min(s["convertible_mw"], 0.8 * s["interconnect_mw"])
+        doc = {
+            "site": {"interconnect_mw": s["interconnect_mw"]},
+            "mining": {"pue": 1.05, "hashprice_usd_per_ph_day": s["hashprice"],
+                       "fleet": [{"model": "S21", "efficiency_j_per_th": 17.5, "mw": s["fleet_mw"]}]},
+            "ai": {"pue": 1.2, "convertible_mw": convertible, "fitout_capex_usd_per_mw": s["fitout_usd_per_mw"],
+                   "lease": [{"tenant": f"own{i}", "rate_usd_per_kw_month": s["rate_usd_per_kw_month"],
+                              "min_mw": s["signed_frac"] * convertible}]},
+        }
+        prices = [-15.0, *s["prices"][1:]] if s["negative_hour"] else s["prices"]
+        paths.append(write_site(folder, prices, doc, site_id=f"s{i}"))
+        most_capex += convertible * s["fitout_usd_per_mw"]
+        most_mw += convertible
+    if spec["row"] == "capex_budget":
+        upper = spec["share"] * most_capex
+        text = f"capex_budget_usd = {upper!r}\n"
+    else:
+        upper = spec["share"] * most_mw
+        ids = ", ".join(f'"s{i}"' for i in range(len(spec["sites"])))
+        text = (f'[[tenant]]\ntenant = "T"\nrate_usd_per_kw_month = {spec["tenant_rate"]!r}\n'
+                f"max_mw = {upper!r}\nsites = [{ids}]\n")
+    return paths, text, upper
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=case)
+def test_decomposition_matches_one_lp(tmp_path_factory, spec):
+    folder = tmp_path_factory.mktemp("case")
+    paths, text, upper = write_case(folder, spec)
+    pf = folder / "portfolio.toml"
+    pf.write_text(text, encoding="utf-8")
+    sites = [load_site(p) for p in paths]
+    outcome = {}
+    for method in ("one_lp", "decomposition"):
+        try:
+            outcome[method] = solve_portfolio(sites, pf, method=method)
+        except InfeasibleError:
+            outcome[method] = None
+    one, dec = outcome["one_lp"], outcome["decomposition"]
+    assert (one is None) == (dec is None), "one method found the requirements infeasible, the other did not"
+    if one is None:
+        return
+    assert dec.objective_usd == pytest.approx(one.objective_usd, rel=1e-7, abs=1e-3)
+    assert sum(s.financials_usd["net"] for s in dec.sites) == pytest.approx(dec.objective_usd, rel=1e-9, abs=1e-3)
+    if spec["row"] == "capex_budget":
+        used = sum(float(s.lease_mw.sum()) * s.site.config.ai.fitout_capex_usd_per_mw for s in dec.sites)
+        name = "capex_budget"
+    else:
+        used = float(dec.placements["it_mw"].sum())
+        name = "tenant__T"
+    assert used <= upper * (1 + 1e-7) + 1e-6
+    price = float(dec.shadow_prices.set_index("constraint").loc[name, "shadow_price"])
+    assert price >= 0.0
+    if used < upper * (1 - 1e-6) - 1e-4:
+        assert price == 0.0  # a row with slack is worth nothing
