@@ -11,7 +11,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .limits import MAX_BUDGET_USD, MAX_HASHRATE_PH, MAX_MW, MAX_RATE_USD_PER_KW_MONTH
+
 NonNegative = Annotated[float, Field(ge=0.0)]
+Budget = Annotated[float, Field(ge=0.0, le=MAX_BUDGET_USD)]
+TenantMw = Annotated[float, Field(ge=0.0, le=MAX_MW)]
 Positive = Annotated[float, Field(gt=0.0)]
 Year = Annotated[int, Field(ge=2000, le=2200)]
 Growth = Annotated[float, Field(ge=-0.99, le=10.0)]
@@ -100,10 +104,11 @@ class PlanSection(_Strict):
 class PortfolioTenant(_Strict):
     """``[[tenant]]``: one lease placeable across several campuses."""
 
-    tenant: str = Field(description="Tenant name (must differ from the sites' own [[ai.lease]] tenants).")
-    rate_usd_per_kw_month: NonNegative = Field(description="Lease rate [USD/kW-month].")
-    max_mw: NonNegative = Field(description="Most IT MW the tenant takes, all sites together [MW].")
-    min_mw: NonNegative = Field(0.0, description="Committed IT MW, all sites together [MW].")
+    tenant: str = Field(min_length=1, description="Tenant name (must differ from the sites' own [[ai.lease]] tenants).")
+    rate_usd_per_kw_month: Annotated[float, Field(ge=0.0, le=MAX_RATE_USD_PER_KW_MONTH)] = Field(
+        description="Lease rate [USD/kW-month].")
+    max_mw: TenantMw = Field(description="Most IT MW the tenant takes, all sites together [MW].")
+    min_mw: TenantMw = Field(0.0, description="Committed IT MW, all sites together [MW].")
     sites: list[str] = Field(description="Site ids where the tenant may be placed (each needs an [ai] table).")
     start_year: Year | None = Field(None, description="Plan mode: first year the lease may run.")
     term_years: Annotated[int, Field(ge=1, le=100)] | None = Field(None, description="Plan mode: lease term [years].")
@@ -121,7 +126,8 @@ class PortfolioFile(_Strict):
     """``portfolio.toml``: constraints shared by several campuses."""
 
     name: str = Field("portfolio", description="Display name.")
-    capex_budget_usd: NonNegative | list[NonNegative] | None = Field(
+    capex_budget_usd: Budget | list[Budget] | None = Field(
         None, description="Total fit-out (and ASIC) capex allowed [USD]; in plan mode per year (one value = every year).")
-    min_hashrate_ph: NonNegative = Field(0.0, description="Company-wide minimum installed hashrate [PH/s].")
+    min_hashrate_ph: Annotated[float, Field(ge=0.0, le=MAX_HASHRATE_PH)] = Field(
+        0.0, description="Company-wide minimum installed hashrate [PH/s].")
     tenant: list[PortfolioTenant] = Field(default_factory=list, description="Tenants placeable across sites.")

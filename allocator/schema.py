@@ -22,15 +22,8 @@ from .plan_schema import PlanSection
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
-# Plausibility limits: far beyond any real campus, yet small enough that the LP
-# stays well scaled (HiGHS treats 1e20 as infinity; a 1e300 price overflows).
-MAX_MW = 100_000.0                        # 100 GW
-MIN_SITE_MW = 0.001                       # 1 kW: a smaller grid connection is a typo
-MAX_USD_PER_MWH = 100_000.0               # power prices and adders; ERCOT's cap is 5,000
-MAX_HASHPRICE_USD_PER_PH_DAY = 1_000_000.0
-MAX_RATE_USD_PER_KW_MONTH = 10_000.0
-MAX_CAPEX_USD_PER_MW = 1.0e9
-MAX_OPEX_USD_PER_MW_YEAR = 1.0e8
+from .limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW,  # noqa: F401 - re-exported
+                     MAX_OPEX_USD_PER_MW_YEAR, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_MWH, MIN_SITE_MW)
 SiteMw = Annotated[float, Field(ge=MIN_SITE_MW, le=MAX_MW)]
 Mw = Annotated[float, Field(ge=0.0, le=MAX_MW)]
 Opex = Annotated[float, Field(ge=0.0, le=MAX_OPEX_USD_PER_MW_YEAR)]
