@@ -322,7 +322,9 @@ def write_plan(result: PlanResult, out: Path, force: bool = False) -> Path:
         for name, frame in tables.items():
             write_csv(frame, folder.path(name))
         result.seconds["write"] = time.perf_counter() - t0
-        folder.write_json("manifest.json", result.manifest())
+        manifest = result.manifest()
+        manifest["files"] = folder.file_list()  # as a solve run folder: what a reader can check
+        folder.write_json("manifest.json", manifest)
         return folder.publish()
 
 

@@ -11,12 +11,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .limits import MAX_BUDGET_USD, MAX_HASHRATE_PH, MAX_MW, MAX_RATE_USD_PER_KW_MONTH
+from .limits import (MAX_BTC_PRICE_USD, MAX_BUDGET_USD, MAX_DIFFICULTY, MAX_FEES_BTC_PER_BLOCK, MAX_HASHRATE_PH,
+                     MAX_MW, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_TH, MIN_DIFFICULTY)
 
 NonNegative = Annotated[float, Field(ge=0.0)]
+BtcPrice = Annotated[float, Field(gt=0.0, le=MAX_BTC_PRICE_USD)]
+Difficulty = Annotated[float, Field(ge=MIN_DIFFICULTY, le=MAX_DIFFICULTY)]
+Fees = Annotated[float, Field(ge=0.0, le=MAX_FEES_BTC_PER_BLOCK)]
 Budget = Annotated[float, Field(ge=0.0, le=MAX_BUDGET_USD)]
-TenantMw = Annotated[float, Field(ge=0.0, le=MAX_MW)]
-Positive = Annotated[float, Field(gt=0.0)]
+Megawatts = Annotated[float, Field(ge=0.0, le=MAX_MW)]
 Year = Annotated[int, Field(ge=2000, le=2200)]
 Growth = Annotated[float, Field(ge=-0.99, le=10.0)]
 
@@ -46,10 +49,11 @@ class AsicOffer(_Strict):
 
     model: str = Field(description="ASIC model offered.")
     efficiency_j_per_th: Annotated[float, Field(gt=1.0, le=500.0)] = Field(description="Efficiency [J/TH].")
-    usd_per_th: NonNegative = Field(description="Purchase price per TH/s of hashrate [USD per TH/s].")
+    usd_per_th: Annotated[float, Field(ge=0.0, le=MAX_USD_PER_TH)] = Field(
+        description="Purchase price per TH/s of hashrate [USD per TH/s].")
     first_year: Year | None = Field(None, description="First year they can be bought; default the first plan year.")
     life_years: Annotated[int, Field(ge=1, le=50)] = Field(5, description="Years a purchase keeps hashing [years].")
-    max_mw: NonNegative | None = Field(None, description="Most IT MW of them installed at once [MW]; default unlimited.")
+    max_mw: Megawatts | None = Field(None, description="Most IT MW of them installed at once [MW]; default unlimited.")
 
 
 class PricePathYear(_Strict):
@@ -70,14 +74,14 @@ class PlanSection(_Strict):
     price_escalator_frac: Growth = Field(
         0.0, description="Yearly growth of the representative year's power prices [1/year].")
     price_year: list[PricePathYear] = Field(default_factory=list, description="Years with their own price file.")
-    btc_price_usd: Positive | list[Positive] | None = Field(
+    btc_price_usd: BtcPrice | list[BtcPrice] | None = Field(
         None, description="BTC price, first year or one per year [USD]; default mining.hashprice.btc_price_usd.")
     btc_price_growth_frac: Growth = Field(0.0, description="Yearly BTC price growth [1/year].")
-    difficulty: Positive | list[Positive] | None = Field(
+    difficulty: Difficulty | list[Difficulty] | None = Field(
         None, description="Network difficulty, first year or one per year [-]; default mining.hashprice.difficulty.")
     network_hashrate_growth_frac: Growth = Field(
         0.0, description="Yearly growth of network hashrate, hence difficulty [1/year].")
-    fees_btc_per_block: NonNegative | None = Field(
+    fees_btc_per_block: Fees | None = Field(
         None, description="Fees per block [BTC]; default mining.hashprice.fees_btc_per_block (or 0).")
     construction_months: Annotated[float, Field(ge=0.0, le=120.0)] = Field(
         12.0, description="Months from conversion (capex paid) to AI IT MW online [months].")
@@ -107,8 +111,8 @@ class PortfolioTenant(_Strict):
     tenant: str = Field(min_length=1, description="Tenant name (must differ from the sites' own [[ai.lease]] tenants).")
     rate_usd_per_kw_month: Annotated[float, Field(ge=0.0, le=MAX_RATE_USD_PER_KW_MONTH)] = Field(
         description="Lease rate [USD/kW-month].")
-    max_mw: TenantMw = Field(description="Most IT MW the tenant takes, all sites together [MW].")
-    min_mw: TenantMw = Field(0.0, description="Committed IT MW, all sites together [MW].")
+    max_mw: Megawatts = Field(description="Most IT MW the tenant takes, all sites together [MW].")
+    min_mw: Megawatts = Field(0.0, description="Committed IT MW, all sites together [MW].")
     sites: list[str] = Field(description="Site ids where the tenant may be placed (each needs an [ai] table).")
     start_year: Year | None = Field(None, description="Plan mode: first year the lease may run.")
     term_years: Annotated[int, Field(ge=1, le=100)] | None = Field(None, description="Plan mode: lease term [years].")

@@ -16,14 +16,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError, Problem
+from .limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW,  # noqa: F401 - re-exported
+                     MAX_OPEX_USD_PER_MW_YEAR, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_MWH, MIN_SITE_MW)
+from .plan_schema import BtcPrice, Difficulty, Fees, PlanSection
 from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
 from .power_schema import cross_check as power_cross_check
-from .plan_schema import PlanSection
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
-from .limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW,  # noqa: F401 - re-exported
-                     MAX_OPEX_USD_PER_MW_YEAR, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_MWH, MIN_SITE_MW)
 SiteMw = Annotated[float, Field(ge=MIN_SITE_MW, le=MAX_MW)]
 Mw = Annotated[float, Field(ge=0.0, le=MAX_MW)]
 Opex = Annotated[float, Field(ge=0.0, le=MAX_OPEX_USD_PER_MW_YEAR)]
@@ -100,9 +100,9 @@ class HashpriceSection(_Strict):
     file: str | None = Field(None, description="CSV of hashprice [USD/PH/day], daily or hourly.")
     column: str | None = Field(None, description="Hashprice column in the file.")
     time_column: str | None = Field(None, description="Time column in the file; default the first.")
-    btc_price_usd: Annotated[float, Field(gt=0.0, le=1.0e9)] | None = Field(None, description="Bitcoin price [USD].")
-    difficulty: Annotated[float, Field(ge=1.0, le=1.0e20)] | None = Field(None, description="Network difficulty [-].")
-    fees_btc_per_block: Annotated[float, Field(ge=0.0, le=1000.0)] = Field(0.0, description="Transaction fees per block [BTC].")
+    btc_price_usd: BtcPrice | None = Field(None, description="Bitcoin price [USD].")
+    difficulty: Difficulty | None = Field(None, description="Network difficulty [-].")
+    fees_btc_per_block: Fees = Field(0.0, description="Transaction fees per block [BTC].")
     next_halving_utc: str | None = Field(
         None, description="Override the estimated date of the next halving (UTC)."
     )
