@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import socket
 
 import numpy as np
 import pytest
@@ -126,6 +127,19 @@ def test_process_pool_and_dask_equal_the_local_run(tmp_path, two_sites):
     local = rows_by_key(tmp_path / "local")
     assert_same_rows(local, rows_by_key(tmp_path / "pool"))
     assert_same_rows(local, rows_by_key(tmp_path / "dask"))
+
+
+def test_unreachable_dask_scheduler_is_reported_at_once(tmp_path, two_sites):
+    pytest.importorskip("dask.distributed")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sweep = grid_sweep(two_sites, [f"{HP}=30:70:5"])
+    # our own check's message ("host:port: reason"), not Dask's after its 20 s of retries
+    with pytest.raises(InputError, match=f"cannot reach the scheduler \\(127.0.0.1:{port}: "):
+        run_sweep(sweep, tmp_path / "out", dask_scheduler=f"tcp://127.0.0.1:{port}")
+    with pytest.raises(InputError, match="give it as tcp://host:port"):
+        run_sweep(sweep, tmp_path / "out", dask_scheduler="tcp://127.0.0.1")
 
 
 def test_monte_carlo_is_reproducible(tmp_path, two_sites):
