@@ -59,7 +59,7 @@ def validate(sites: tuple[Path, ...]) -> None:
               help="portfolio.toml: solve the sites together with a shared capex budget, tenants and hashrate.")
 @click.option("--portfolio-method", type=click.Choice(["auto", "one_lp", "decomposition"]), default=None,
               help="How a --portfolio is solved: auto (the default) prices a single shared <= row site by site "
-                   "(exact decomposition) from 3 sites on, and solves anything else as one LP.")
+                   "(exact decomposition) from 4 sites on, and solves anything else as one LP.")
 @click.option("--report", "report", default=None, metavar="html,xlsx",
               help="Also write report.html and/or report.xlsx into the --out folder.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",

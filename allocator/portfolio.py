@@ -166,9 +166,10 @@ def add_coupling(lp: model.LinearModel, pf: PortfolioFile) -> dict[str, np.ndarr
 
 #: how ``solve_portfolio`` solves: pick (auto), every site in one LP, or the exact decomposition
 METHODS = ("auto", "one_lp", "decomposition")
-#: auto decomposes from this many sites: one LP of 2 campus site-years took 1.1 s against the
-#: decomposition's 1.3 s, of 3 sites 3.7 s against 1.9 s, of 6 sites 15.8 s against 4.2 s
-DECOMPOSE_FROM_SITES = 3
+#: auto decomposes from this many sites. One LP against the decomposition, campus site-years:
+#: 2 sites 1.1 vs 1.3 s; 3 sites 3.9 vs 2.0 s, but 0.9 vs 1.9 s for the bundled campuses plus a
+#: copy of west_texas; 4 sites 3.1 vs 2.5 s; 5 sites 8.1 vs 2.8 s; 6 sites 15.8 vs 4.2 s
+DECOMPOSE_FROM_SITES = 4
 
 
 def decomposable(pf: PortfolioFile) -> bool:

@@ -202,7 +202,7 @@ def test_budget_alone_is_decomposed_with_the_one_lp_optimum_and_duals(tmp_path):
     one = solve_portfolio(sites, pf, method="one_lp")
     assert auto.manifest_extra["portfolio_method"].startswith("decomposition (")
     assert one.manifest_extra["portfolio_method"] == "one LP"
-    # two sites are one LP by default (faster than the decomposition), three are decomposed
+    # two sites are one LP by default (faster than the decomposition), four are decomposed
     assert solve_portfolio(sites, pf).manifest_extra["portfolio_method"] == "one LP"
     # a site with nothing to decide (no AI, no fleet: an LP without columns) rides along
     bare = write_site(tmp_path, [20.0] * HOURS, {"site": {"interconnect_mw": 20.0},
@@ -278,6 +278,7 @@ def test_time_limit_applies_to_each_site_solve_of_the_decomposition(tmp_path):
     sites = [leased_site(tmp_path, sid, capex) for sid, capex in (("cheap", 1e6), ("dear", 2e6), ("mid", 1.5e6))]
     pf = portfolio(tmp_path, "capex_budget_usd = 5e6\n")
     out = tmp_path / "run"
-    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--time-limit", "1e-9", "--out", str(out)])
+    code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--time-limit", "1e-9", "--out", str(out),
+                           "--portfolio-method", "decomposition"])
     assert code == 2 and not out.exists()
     assert "the time limit of 1e-09 s per site solve was reached at coupling price 0" in err
