@@ -20,15 +20,15 @@ from allocator.site import Site, crf
 RUN_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv", "manifest.json")
 
 
-def folder_is_complete(out: Path) -> bool:
-    """True when ``out`` holds a manifest and every file it lists, byte for byte."""
+def folder_is_complete(out: Path, required: tuple[str, ...] = RUN_FILES) -> bool:
+    """True when ``out`` holds a manifest listing ``required`` and every file it lists, byte for byte."""
     manifest_path = out / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     files = manifest.get("files", {})
-    if not set(RUN_FILES) - {"manifest.json"} <= set(files):
+    if not set(required) - {"manifest.json"} <= set(files):
         return False
     for name, meta in files.items():
         try:

@@ -51,26 +51,40 @@ def fuzz_settings(n: int):
 # ------------------------------------------------------------------ running a case
 
 
+def run_cli(argv: list[str], outcomes: dict[int, int]) -> tuple[int, str]:
+    """Run ``allocator ARGV`` in-process; count its exit code in ``outcomes``; return (code, stderr).
+
+    Every fuzz case must end in exit 0, 1 or 2, never a traceback or an internal error.
+    """
+    runner = CliRunner()
+    with runner.isolation() as (_, stderr, _):
+        code = main(argv)
+    err = stderr.getvalue().decode("utf-8", "replace")
+    outcomes[code] = outcomes.get(code, 0) + 1
+    assert code in (0, 1, 2), f"exit {code}:\n{err}"
+    assert "Traceback" not in err and "internal error" not in err, err
+    return code, err
+
+
+def assert_refused(out: Path, code: int, err: str) -> None:
+    """Exit 1 or 2: nothing written, and an ``error:`` line with its problems listed."""
+    assert not out.exists(), f"exit {code} but {out} was written"
+    assert err.startswith("error: ") and any(line.startswith("  - ") for line in err.splitlines()), err
+
+
 def run_case(folder: Path, site: Path) -> tuple[int, str]:
     """Solve ``site`` through the CLI into ``folder/run``; check the outcome; return (code, stderr)."""
     out = folder / "run"
-    runner = CliRunner()
-    with runner.isolation() as (stdout, stderr, _):
-        code = main(["solve", str(site), "--out", str(out)])
-    err = stderr.getvalue().decode("utf-8", "replace")
-    OUTCOMES[code] = OUTCOMES.get(code, 0) + 1
-    assert code in (0, 1, 2), f"exit {code}:\n{err}"
-    assert "Traceback" not in err and "internal error" not in err, err
+    code, err = run_cli(["solve", str(site), "--out", str(out)], OUTCOMES)
     leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".run.")]
     assert leftovers == [], leftovers
     if code == 0:
         assert folder_is_complete(out), "exit 0 with an incomplete run folder"
         check_constraints(load_site(site), out)
         return code, err
-    assert not out.exists(), f"exit {code} but {out} was written"
+    assert_refused(out, code, err)
     assert str(site) in err, f"the message does not name the site file:\n{err}"
     problems = [line for line in err.splitlines() if line.startswith("  - ")]
-    assert problems and err.startswith("error: "), err
     for line in problems:  # each problem says where: a field, rows/lines or a file
         assert re.search(r"\.toml(: [A-Za-z_\[\]0-9.]+)?: ", line), line
     if code == 2:

@@ -25,12 +25,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allocator.cli import main
 from allocator.hashprice import ph_per_mw
-from click.testing import CliRunner
 from conftest import to_toml, write_site
 from run_check import folder_is_complete
-from test_fuzz import NUMBERS, WRONG, apply, fuzz_settings
+from test_fuzz import NUMBERS, WRONG, apply, assert_refused, fuzz_settings, run_cli
 
 CASES = int(300 * float(os.environ.get("ALLOCATOR_FUZZ_SCALE", "1")))
 OUTCOMES: dict[int, int] = {}
@@ -119,20 +117,13 @@ def test_fuzzed_portfolio_files(tmp_path_factory, mutations, n_sites, method, fo
         text, doc = "", {}  # an empty portfolio is valid: no shared rows
     pf.write_text(text, encoding="utf-8")
     out = folder / "run"
-    runner = CliRunner()
-    with runner.isolation() as (_, stderr, _):
-        code = main(["solve", *map(str, sites(folder, n_sites)), "--portfolio", str(pf), "--out", str(out),
-                     "--portfolio-method", method])
-    err = stderr.getvalue().decode("utf-8", "replace")
-    OUTCOMES[code] = OUTCOMES.get(code, 0) + 1
-    assert code in (0, 1, 2), f"exit {code}:\n{err}"
-    assert "Traceback" not in err and "internal error" not in err, err
+    code, err = run_cli(["solve", *map(str, sites(folder, n_sites)), "--portfolio", str(pf), "--out", str(out),
+                         "--portfolio-method", method], OUTCOMES)
     if code == 0:
         assert folder_is_complete(out)
         check_shared_rows(out, doc)
         return
-    assert not out.exists(), f"exit {code} but {out} was written"
-    assert err.startswith("error: ") and any(line.startswith("  - ") for line in err.splitlines()), err
+    assert_refused(out, code, err)
     if code == 1:
         assert str(pf) in err or "--portfolio" in err, err
 
