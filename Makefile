@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $$base -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	@# bytecode for the editable package, which imports would otherwise compile in every
+	@# process where PYTHONDONTWRITEBYTECODE is set (as on this team's machines)
+	$(PY) -m compileall -q allocator
 	@touch $@
 
 venv: $(VENV)/.installed

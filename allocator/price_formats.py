@@ -329,7 +329,7 @@ def _pick_location(table: Table, loc_col: str, location: str | None, where: str,
 def parse_iso_times(table: Table, column: str, where: str, problems: list[Problem]):
     """ISO 8601 times of a column: (wall, utc, date_only); unreadable ones are reported."""
     text = pd.Series(table.cells[column], dtype=object)
-    offset = text.str.contains(_OFFSET).to_numpy(bool)
+    offset = _matching(text, _OFFSET.search, _may_have_offset)
     wall = plausible(_to_datetime(text.where(~offset, ""), utc=False))
     utc = plausible(_to_datetime(text.where(offset, ""), utc=True))
     bad = wall.isna().to_numpy() & utc.isna().to_numpy()
@@ -337,7 +337,19 @@ def parse_iso_times(table: Table, column: str, where: str, problems: list[Proble
         problems.append(Problem(
             where, f"{table.path}: time in column {column!r} is not an ISO 8601 time in {YEARS[0]}-{YEARS[1]} on "
                    f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], table.cells[column][bad])}.", ISO_FIX))
-    return wall, utc, text.str.fullmatch(_DATE_ONLY).to_numpy(bool)
+    return wall, utc, _matching(text, _DATE_ONLY.fullmatch, lambda s: len(s) == 10)
+
+
+def _may_have_offset(s: str) -> bool:
+    """False when ``s`` cannot end in a UTC offset (``Z``, ``+05``, ``-05:30``): most plain times."""
+    tail = s.rstrip("\n")[-6:]
+    return tail[-1:] in ("z", "Z") or "+" in tail or "-" in tail
+
+
+def _matching(text: pd.Series, match, candidate) -> np.ndarray:
+    """``match`` of every string cell, tried only where ``candidate`` says it can hold (False elsewhere)."""
+    return np.fromiter((isinstance(s, str) and candidate(s) and match(s) is not None for s in text),
+                       dtype=bool, count=len(text))
 
 
 def plausible(times: pd.Series) -> pd.Series:

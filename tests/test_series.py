@@ -520,3 +520,27 @@ def test_real_hb_west_year_2024_with_ffill():
     assert s.mean() == pytest.approx(27.4, abs=0.05)
     assert s["2024-03-10T08:00Z"] == hub["2024-03-10 01:00:00"] and s["2024-11-03T07:00Z"] == hub["2024-11-03 01:00:00"]
     assert s["2024-07-01T05:00Z"] == hub["2024-07-01 00:00:00"]
+
+
+TIME_TEXT = st.builds(
+    lambda *parts: "".join(parts),
+    st.sampled_from(["2024-06-01", "24-6-1", "2024/06/01", "", "\u0662\u0660\u0662\u0664-\u0660\u0666-\u0660\u0661"]),
+    st.sampled_from(["T", " ", "", "  "]),
+    st.sampled_from(["10:00", "1:00", "10:00:00", "10:00:00.123", "10:00:00,5", "", "10"]),
+    st.sampled_from(["", " ", "\n"]),
+    st.sampled_from(["", "Z", "z", "+05", "-05:00", "+0530", "+5", "-05:0", "+05:30:00", "GMT", "+05 ", "\n"]),
+    st.one_of(st.sampled_from(["", " ", "\n"]), st.text(max_size=3)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(TIME_TEXT, min_size=1, max_size=30))
+def test_offset_and_date_only_screens_match_the_regular_expressions(texts):
+    # parse_iso_times tries its regular expressions only where a cheap test says they can match
+    from allocator import price_formats as pf
+
+    text = pd.Series(texts, dtype=object)
+    offset = pf._matching(text, pf._OFFSET.search, pf._may_have_offset)
+    assert offset.tolist() == text.str.contains(pf._OFFSET).to_numpy(bool).tolist()
+    date_only = pf._matching(text, pf._DATE_ONLY.fullmatch, lambda s: len(s) == 10)
+    assert date_only.tolist() == text.str.fullmatch(pf._DATE_ONLY).to_numpy(bool).tolist()
