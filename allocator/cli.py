@@ -201,10 +201,16 @@ def main(argv: list[str] | None = None, *, process_entry: bool = False) -> int:
             else:
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
+                sys.unraisablehook = _UNRAISABLE_HOOK
     return 0
 
 
 _SIGNALLED = False
+_UNRAISABLE_HOOK = sys.unraisablehook
+#: SIGALRM re-delivers a signal that was lost (_redeliver_lost_interrupt); Windows has no timer signal
+_REDELIVER = getattr(signal, "SIGALRM", None)
+#: the signals that stop a command
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, *(() if _REDELIVER is None else (_REDELIVER,)))
 
 
 def _terminate_like_interrupt() -> dict | None:
@@ -216,9 +222,21 @@ def _terminate_like_interrupt() -> dict | None:
         raise KeyboardInterrupt
 
     try:
-        return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+        previous = {signum: signal.signal(signum, handler) for signum in _STOP_SIGNALS}
     except ValueError:  # not the main thread: leave signals alone
         return None
+    sys.unraisablehook = _redeliver_lost_interrupt
+    return previous
+
+
+def _redeliver_lost_interrupt(unraisable) -> None:
+    """A signal whose KeyboardInterrupt was raised where Python cannot take it (a weakref callback, a
+    ``__del__``) is delivered again, so it stops the command instead of printing "Exception ignored"."""
+    if _SIGNALLED and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        if _REDELIVER is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0.001)  # in 1 ms, once this callback is over
+        return
+    _UNRAISABLE_HOOK(unraisable)
 
 
 def _exit_on_signal_from_now_on() -> None:
@@ -232,7 +250,7 @@ def _exit_on_signal_from_now_on() -> None:
     def handler(signum, frame):
         os._exit(130)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in _STOP_SIGNALS:
         signal.signal(signum, handler)
 
 

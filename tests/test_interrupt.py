@@ -109,3 +109,24 @@ def test_signal_after_the_command_finished_ends_quietly():
                               text=True, timeout=60)
         assert proc.returncode == 130, (name, proc.returncode, proc.stderr)
         assert proc.stdout == "work done\n" and proc.stderr == "", (name, proc.stdout, proc.stderr)
+
+
+def test_interrupt_raised_inside_a_finalizer_is_delivered_again():
+    # CI's kill test once hit this: Ctrl-C landed in a weakref callback during an import, Python printed
+    # "Exception ignored ... KeyboardInterrupt" and the interrupt was lost
+    code = ("import os, signal\n"
+            "from allocator import cli\n"
+            "cli._terminate_like_interrupt()\n"
+            "class Dropped:\n"
+            "    def __del__(self):\n"
+            "        os.kill(os.getpid(), signal.SIGINT)\n"
+            "        sum(range(10000))  # the handler runs here, where an exception cannot propagate\n"
+            "try:\n"
+            "    Dropped()\n"
+            "    sum(range(10 ** 7))\n"
+            "    print('lost')\n"
+            "except KeyboardInterrupt:\n"
+            "    print('delivered')\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "delivered", proc.stdout + proc.stderr
+    assert "Exception ignored" not in proc.stderr, proc.stderr
