@@ -34,12 +34,12 @@ import numpy as np
 
 from . import model
 from .errors import InfeasibleError, Problem, SolverError
-from .solve import FEASIBILITY_TOLERANCE, Solution, highs_for, run, solver_version, worst_violation
+from .solve import FEASIBILITY_TOLERANCE, Solution, highs_for, raise_if_interrupted, run, solver_version, worst_violation
 
 
 @dataclass
 class CouplingRow:
-    """``sum over sites of coef . x[cols] <= upper`` on the sites' own (local) columns.
+    """``lower <= sum over sites of coef . x[cols] <= upper`` on the sites' own (local) columns.
 
     Attributes
     ----------
@@ -51,12 +51,22 @@ class CouplingRow:
         Per site, the columns of its own LP (``model.build([site])``) in the row.
     coefs : list of np.ndarray
         Per site, their coefficients (non-negative).
+    lower : float
+        Left-hand side. The decomposition prices ``upper`` only, so it needs ``lower``
+        at most the least usage (0 with non-negative coefficients and columns); a
+        portfolio's one LP (portfolio.py) takes both.
     """
 
     name: str
     upper: float
     cols: list[np.ndarray]
     coefs: list[np.ndarray]
+    lower: float = -np.inf
+
+    @property
+    def empty(self) -> bool:
+        """No site has a column in the row."""
+        return not any(c.size for c in self.cols)
 
 
 @dataclass
@@ -97,15 +107,12 @@ class _Sites:
     """One HiGHS object per site, kept warm between prices of the coupling row."""
 
     def __init__(self, lps: list[model.LinearModel], row: CouplingRow, time_limit_s: float | None) -> None:
-        import highspy
-
         t0 = time.perf_counter()
         self.row = row
         self.lps = lps
         self.time_limit_s = time_limit_s
         self.base_cost = [lp.arrays()["col_cost"].copy() for lp in self.lps]
         self.highs = [highs_for(lp, time_limit_s=time_limit_s) for lp in self.lps]
-        self.interrupted = (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt)
         self.build_s = time.perf_counter() - t0
 
     def evaluate(self, lam: float) -> tuple[float, float, float, list[np.ndarray]]:
@@ -119,8 +126,7 @@ class _Sites:
             if cols.size:
                 h.changeColsCost(cols.size, cols.astype(np.int32), cost[cols] - lam * coefs)
             run(h)
-            if h.getModelStatus() in self.interrupted:
-                raise KeyboardInterrupt
+            raise_if_interrupted(h)
             status = h.modelStatusToString(h.getModelStatus())
             if status == "Time limit reached":
                 raise SolverError([Problem(lp.name, f"the time limit of {self.time_limit_s:g} s per site solve was "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from . import diagnosis, model, results
+from .decomposition import CouplingRow
 from .errors import InfeasibleError, InputError, Problem
 from .file_hash import sha256_file
 from .hashprice import ph_per_mw
@@ -121,36 +121,21 @@ def _tenant_col(block, tenant: str, lease_cols: np.ndarray):
 # ------------------------------------------------------------------ solve mode
 
 
-@dataclass
-class SharedRow:
-    """``lower <= sum over sites of coefs[i] . x_i[cols[i]] <= upper``, with each block's own columns."""
-
-    name: str
-    lower: float
-    upper: float
-    cols: list[np.ndarray]
-    coefs: list[np.ndarray]
-
-    @property
-    def empty(self) -> bool:
-        return not any(c.size for c in self.cols)
-
-
-def shared_rows(blocks, pf: PortfolioFile) -> list[SharedRow]:
+def shared_rows(blocks, pf: PortfolioFile) -> list[CouplingRow]:
     """The shared rows of a one-year portfolio over ``blocks`` (one per site), on each block's columns."""
     rows = []
     for t in pf.tenant:
         cols = [np.array([] if (c := _tenant_col(b, t.tenant, b.lease_cols)) is None else [c], np.int64)
                 for b in blocks]
-        rows.append(SharedRow(f"tenant__{t.tenant}", t.min_mw, t.max_mw, cols, [np.ones(c.size) for c in cols]))
+        rows.append(CouplingRow(f"tenant__{t.tenant}", t.max_mw, cols, [np.ones(c.size) for c in cols], t.min_mw))
     if pf.capex_budget_usd is not None:
-        rows.append(SharedRow("capex_budget", -INF, pf.capex_budget_usd, [b.lease_cols for b in blocks],
-                              [np.full(b.lease_cols.size, b.site.config.ai.fitout_capex_usd_per_mw if b.lease_cols.size
-                                       else 0.0) for b in blocks]))
+        rows.append(CouplingRow("capex_budget", pf.capex_budget_usd, [b.lease_cols for b in blocks],
+                                [np.full(b.lease_cols.size, b.site.config.ai.fitout_capex_usd_per_mw
+                                         if b.lease_cols.size else 0.0) for b in blocks], -INF))
     if pf.min_hashrate_ph > 0:
-        rows.append(SharedRow("min_hashrate", pf.min_hashrate_ph, INF, [b.fleet_cols for b in blocks],
-                              [np.array([ph_per_mw(f.efficiency_j_per_th) for f in b.site.config.mining.fleet], float)
-                               for b in blocks]))
+        rows.append(CouplingRow("min_hashrate", INF, [b.fleet_cols for b in blocks],
+                                [np.array([ph_per_mw(f.efficiency_j_per_th) for f in b.site.config.mining.fleet],
+                                          float) for b in blocks], pf.min_hashrate_ph))
     return rows
 
 
@@ -239,7 +224,7 @@ def _solve_one_lp(loaded: list[Site], pf: PortfolioFile, where: str, time_limit_
     seconds["handoff"], seconds["solve"] = sol.seconds["handoff"], sol.seconds["solve"]
     t2 = time.perf_counter()
     solved = [results.site_solution(b, sol) for b in lp.blocks]
-    _check_total(solved, sol.objective_usd)
+    results.check_adds_up(sum(s.financials_usd["net"] for s in solved), sol.objective_usd, "portfolio")
     seconds["extract"] = time.perf_counter() - t2
     return solved, row_duals(coupling, sol), "one LP"
 
@@ -247,7 +232,6 @@ def _solve_one_lp(loaded: list[Site], pf: PortfolioFile, where: str, time_limit_
 def _solve_decomposed(loaded: list[Site], pf: PortfolioFile, where: str, time_limit_s: float | None,
                       seconds: dict[str, float]):
     """Each site its own LP, the one shared row priced until its optimal dual (decomposition.py)."""
-    from .decomposition import CouplingRow
     from .decomposition import solve_coupled as solve_priced
 
     t1 = time.perf_counter()
@@ -255,24 +239,17 @@ def _solve_decomposed(loaded: list[Site], pf: PortfolioFile, where: str, time_li
     (shared,) = shared_rows([lp.blocks[0] for lp in lps], pf)
     seconds["build"] = time.perf_counter() - t1
     try:
-        dec = solve_priced(lps, CouplingRow(shared.name, shared.upper, shared.cols, shared.coefs),
-                           time_limit_s=time_limit_s)
+        dec = solve_priced(lps, shared, time_limit_s=time_limit_s)
     except InfeasibleError as err:
         raise portfolio_infeasible(pf, where, err.problems[0].message) from None
     seconds["handoff"] = dec.seconds["build"]
     seconds["solve"] = dec.seconds["first_solve"] + dec.seconds["rounds"]
     t2 = time.perf_counter()
     solved = [results.site_solution(lp.blocks[0], sol) for lp, sol in zip(lps, dec.solutions)]
-    _check_total(solved, dec.objective_usd)
+    results.check_adds_up(sum(s.financials_usd["net"] for s in solved), dec.objective_usd, "portfolio")
     seconds["extract"] = time.perf_counter() - t2
     dual = 0.0 if shared.empty else dec.dual
     return solved, {shared.name: [dual]}, f"decomposition ({dec.rounds} prices of {shared.name})"
-
-
-def _check_total(solved: list[results.SiteSolution], objective_usd: float) -> None:
-    total = sum(s.financials_usd["net"] for s in solved)
-    if abs(total - objective_usd) > 1e-6 * max(1.0, abs(objective_usd)) + 1e-3:
-        raise AssertionError(f"portfolio items add to {total} but the objective is {objective_usd}")
 
 
 def solve_coupled(lp: model.LinearModel, pf: PortfolioFile, where: str, **kw) -> Solution:

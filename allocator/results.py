@@ -217,6 +217,12 @@ def fleets_table(solutions: list[SiteSolution]) -> pd.DataFrame:
 # ------------------------------------------------------------------ the why
 
 
+def check_adds_up(total_usd: float, objective_usd: float, what: str) -> None:
+    """The re-priced items (``total_usd``) must add up to the solver's objective."""
+    if abs(total_usd - objective_usd) > 1e-6 * max(1.0, abs(objective_usd)) + 1e-3:
+        raise AssertionError(f"{what}: items add to {total_usd} but the objective is {objective_usd}")
+
+
 def reason(s: SiteSolution) -> str:
     """One line on why the split is what it is."""
     site = s.site

@@ -237,10 +237,8 @@ def _sum_seconds(parts: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _check_objective(s: results.SiteSolution, objective_usd: float) -> None:
-    """The re-priced items must add up to the solver's objective."""
-    net = s.financials_usd["net"]
-    if abs(net - objective_usd) > 1e-6 * max(1.0, abs(objective_usd)) + 1e-3:
-        raise AssertionError(f"site {s.site.id}: items add to {net} but the objective is {objective_usd}")
+    """The site's re-priced items must add up to the solver's objective."""
+    results.check_adds_up(s.financials_usd["net"], objective_usd, f"site {s.site.id}")
 
 
 def _version() -> str:

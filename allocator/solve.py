@@ -115,6 +115,14 @@ def run(h) -> None:
         h.run()
 
 
+def raise_if_interrupted(h) -> None:
+    """Ctrl-C stopped HiGHS's run (it returns a status): raise it as KeyboardInterrupt."""
+    import highspy
+
+    if h.getModelStatus() in (highspy.HighsModelStatus.kInterrupt, highspy.HighsModelStatus.kHighsInterrupt):
+        raise KeyboardInterrupt
+
+
 def _quiet_highs():
     """``highspy.Highs()`` without the copyright banner HiGHS prints on stdout once per process."""
     import os
@@ -153,8 +161,7 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
     if lp.n_cols == 0 or status == S.kModelEmpty:
         return Solution("optimal", 0.0, np.zeros(lp.n_cols), np.zeros(lp.n_rows), np.zeros(lp.n_cols),
                         solver_version("highs"), {"handoff": t1 - t0, "solve": t2 - t1})
-    if status in (S.kInterrupt, S.kHighsInterrupt):
-        raise KeyboardInterrupt
+    raise_if_interrupted(h)
     if status != S.kOptimal:
         _raise_for_status(lp, h.modelStatusToString(status), status in (S.kInfeasible, S.kUnboundedOrInfeasible),
                           time_limit_s if status == S.kTimeLimit else None, highs=h)
