@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
 
+from . import heap
 from .errors import AllocatorError, InfeasibleError
 
 def worker_count(workers: int, n_sites: int) -> int:
@@ -89,6 +90,8 @@ def _solve_one(item, solver: str, time_limit_s: float | None) -> tuple:
         solution, seconds = solve_site(site, solver, time_limit_s)
     except AllocatorError as err:
         return ("error", stage, (type(err), err.problems, err.headline))
+    finally:
+        heap.release_free_memory()
     return ("ok", solution, {"load": load_s, **seconds})
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import diagnosis, marginal, model, parallel, power_results, results
+from . import diagnosis, heap, marginal, model, parallel, power_results, results
 from .errors import InfeasibleError, InputError, SolverError
 from .site import Site, load_site
 from .solve import pick_solver, solve_model, solver_version
@@ -201,6 +201,8 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
             continue
         kept.append(solution if on_site is None else on_site(solution))
         parts.append(seconds)
+        del solution  # with on_site, the hourly arrays go now: then the trim returns their pages too
+        heap.release_free_memory()
     if bad_files:
         raise every_bad_file(bad_files, len(sites))
     if errors:

@@ -104,3 +104,14 @@ def test_summary_result_has_no_hourly_tables_in_memory(tmp_path, capsys):
     assert result.objective_usd == pytest.approx(1500.0)  # hours 0, 1, 3 at margins 80, 50, 20 per MW
     with pytest.raises(AttributeError, match="dispatch.csv"):
         result.dispatch
+
+
+def test_kept_summary_tables_equal_the_full_result_tables(tmp_path):
+    """The summaries keep their tables pickled: joined back, they equal the full Result's."""
+    from allocator.site_summary import TABLES, solve_summarized
+
+    paths = _sites(tmp_path, ("plain", "contract"))
+    kept, full = solve_summarized(paths), solve(paths)
+    assert all(isinstance(b, bytes) for s in kept.sites for b in s.pickled_tables.values())
+    for name in (*TABLES, "assumptions"):
+        pd.testing.assert_frame_equal(getattr(kept, name), getattr(full, name), obj=name)
