@@ -6,12 +6,15 @@ Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -154,7 +157,27 @@ _register_whatif(cli)
 
 def entry() -> None:
     """The process entry point (the `allocator` script and `python -m allocator`)."""
-    sys.exit(main(process_entry=True))
+    _end_process(main(process_entry=True))
+
+
+def _end_process(code: int) -> NoReturn:
+    """End the process with exit status ``code``, without the interpreter's teardown.
+
+    Freeing the 700-odd modules that pandas, pydantic and HiGHS bring takes Python 0.1-0.2 s at
+    exit, a tenth of ``allocator solve`` on one site-year, and the operating system reclaims that
+    memory at once anyway. Nothing is lost: a command has closed and renamed into place everything it
+    writes before ``main`` returns, the ``atexit`` handlers still run and both streams are flushed.
+    While another thread is still alive (a Dask client's, say) the normal exit waits for it.
+    """
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None, *, process_entry: bool = False) -> int:
