@@ -172,11 +172,7 @@ def _end_process(code: int) -> NoReturn:
     if threading.active_count() > 1:
         sys.exit(code)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    _flush_output()
     os._exit(code)
 
 
@@ -264,17 +260,22 @@ def _redeliver_lost_interrupt(unraisable) -> None:
 
 def _exit_on_signal_from_now_on() -> None:
     """Flush what was printed, then let SIGINT/SIGTERM end the process quietly with exit 130."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    _flush_output()
 
     def handler(signum, frame):
         os._exit(130)
 
     for signum in _STOP_SIGNALS:
         signal.signal(signum, handler)
+
+
+def _flush_output() -> None:
+    """Flush stdout and stderr, whatever became of them (a closed pipe, a closed stream)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":
