@@ -19,13 +19,13 @@ from .errors import InputError, Problem
 from .limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW,  # noqa: F401 - re-exported
                      MAX_OPEX_USD_PER_MW_YEAR, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_MWH, MIN_SITE_MW)
 from .plan_schema import BtcPrice, Difficulty, Fees, PlanSection
+from .plan_schema import Megawatts as Mw
 from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
 from .power_schema import cross_check as power_cross_check
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 SiteMw = Annotated[float, Field(ge=MIN_SITE_MW, le=MAX_MW)]
-Mw = Annotated[float, Field(ge=0.0, le=MAX_MW)]
 Opex = Annotated[float, Field(ge=0.0, le=MAX_OPEX_USD_PER_MW_YEAR)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Pue = Annotated[float, Field(ge=1.0, le=3.0)]
