@@ -25,12 +25,12 @@ _LAZY = {
     "InputError": "errors",
     "Problem": "errors",
     "SolverError": "errors",
-    "Result": "run",
-    "solve": "run",
-    "SiteFile": "schema",
-    "json_schema": "schema",
-    "Site": "site",
-    "load_site": "site",
+    "Result": "run.batch",
+    "solve": "run.batch",
+    "SiteFile": "inputs.schema",
+    "json_schema": "inputs.schema",
+    "Site": "inputs.site",
+    "load_site": "inputs.site",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -25,7 +25,7 @@ OPTIONS = {"output_flag": False, "solver": "ipm", "threads": 1}
 
 def lp_arrays(lp) -> dict[str, np.ndarray]:
     """A LinearModel's LP as the plain arrays HiGHS takes (made outside the timed floor)."""
-    from allocator import matrix
+    from allocator.lp import matrix
 
     arr = lp.arrays()
     start, index, value = matrix.csc(lp)

@@ -23,8 +23,8 @@ def main() -> None:
     parser.add_argument("--sites", nargs="*", default=[str(REPO / "sites" / "west_texas.toml"),
                                                        str(REPO / "sites" / "permian_hybrid.toml")])
     args = parser.parse_args()
-    from allocator.plan import solve_plan
-    from allocator.site import load_site
+    from allocator.plan.site_plan import solve_plan
+    from allocator.inputs.site import load_site
 
     sites = [load_site(p) for p in args.sites]
 

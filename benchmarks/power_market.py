@@ -22,7 +22,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from allocator import load_site, solve  # noqa: E402
+from allocator import load_site  # noqa: E402
+from allocator import solve
 
 SNIPPETS = {
     "financial CfD": """

@@ -44,12 +44,13 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 from floor import floor_solve, lp_arrays  # noqa: E402
 from sites import SOURCES, available, write_sites  # noqa: E402
 
-from allocator import load_site, model  # noqa: E402
-from allocator.parallel import worker_count  # noqa: E402
-from allocator.portfolio import solve_portfolio  # noqa: E402
+from allocator import load_site  # noqa: E402
+from allocator.lp import model
+from allocator.run.parallel import worker_count  # noqa: E402
+from allocator.plan.portfolio import solve_portfolio  # noqa: E402
 from allocator.reports.run_folder import write_result  # noqa: E402
-from allocator.run import Result, solve, solve_site  # noqa: E402
-from allocator.solve import _quiet_highs  # noqa: E402
+from allocator.run.batch import Result, solve, solve_site  # noqa: E402
+from allocator.lp.solve import _quiet_highs  # noqa: E402
 
 COLUMNS = ("experiment", "source", "sites", "phase", "value", "unit", "floor", "ratio", "target", "met", "note")
 #: share of the sites' largest possible AI capex the shared budget allows

@@ -32,8 +32,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from allocator.reuse import SiteScenarios  # noqa: E402
-from allocator.sweep import grid_sweep, locality_order, run_sweep  # noqa: E402
+from allocator.whatif.reuse import SiteScenarios  # noqa: E402
+from allocator.whatif.sweep import grid_sweep, locality_order, run_sweep  # noqa: E402
 
 HP = "mining.hashprice_usd_per_ph_day"
 RATE = "ai.lease[0].rate_usd_per_kw_month"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from allocator.site import Site, crf
+from allocator.inputs.site import Site, crf
 
 RUN_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv", "manifest.json")
 

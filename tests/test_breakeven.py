@@ -7,11 +7,11 @@ import re
 import numpy as np
 import pytest
 
-from allocator import breakeven as be
+from allocator.whatif import breakeven as be
 from allocator.cli import main
-from allocator.overrides import load_site_with
-from allocator.reuse import SiteScenarios
-from allocator.run import solve
+from allocator.inputs.overrides import load_site_with
+from allocator.whatif.reuse import SiteScenarios
+from allocator.run.batch import solve
 
 from whatif_sites import breakeven_hashprice, campus_month, tiny
 

@@ -141,7 +141,7 @@ def _end_process_script(tmp_path, with_thread: bool) -> str:
     return (
         "import atexit, sys, threading, time\n"
         "from pathlib import Path\n"
-        "from allocator import cli\n"
+        "from allocator.cli import app as cli\n"
         f"out = Path({str(tmp_path)!r})\n"
         "atexit.register(lambda: (out / 'atexit').write_text('ran'))\n"
         "def late():\n"

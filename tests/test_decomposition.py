@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator import InfeasibleError, load_site, model
-from allocator.decomposition import CouplingRow, solve_coupled
-from allocator.solve import solve_model
+from allocator import InfeasibleError, load_site
+from allocator.lp import model
+from allocator.lp.decomposition import CouplingRow, solve_coupled
+from allocator.lp.solve import solve_model
 from conftest import write_site
 
 PRICES = [20.0, 50.0, 150.0, 80.0, 5.0, 300.0, 35.0, 60.0]

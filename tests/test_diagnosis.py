@@ -14,14 +14,15 @@ import importlib
 import numpy as np
 import pytest
 
-from allocator import InfeasibleError, SolverError, load_site, solve
-from allocator import model as model_mod
+from allocator import InfeasibleError, SolverError, load_site
+from allocator import solve
+from allocator.lp import model as model_mod
 from conftest import REPO
 from run_check import check_constraints
 from test_cli import invoke
 from test_fuzz import to_toml
 
-solve_mod = importlib.import_module("allocator.solve")  # the module; `allocator.solve` is the function
+solve_mod = importlib.import_module("allocator.lp.solve")  # the module; `allocator.solve` is the function
 
 
 def write(tmp_path, doc: dict, *, hours: int = 48, start: str = "2024-08-20T00:00", tz: str = "America/Chicago",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator.distributions import read_distributions
+from allocator.whatif.distributions import read_distributions
 from allocator.errors import InputError
 
 FILE = """seed = 11

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allocator.hashprice import ph_per_mw
+from allocator.inputs.hashprice import ph_per_mw
 from conftest import to_toml, write_site
 from run_check import folder_is_complete
 from test_fuzz import NUMBERS, WRONG, apply, assert_refused, fuzz_settings, run_cli

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.hashprice import (
+from allocator.inputs.hashprice import (
     BLOCKS_PER_DAY,
     HALVINGS,
     SECONDS_PER_BLOCK,

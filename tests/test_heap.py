@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from allocator import heap
+from allocator.run import heap
 
 
 def _rss_kb() -> int:

@@ -28,8 +28,8 @@ def test_package_import_is_light_until_a_name_is_used():
 
 
 def test_solve_is_the_function_even_after_the_solve_module_loads():
-    code = ("import allocator.solve, allocator.run\nfrom allocator import solve\nimport allocator\n"
-            "assert callable(solve) and solve.__module__ == 'allocator.run', solve\n"
+    code = ("import allocator.lp.solve, allocator.run.batch\nfrom allocator import solve\nimport allocator\n"
+            "assert callable(solve) and solve.__module__ == 'allocator.run.batch', solve\n"
             "assert allocator.solve is solve\n"
             "assert sorted(allocator.__all__) == allocator.__all__ and 'load_site' in allocator.__all__")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

@@ -98,7 +98,7 @@ def test_signal_after_the_command_finished_ends_quietly():
     # the window CI once hit: the command is done and the interpreter is shutting down when Ctrl-C lands;
     # the process must end at once with 130 and no "Exception ignored ... KeyboardInterrupt" traceback
     code = ("import os, signal, sys, time\n"
-            "from allocator import cli\n"
+            "from allocator.cli import app as cli\n"
             "print('work done')\n"
             "cli._exit_on_signal_from_now_on()\n"
             "os.kill(os.getpid(), signal.SIG%s)\n"
@@ -115,7 +115,7 @@ def test_interrupt_raised_inside_a_finalizer_is_delivered_again():
     # CI's kill test once hit this: Ctrl-C landed in a weakref callback during an import, Python printed
     # "Exception ignored ... KeyboardInterrupt" and the interrupt was lost
     code = ("import os, signal\n"
-            "from allocator import cli\n"
+            "from allocator.cli import app as cli\n"
             "cli._terminate_like_interrupt()\n"
             "class Dropped:\n"
             "    def __del__(self):\n"

@@ -14,7 +14,8 @@ import copy
 import numpy as np
 import pytest
 
-from allocator import load_site, solve
+from allocator import load_site
+from allocator import solve
 from allocator.reports.text import summary
 from conftest import REPO, write_site
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from allocator import load_site
-from allocator import matrix, model
-from allocator.solve import solve_model
+from allocator.lp import matrix
+from allocator.lp import model
+from allocator.lp.solve import solve_model
 from conftest import write_site
 
 PRICES = [20.0, 50.0, 150.0, 80.0]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from allocator import InfeasibleError, load_site, solve
+from allocator import InfeasibleError, load_site
+from allocator import solve
 from conftest import write_site
 
 PRICES = [20.0, 50.0, 150.0, 80.0]

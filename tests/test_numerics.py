@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from allocator import load_site
-from allocator.hashprice import mining_revenue_usd_per_mwh
+from allocator.inputs.hashprice import mining_revenue_usd_per_mwh
 from run_check import check_constraints, folder_is_complete
 from test_cli import invoke
 from test_fuzz import to_toml

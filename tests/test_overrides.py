@@ -6,9 +6,9 @@ import pytest
 
 from allocator.cli import main
 from allocator.errors import InputError
-from allocator.overrides import (apply_overrides, check_path, load_site_with, parse_assignment, parse_path,
+from allocator.inputs.overrides import (apply_overrides, check_path, load_site_with, parse_assignment, parse_path,
                                  parse_value, read_raw, read_scenario_file, site_config)
-from allocator.run import solve
+from allocator.run.batch import solve
 
 from conftest import REPO
 from whatif_sites import campus_month, tiny

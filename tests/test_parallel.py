@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator import InfeasibleError, InputError, solve
-from allocator.parallel import worker_count
+from allocator import InfeasibleError, InputError
+from allocator import solve
+from allocator.run.parallel import worker_count
 from conftest import write_site
 
 PRICES = [20.0, 50.0, 150.0, 80.0, 5.0, 300.0]

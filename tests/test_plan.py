@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.plan import irr, payback_years, solve_plan
-from allocator.site import load_site
+from allocator.plan.site_plan import irr, payback_years, solve_plan
+from allocator.inputs.site import load_site
 from conftest import REPO, write_site
 from test_cli import invoke
 

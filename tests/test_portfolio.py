@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from allocator.plan import solve_plan
-from allocator.portfolio import solve_portfolio
-from allocator.run import solve
+from allocator.plan.site_plan import solve_plan
+from allocator.plan.portfolio import solve_portfolio
+from allocator.run.batch import solve
 from conftest import write_site
 from test_cli import invoke
 from test_plan import BTC_48, DIFFICULTY_1E6_PH

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator import InfeasibleError, load_site
-from allocator.portfolio import solve_portfolio
+from allocator.plan.portfolio import solve_portfolio
 from conftest import write_site
 
 HOURS = 8

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator import InputError, load_site, model, solve
+from allocator import InputError, load_site
+from allocator.lp import model
+from allocator import solve
 from conftest import write_site
 
 PRICES = [20.0, 50.0, 150.0, 80.0]

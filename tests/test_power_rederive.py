@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator import load_site, solve
+from allocator import load_site
+from allocator import solve
 from allocator.reports.run_folder import write_result
 from conftest import write_site
 

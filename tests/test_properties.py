@@ -7,7 +7,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from allocator import load_site, solve
+from allocator import load_site
+from allocator import solve
 from conftest import write_site
 
 REVENUE_USD_PER_MWH = 100.0  # 48 USD/PH/day at 20 J/TH, no fee

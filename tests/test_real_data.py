@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator import load_site, solve
-from allocator.site import crf
+from allocator import load_site
+from allocator import solve
+from allocator.inputs.site import crf
 from conftest import write_site
 
 

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator import load_site, solve
+from allocator import load_site
+from allocator import solve
 from allocator.reports.run_folder import write_result
-from allocator.site import crf
+from allocator.inputs.site import crf
 from conftest import REPO
 
 TOL_MW = 1e-5

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator import results
-from allocator.model import build
-from allocator.overrides import load_site_with
-from allocator.reuse import ReusableSolver, SiteScenarios, split_row
-from allocator.run import solve
+from allocator.lp import results
+from allocator.lp.model import build
+from allocator.inputs.overrides import load_site_with
+from allocator.whatif.reuse import ReusableSolver, SiteScenarios, split_row
+from allocator.run.batch import solve
 
 from whatif_sites import campus_month, tiny
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator.errors import InputError
-from allocator.series import load_price_series, load_profile_series, to_utc
+from allocator.inputs.series import load_price_series, load_profile_series, to_utc
 
 CHI = "America/Chicago"
 REPO = Path(__file__).resolve().parents[1]
@@ -537,7 +537,7 @@ TIME_TEXT = st.builds(
 @given(texts=st.lists(TIME_TEXT, min_size=1, max_size=30))
 def test_offset_and_date_only_screens_match_the_regular_expressions(texts):
     # parse_iso_times tries its regular expressions only where a cheap test says they can match
-    from allocator import price_formats as pf
+    from allocator.inputs import price_formats as pf
 
     text = pd.Series(texts, dtype=object)
     offset = pf._matching(text, pf._OFFSET.search, pf._may_have_offset)

@@ -14,7 +14,8 @@ import csv
 import pandas as pd
 import pytest
 
-from allocator import InputError, solve
+from allocator import InputError
+from allocator import solve
 from allocator.cli import main
 from allocator.reports.run_folder import write_result
 from conftest import write_site
@@ -96,7 +97,7 @@ def test_api_lists_every_bad_file(tmp_path):
 
 
 def test_summary_result_has_no_hourly_tables_in_memory(tmp_path, capsys):
-    from allocator.site_summary import solve_summarized
+    from allocator.run.summary import solve_summarized
 
     path = write_site(tmp_path, PRICES, PLAIN, site_id="plain")
     result = solve_summarized([path])
@@ -108,7 +109,7 @@ def test_summary_result_has_no_hourly_tables_in_memory(tmp_path, capsys):
 
 def test_kept_summary_tables_equal_the_full_result_tables(tmp_path):
     """The summaries keep their tables pickled: joined back, they equal the full Result's."""
-    from allocator.site_summary import TABLES, solve_summarized
+    from allocator.run.summary import TABLES, solve_summarized
 
     paths = _sites(tmp_path, ("plain", "contract"))
     kept, full = solve_summarized(paths), solve(paths)

@@ -11,9 +11,9 @@ import pytest
 
 from allocator.cli import main
 from allocator.errors import InputError
-from allocator.overrides import load_site_with
-from allocator.run import solve
-from allocator.sweep import grid_sweep, locality_order, monte_carlo_sweep, read_sweep, run_sweep
+from allocator.inputs.overrides import load_site_with
+from allocator.run.batch import solve
+from allocator.whatif.sweep import grid_sweep, locality_order, monte_carlo_sweep, read_sweep, run_sweep
 
 from conftest import REPO
 from whatif_sites import tiny
@@ -183,7 +183,7 @@ def test_cli_sweep_is_quiet_off_a_terminal_and_resumes(tmp_path, capsys):
 
 
 def test_example_distributions_file_reads():
-    from allocator.distributions import read_distributions
+    from allocator.whatif.distributions import read_distributions
 
     d = read_distributions(REPO / "scenarios" / "btc_2027.toml")
     assert d.paths[:2] == ["mining.hashprice.btc_price_usd", "mining.hashprice.difficulty"]
@@ -209,7 +209,7 @@ def test_ctrl_c_keeps_finished_rows_and_the_rerun_completes(tmp_path, two_sites)
 
 
 def test_two_sweeps_never_write_one_folder_at_once(tmp_path, two_sites):
-    from allocator.sweep import _lock
+    from allocator.whatif.sweep import _lock
 
     sweep = grid_sweep(two_sites, [f"{HP}=30:70:2"])
     run_sweep(sweep, tmp_path / "out", workers=1)

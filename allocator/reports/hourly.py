@@ -43,7 +43,8 @@ class HourlyWriter:
 
     def add(self, solution) -> None:
         """Write one site's rows (an ``allocator.results.SiteSolution``)."""
-        from .. import marginal, results
+        from ..lp import marginal
+        from ..lp import results
 
         t0 = time.perf_counter()
         first = not self._parts
@@ -57,7 +58,8 @@ class HourlyWriter:
         """Finish both files: headers only when no site was added; the union header when columns differ."""
         import pandas as pd
 
-        from .. import marginal, results
+        from ..lp import marginal
+        from ..lp import results
 
         t0 = time.perf_counter()
         if not self._parts:

@@ -1,0 +1,275 @@
+"""Tidy tables from a solution: split, financials, dispatch, leases, fleets.
+
+One row per observation, units in column names (the names of MODEL.md).
+Financial items are signed: revenues positive, costs negative, so the items
+of a site add up to its ``net`` row, which equals the LP objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import marginal
+from ..power import results as power_results
+from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
+from .model import SiteBlock
+from ..power.results import PowerOutcome
+from ..inputs.site import Site, crf
+from .solve import Solution
+
+FINANCIAL_ITEMS = (
+    "ai_lease_revenue", "ai_fixed_cost", "ai_power_cost",
+    "mining_revenue", "mining_power_cost", "mining_fixed_cost", "net",
+)
+SPLIT_COLUMNS = (
+    "site_id", "interconnect_mw", "facility_mw", "ai_it_mw", "ai_grid_mw", "mining_it_mw",
+    "mining_grid_mw", "ai_share_frac", "mining_share_frac", "mining_energy_mwh",
+    "mining_uptime_frac", "hours", "net_usd",
+)
+DISPATCH_COLUMNS = (
+    "site_id", "interval_start_utc", "price_usd_per_mwh", "hashprice_usd_per_ph_day", "grid_cap_mw",
+    "ai_grid_mw", "mining_it_mw", "mining_grid_mw", "curtailed_it_mw",
+)
+LEASE_COLUMNS = ("site_id", "tenant", "it_mw", "rate_usd_per_kw_month")
+FLEET_COLUMNS = (
+    "site_id", "model", "efficiency_j_per_th", "installed_mw", "it_mw", "mining_energy_mwh",
+    "mining_uptime_frac", "breakeven_price_usd_per_mwh",
+)
+
+#: values below this are solver noise [MW]
+TOLERANCE_MW = 1e-7
+
+
+@dataclass
+class SiteSolution:
+    """One site's optimal decisions and the numbers derived from them."""
+
+    site: Site
+    lease_mw: np.ndarray          # (L,) IT MW per lease
+    fleet_mw: np.ndarray          # (F,) IT MW kept per fleet
+    run_mw: np.ndarray            # (F, H) IT MW running
+    objective_usd: float
+    financials_usd: dict[str, float] = field(default_factory=dict)
+    power: PowerOutcome | None = None  # contracts, 4CP, demand response (power_results.py)
+    marginal_usd_per_mw_year: dict[str, float] = field(default_factory=dict)  # marginal.py
+    shadow_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict)   # marginal.py
+
+    @property
+    def ai_it_mw(self) -> float:
+        return float(self.lease_mw.sum())
+
+    @property
+    def mining_it_mw(self) -> float:
+        return float(self.fleet_mw.sum())
+
+
+def site_solution(block: SiteBlock, solution: Solution, objective_usd: float | None = None) -> SiteSolution:
+    """Read one block's variables out of the solution arrays and price them."""
+    values = solution.col_value
+
+    def take(cols: np.ndarray) -> np.ndarray:
+        out = np.where(cols >= 0, values[np.clip(cols, 0, None)] if len(values) else 0.0, 0.0)
+        return _clean(out)
+
+    site = block.site
+    lease = take(block.lease_cols) if len(block.lease_cols) else np.zeros(0)
+    fleet = take(block.fleet_cols) if len(block.fleet_cols) else np.zeros(0)
+    run = take(block.run_cols) if block.run_cols.size else np.zeros((0, site.hours))
+    fin = financials(site, lease, fleet, run)
+    power = power_results.outcome(block, values, lease, fleet, run)
+    fin = power_results.merge_items(fin, power)
+    return SiteSolution(site, lease, fleet, run, fin["net"] if objective_usd is None else objective_usd, fin,
+                        power, marginal.marginal_values(block, solution), marginal.shadow_prices(block, solution))
+
+
+def _clean(x: np.ndarray) -> np.ndarray:
+    """Zero out solver noise around 0."""
+    x = np.asarray(x, dtype=float)
+    return np.where(np.abs(x) < TOLERANCE_MW, 0.0, x)
+
+
+def financials(site: Site, lease_mw: np.ndarray, fleet_mw: np.ndarray, run_mw: np.ndarray) -> dict[str, float]:
+    """Every financial item of MODEL.md, signed (costs negative) [USD over the horizon]."""
+    cfg = site.config
+    years = site.horizon_years
+    out = dict.fromkeys(FINANCIAL_ITEMS, 0.0)
+    if site.has_ai and lease_mw.size:
+        ai = cfg.ai
+        rates = np.array([lease.rate_usd_per_kw_month for lease in ai.lease])
+        a = float(lease_mw.sum())
+        out["ai_lease_revenue"] = float(np.dot(lease_mw, rates)) * 12000.0 * years
+        fixed = ai.fitout_capex_usd_per_mw * crf(ai.discount_rate_frac, ai.capex_life_years) + ai.opex_usd_per_mw_year
+        out["ai_fixed_cost"] = -a * fixed * years
+        if not ai.power_pass_through:
+            out["ai_power_cost"] = -a * ai.pue * float(np.dot(site.price_usd_per_mwh, site.ai_utilization_frac))
+    m = cfg.mining
+    if m.fleet:
+        revenue = np.array([
+            mining_revenue_usd_per_mwh(site.hashprice_usd_per_ph_day, m.pool_fee_frac, f.efficiency_j_per_th)
+            for f in m.fleet
+        ]).reshape(len(m.fleet), site.hours)
+        out["mining_revenue"] = float((run_mw * revenue).sum())
+        out["mining_power_cost"] = -float(run_mw.sum(axis=0) @ site.price_usd_per_mwh) * m.pue
+        out["mining_fixed_cost"] = -float(fleet_mw.sum()) * m.opex_usd_per_mw_year * years
+    out["net"] = sum(v for k, v in out.items() if k != "net")
+    return out
+
+
+# ------------------------------------------------------------------ tables
+
+
+def split_table(solutions: list[SiteSolution]) -> pd.DataFrame:
+    """One row per site: the mullet split and its shares of facility_mw (grid MW)."""
+    rows = []
+    for s in solutions:
+        site = s.site
+        cfg = site.config
+        ai_grid = s.ai_it_mw * (cfg.ai.pue if cfg.ai else 0.0)
+        mining_grid = s.mining_it_mw * cfg.mining.pue
+        energy = float(s.run_mw.sum())
+        rows.append({
+            "site_id": site.id,
+            "interconnect_mw": site.interconnect_mw,
+            "facility_mw": site.facility_mw,
+            "ai_it_mw": s.ai_it_mw,
+            "ai_grid_mw": ai_grid,
+            "mining_it_mw": s.mining_it_mw,
+            "mining_grid_mw": mining_grid,
+            "ai_share_frac": ai_grid / site.facility_mw,
+            "mining_share_frac": mining_grid / site.facility_mw,
+            "mining_energy_mwh": energy,
+            "mining_uptime_frac": energy / (s.mining_it_mw * site.hours) if s.mining_it_mw > 0 else 0.0,
+            "hours": site.hours,
+            "net_usd": s.financials_usd["net"],
+        })
+    return pd.DataFrame(rows, columns=list(SPLIT_COLUMNS))
+
+
+def financials_table(solutions: list[SiteSolution]) -> pd.DataFrame:
+    """``site_id, item, usd``: signed items, then ``net``."""
+    rows = [
+        {"site_id": s.site.id, "item": item, "usd": usd}
+        for s in solutions for item, usd in s.financials_usd.items()
+    ]
+    return pd.DataFrame(rows, columns=["site_id", "item", "usd"])
+
+
+def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
+    """One row per site and hour."""
+    frames = []
+    extra = power_results.dispatch_columns(solutions)
+    for s in solutions:
+        site = s.site
+        cfg = site.config
+        running = s.run_mw.sum(axis=0) if s.run_mw.size else np.zeros(site.hours)
+        ai_grid = (s.ai_it_mw * cfg.ai.pue * site.ai_utilization_frac) if cfg.ai else np.zeros(site.hours)
+        frames.append(pd.DataFrame({
+            "site_id": site.id,
+            "interval_start_utc": site.index.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "price_usd_per_mwh": site.price_usd_per_mwh,
+            "hashprice_usd_per_ph_day": site.hashprice_usd_per_ph_day,
+            "grid_cap_mw": site.grid_cap_mw,
+            "ai_grid_mw": ai_grid,
+            "mining_it_mw": running,
+            "mining_grid_mw": running * cfg.mining.pue,
+            "curtailed_it_mw": _clean(s.mining_it_mw - running),
+            **(s.power.dispatch if s.power is not None else {}),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=list(DISPATCH_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(DISPATCH_COLUMNS) + extra]
+
+
+def leases_table(solutions: list[SiteSolution]) -> pd.DataFrame:
+    """One row per site and lease offered."""
+    rows = []
+    for s in solutions:
+        ai = s.site.config.ai
+        if ai is None:
+            continue
+        for lease, mw in zip(ai.lease, s.lease_mw):
+            rows.append({"site_id": s.site.id, "tenant": lease.tenant, "it_mw": float(mw),
+                         "rate_usd_per_kw_month": lease.rate_usd_per_kw_month})
+    return pd.DataFrame(rows, columns=list(LEASE_COLUMNS))
+
+
+def fleets_table(solutions: list[SiteSolution]) -> pd.DataFrame:
+    """One row per site and fleet: what was kept and how much it ran."""
+    rows = []
+    for s in solutions:
+        site = s.site
+        m = site.config.mining
+        median_hashprice = float(np.median(site.hashprice_usd_per_ph_day)) if site.hours else 0.0
+        for fleet, kept, run in zip(m.fleet, s.fleet_mw, s.run_mw):
+            energy = float(run.sum())
+            rows.append({
+                "site_id": site.id, "model": fleet.model, "efficiency_j_per_th": fleet.efficiency_j_per_th,
+                "installed_mw": fleet.mw, "it_mw": float(kept), "mining_energy_mwh": energy,
+                "mining_uptime_frac": energy / (kept * site.hours) if kept > 0 else 0.0,
+                "breakeven_price_usd_per_mwh": float(breakeven_price_usd_per_mwh(
+                    median_hashprice, m.pool_fee_frac, fleet.efficiency_j_per_th, m.pue)),
+            })
+    return pd.DataFrame(rows, columns=list(FLEET_COLUMNS))
+
+
+# ------------------------------------------------------------------ the why
+
+
+def check_adds_up(total_usd: float, objective_usd: float, what: str) -> None:
+    """The re-priced items (``total_usd``) must add up to the solver's objective."""
+    if abs(total_usd - objective_usd) > 1e-6 * max(1.0, abs(objective_usd)) + 1e-3:
+        raise AssertionError(f"{what}: items add to {total_usd} but the objective is {objective_usd}")
+
+
+def reason(s: SiteSolution) -> str:
+    """One line on why the split is what it is."""
+    site = s.site
+    cfg = site.config
+    parts = []
+    if not site.has_ai:
+        parts.append("no AI lease offered")
+    else:
+        ai = cfg.ai
+        a = s.ai_it_mw
+        max_total = sum(cfg.lease_max_mw(lease) for lease in ai.lease)
+        committed = sum(lease.min_mw for lease in ai.lease)
+        firm_cap = float(site.grid_cap_mw.min()) / ai.pue
+        hall_cap = site.facility_mw / ai.pue
+        if a <= TOLERANCE_MW:
+            parts.append("AI not worth it: leases pay less than fit-out and opex")
+        elif _near(a, ai.convertible_mw):
+            parts.append("AI at its convertible cap")
+        elif _near(a, max_total):
+            parts.append("AI at the tenants' max_mw")
+        elif _near(a, firm_cap) and firm_cap < hall_cap:
+            parts.append("AI at the firm limit set by the lowest grid cap")
+        elif _near(a, hall_cap):
+            parts.append("AI fills the halls")
+        elif _near(a, committed):
+            parts.append("AI only at its signed minimum")
+        else:
+            parts.append("AI sized against mining's margin")
+    if not cfg.mining.fleet:
+        parts.append("no ASIC fleet")
+    elif s.mining_it_mw <= TOLERANCE_MW:
+        parts.append("no mining kept")
+    else:
+        energy = float(s.run_mw.sum())
+        uptime = energy / (s.mining_it_mw * site.hours)
+        running = s.run_mw.sum(axis=0)
+        ai_draw = s.ai_it_mw * cfg.ai.pue * site.ai_utilization_frac if cfg.ai else 0.0
+        available = np.minimum(s.mining_it_mw, (site.grid_cap_mw - ai_draw) / cfg.mining.pue)
+        priced_out = running < available - 1e-6
+        text = f"mining runs {uptime:.0%} of hours"
+        if priced_out.any():
+            threshold = float(site.price_usd_per_mwh[priced_out].min())
+            text += f", curtailed above ${threshold:,.0f}/MWh"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _near(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(b))

@@ -1,0 +1,493 @@
+"""Sweeps: many scenarios of many sites, resumable, on local cores or a Dask cluster.
+
+A sweep is a list of scenarios (dicts of dotted path -> value): a grid
+(``--vary path=lo:hi:n``, the last path varying fastest) or Monte Carlo
+samples (:mod:`allocator.distributions`). Every scenario is solved for every
+site and gives one row of ``sweep.csv``::
+
+    scenario_id, <one column per varied path>, <the columns of split.csv>, status, error
+
+Rows are appended (and flushed) as scenarios finish, so an interrupted sweep
+keeps every finished row; ``sweep.json`` beside it holds the sweep's
+definition (sites and the hashes of their input files, varied paths and
+values or distributions, seed). A rerun with the same ``--out`` skips the
+(scenario_id, site_id) pairs already in ``sweep.csv`` and refuses if the
+definition differs. A failed scenario (bad value, infeasible, solver failure)
+is a row with its status and error text; the sweep goes on.
+
+Scenarios of one site are sent in chunks (at most 25 scenarios) to worker
+processes or Dask workers, which keep each site's HiGHS model between
+scenarios (:mod:`allocator.reuse`); a chunk's rows are written when it
+returns. With one worker the scenarios run in this process and each row is
+written as soon as it is solved.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, Problem
+from ..inputs.overrides import check_path, parse_value, read_raw
+from ..reports.csv import escape_cell
+from ..lp.results import SPLIT_COLUMNS
+
+CSV_NAME = "sweep.csv"
+DEFINITION_NAME = "sweep.json"
+MAX_CHUNK = 25
+
+
+@dataclass
+class Sweep:
+    """Scenarios x sites to solve.
+
+    Attributes
+    ----------
+    sites : list of Path
+        Site files (absolute paths).
+    paths : list of str
+        Varied dotted paths, one column each in sweep.csv.
+    values : list of tuple
+        One tuple per scenario, aligned with ``paths``.
+    definition : dict
+        What makes the sweep itself (kind, grid or distributions, seed), for the resume check.
+    time_limit_s : float, optional
+        Solver time limit per scenario [s].
+    """
+
+    sites: list[Path]
+    paths: list[str]
+    values: list[tuple]
+    definition: dict = field(default_factory=dict)
+    time_limit_s: float | None = None
+
+    @property
+    def scenario_ids(self) -> list[str]:
+        width = max(5, len(str(len(self.values))))
+        return [f"s{i + 1:0{width}d}" for i in range(len(self.values))]
+
+    @property
+    def columns(self) -> list[str]:
+        return ["scenario_id", *self.paths, *SPLIT_COLUMNS, "status", "error"]
+
+
+# ------------------------------------------------------------------ defining
+
+
+def parse_vary(text: str) -> tuple[str, list]:
+    """``path=lo:hi:n`` (n evenly spaced values) or ``path=v1,v2,...`` -> (path, values)."""
+    where = f"--vary {text}"
+    path, sep, spec = text.partition("=")
+    path, spec = path.strip(), spec.strip()
+    if not sep or not path or not spec:
+        raise InputError([Problem(where, "is not of the form path=lo:hi:n or path=v1,v2,...",
+                                  "Write e.g. --vary mining.hashprice_usd_per_ph_day=30:80:11.")], where)
+    if ":" in spec:
+        parts = spec.split(":")
+        try:
+            lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if len(parts) != 3 or n < 1 or not (math.isfinite(lo) and math.isfinite(hi)):
+                raise ValueError
+        except (ValueError, IndexError):
+            raise InputError([Problem(where, f"{spec!r} is not lo:hi:n with numbers and n >= 1.",
+                                      "Write e.g. 30:80:11 (11 values from 30 to 80).")], where) from None
+        values = np.linspace(lo, hi, n).tolist() if n > 1 else [lo]
+        return path, values
+    return path, [parse_value(v.strip()) for v in spec.split(",")]
+
+
+def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = None) -> Sweep:
+    """Every combination of the ``--vary`` values, the last path varying fastest."""
+    specs = [parse_vary(v) for v in vary]
+    paths = [p for p, _ in specs]
+    _no_duplicates(paths, "--vary")
+    values = list(itertools.product(*[vals for _, vals in specs]))
+    definition = {"kind": "grid", "vary": [{"path": p, "values": v} for p, v in specs]}
+    return Sweep([Path(s).resolve() for s in sites], paths, values, definition, time_limit_s)
+
+
+def monte_carlo_sweep(sites: list[Path], distributions_path: Path, samples: int, seed: int | None = None,
+                      time_limit_s: float | None = None) -> Sweep:
+    """``samples`` draws from the distributions file (its seed unless ``seed`` is given)."""
+    from .distributions import read_distributions
+
+    dists = read_distributions(Path(distributions_path))
+    draws = dists.sample(samples, seed)
+    values = [tuple(float(x) for x in row) for row in draws]
+    definition = {"kind": "monte_carlo", "samples": samples, "seed": dists.seed if seed is None else seed,
+                  "distributions": dists.definition()}
+    return Sweep([Path(s).resolve() for s in sites], dists.paths, values, definition, time_limit_s)
+
+
+def _no_duplicates(paths: list[str], option: str) -> None:
+    dups = sorted({p for p in paths if paths.count(p) > 1})
+    if dups:
+        raise InputError([Problem(option, f"{', '.join(dups)} is varied twice.", "Give each path once.")], option)
+
+
+def check_sweep(sweep: Sweep) -> dict:
+    """Check the sites and the varied paths before anything runs; return the full definition.
+
+    Raises :class:`InputError` (exit 1) for a bad site file, a duplicate site id or a path
+    that names no field of a site.
+    """
+    from ..inputs.site import load_site
+
+    problems: list[Problem] = []
+    inputs = []
+    ids = [p.stem for p in sweep.sites]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(Problem("SITES", f"site id {dup!r} appears twice.", "Give each site file once."))
+    for path in sweep.sites:
+        try:
+            site = load_site(path)
+            raw = read_raw(path)
+        except InputError as err:
+            problems += err.problems
+            continue
+        for p in sweep.paths:
+            problems += check_path(raw, p, str(path))
+        inputs.append({"site": str(path), "sha256": site.file_sha256()})
+    if not sweep.values:
+        problems.append(Problem("sweep", "has no scenario.", "Give --vary or --samples."))
+    if problems:
+        raise InputError(problems, "the sweep")
+    return {**sweep.definition, "paths": sweep.paths, "sites": inputs, "time_limit_s": sweep.time_limit_s,
+            "scenarios": len(sweep.values)}
+
+
+# ------------------------------------------------------------------ the worker side
+
+_local = threading.local()
+
+
+def run_chunk(site_path: str, items: list[tuple[str, dict[str, Any]]], reuse: bool = True,
+              time_limit_s: float | None = None) -> list[dict[str, Any]]:
+    """Solve scenarios of one site in this worker; one row dict per scenario. Never raises for a scenario."""
+    from .reuse import SiteScenarios
+
+    cache = getattr(_local, "sites", None)
+    if cache is None:
+        cache = _local.sites = {}
+    key = (site_path, reuse, time_limit_s)
+    if key not in cache:
+        cache[key] = SiteScenarios(site_path, reuse=reuse, time_limit_s=time_limit_s)
+    runner = cache[key]
+    rows = []
+    for scenario_id, values in items:
+        try:
+            outcome = runner.run(values)
+            row = {**outcome.split, "status": outcome.status, "error": outcome.error}
+        except Exception as err:  # a defect must not stop the sweep: record it
+            row = {"site_id": runner.site_id, "status": "internal_error", "error": f"{type(err).__name__}: {err}"}
+        rows.append({"scenario_id": scenario_id, **values, **row})
+    return rows
+
+
+# ------------------------------------------------------------------ running
+
+
+@dataclass
+class SweepSummary:
+    """What a run of a sweep did."""
+
+    out: Path
+    total: int
+    skipped: int
+    statuses: Counter
+    seconds: float
+
+    @property
+    def solved(self) -> int:
+        return sum(self.statuses.values())
+
+    def text(self) -> str:
+        per_s = self.solved / self.seconds if self.seconds > 0 else float("nan")
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items())) or "nothing to do"
+        resumed = f" ({self.skipped} already done)" if self.skipped else ""
+        return (f"sweep: {self.total} scenario rows{resumed}: {counts} in {self.seconds:.1f} s "
+                f"({per_s:.1f} rows/s); wrote {self.out / CSV_NAME}")
+
+
+def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_scheduler: str | None = None,
+              reuse: bool = True, progress: Callable[[int], None] | None = None,
+              total_callback: Callable[[int], None] | None = None) -> SweepSummary:
+    """Run (or resume) ``sweep`` into ``out``.
+
+    Parameters
+    ----------
+    sweep : Sweep
+    out : Path
+        Folder for sweep.csv and sweep.json; created if absent; resumed if it holds the same sweep.
+    workers : int, optional
+        Local worker processes; default all cores; 1 runs in this process.
+    dask_scheduler : str, optional
+        Address of an existing Dask distributed scheduler; the scenarios run there instead.
+    reuse : bool
+        Keep each site's model between scenarios (default).
+    progress : callable, optional
+        Called with the number of rows finished, after each chunk.
+    total_callback : callable, optional
+        Called once with the number of rows still to solve.
+    """
+    t0 = time.perf_counter()
+    definition = check_sweep(sweep)
+    out = Path(out)
+    csv_path = out / CSV_NAME
+    _claim(out, definition)
+    lock = _lock(out)
+    try:
+        return _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
+    finally:
+        lock.close()
+
+
+def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, dask_scheduler: str | None,
+                reuse: bool, progress, total_callback, t0: float) -> SweepSummary:
+    done = _finished(csv_path, sweep.columns)
+    ids = sweep.scenario_ids
+    pending: dict[str, list[tuple[str, dict]]] = {}
+    total = len(ids) * len(sweep.sites)
+    order = locality_order(sweep.values) if sweep.definition.get("kind") == "monte_carlo" else range(len(ids))
+    for site in sweep.sites:
+        todo = [(ids[i], dict(zip(sweep.paths, sweep.values[i]))) for i in order if (ids[i], site.stem) not in done]
+        if todo:
+            pending[str(site)] = todo
+    n_pending = sum(len(v) for v in pending.values())
+    if total_callback:
+        total_callback(n_pending)
+    workers = max(1, workers or os.cpu_count() or 1)
+    chunks = _chunks(pending, workers)
+    statuses: Counter = Counter()
+    new_file = not csv_path.exists() or csv_path.stat().st_size == 0
+    with open(csv_path, "a", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=sweep.columns, lineterminator="\n", extrasaction="ignore")
+        if new_file:
+            writer.writeheader()
+            fh.flush()
+        if dask_scheduler:
+            results = _on_dask(dask_scheduler, chunks, reuse, sweep.time_limit_s)
+        elif workers == 1 or len(chunks) <= 1:
+            # in this process: one scenario at a time, each written as soon as it is solved
+            results = (run_chunk(site, [item], reuse, sweep.time_limit_s) for site, items in chunks for item in items)
+        else:
+            results = _on_pool(workers, chunks, reuse, sweep.time_limit_s)
+        for rows in results:
+            for row in rows:
+                writer.writerow({k: escape_cell(_cell(v)) for k, v in row.items()})
+                statuses[row["status"]] += 1
+            fh.flush()
+            if progress:
+                progress(len(rows))
+    return SweepSummary(out, total, total - n_pending, statuses, time.perf_counter() - t0)
+
+
+def locality_order(values: list[tuple]) -> list[int]:
+    """An order of the scenarios in which neighbours are close, so warm starts are short.
+
+    Samples are binned on their first value (sqrt(n) bins) and sorted by the second within
+    each bin, in alternating directions (a snake through the first two dimensions); rows are
+    still keyed by scenario_id, so the order changes only the speed.
+    """
+    n = len(values)
+    if n < 3 or not values[0]:
+        return list(range(n))
+    x = np.array([[float(v) if isinstance(v, int | float) else 0.0 for v in row[:2]] for row in values])
+    ranks = np.argsort(np.argsort(x, axis=0, kind="stable"), axis=0, kind="stable") / n
+    bins = np.minimum((ranks[:, 0] * math.isqrt(n)).astype(int), math.isqrt(n) - 1)
+    second = ranks[:, 1] if x.shape[1] > 1 else ranks[:, 0]
+    key = np.where(bins % 2 == 0, second, -second)
+    return np.lexsort((key, bins)).tolist()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\r", " ").replace("\n", " ")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _chunks(pending: dict[str, list], workers: int) -> list[tuple[str, list]]:
+    n = sum(len(v) for v in pending.values())
+    size = max(1, min(MAX_CHUNK, math.ceil(n / (workers * 4))))
+    return [(site, items[i:i + size]) for site, items in pending.items() for i in range(0, len(items), size)]
+
+
+def _on_pool(workers: int, chunks: list[tuple[str, list]], reuse: bool,
+             time_limit_s: float | None) -> Iterator[list[dict]]:
+    """Chunks on a local process pool. On Ctrl-C the chunks not started are dropped and those
+    running are finished and yielded (a few seconds), then KeyboardInterrupt goes on."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed, wait
+
+    # spawn: no fork of a process that may hold threads (HiGHS, a progress bar); workers ignore
+    # Ctrl-C, which the parent handles
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_ignore_sigint,
+                               mp_context=multiprocessing.get_context("spawn"))
+    futures = [pool.submit(run_chunk, site, items, reuse, time_limit_s) for site, items in chunks]
+    yielded = set()
+    try:
+        for future in as_completed(futures):
+            yielded.add(future)
+            yield future.result()
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        running = [f for f in futures if not f.cancelled() and f not in yielded]
+        wait(running)
+        for future in running:
+            if future.exception() is None:
+                yield future.result()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
+             time_limit_s: float | None) -> Iterator[list[dict]]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise InputError([Problem("--dask-scheduler", "dask.distributed is not installed.",
+                                  "pip install 'dask[distributed]'.")], "--dask-scheduler") from None
+    unreachable = "Check the address (tcp://host:8786) and that the scheduler runs."
+    why = _no_listener(address)
+    if why:  # Dask itself retries a refused connection until its timeout (20 s)
+        raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({why}).",
+                                  unreachable)], "--dask-scheduler")
+    try:
+        client = Client(address, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({err}).",
+                                  unreachable)], "--dask-scheduler") from None
+    try:
+        futures = [client.submit(run_chunk, site, items, reuse, time_limit_s, pure=False) for site, items in chunks]
+        for future in as_completed(futures, loop=client.loop):
+            yield future.result()
+    finally:
+        client.cancel([f for f in futures if not f.done()])
+        client.close()
+
+
+def _no_listener(address: str, timeout_s: float = 5.0) -> str | None:
+    """Why nothing listens at a ``tcp://host:port`` scheduler address, or None (also for other schemes)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp":
+        return None
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as err:  # a port that is not a number
+        return str(err)
+    if not host or port is None:
+        return "give it as tcp://host:port"
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except OSError as err:
+        return f"{host}:{port}: {err.strerror or err}"
+
+
+# ------------------------------------------------------------------ resume
+
+
+def _claim(out: Path, definition: dict) -> None:
+    """Create ``out`` with its definition, or check that it holds the same sweep."""
+    if out.exists() and not out.is_dir():
+        raise InputError([Problem(f"--out {out}", "is a file, not a folder.", "Choose a folder name.")], str(out))
+    path = out / DEFINITION_NAME
+    text = json.dumps(definition, indent=2, sort_keys=True, default=str) + "\n"
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        new = json.loads(text)
+        if old != new:
+            keys = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
+            raise InputError([Problem(
+                f"--out {out}",
+                f"holds a different sweep (its {', '.join(keys) or 'definition'} differ from this one's).",
+                "Rerun the same command to resume it, or choose another --out for this sweep.")], str(out))
+        return
+    if out.exists() and any(out.iterdir()):
+        raise InputError([Problem(f"--out {out}", "exists and holds no sweep.json.",
+                                  "Choose an empty or new folder.")], str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{DEFINITION_NAME}.tmp-{os.getpid()}"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _lock(out: Path):
+    """An exclusive lock on the sweep folder, held while rows are written (released on exit)."""
+    import fcntl
+
+    fh = open(out / ".lock", "a+", encoding="utf-8")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise InputError([Problem(f"--out {out}", "another sweep is writing to this folder right now.",
+                                  "Wait for it to finish (or stop it), then rerun to resume.")], str(out)) from None
+    return fh
+
+
+def _finished(csv_path: Path, columns: list[str]) -> set[tuple[str, str]]:
+    """(scenario_id, site_id) pairs already in sweep.csv; a torn last line is cut off."""
+    if not csv_path.exists() or csv_path.stat().st_size == 0:
+        return set()
+    data = csv_path.read_bytes()
+    if not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with open(csv_path, "r+b") as fh:
+            fh.truncate(cut)
+        data = data[:cut]
+    lines = data.decode("utf-8").splitlines()
+    if not lines:
+        return set()
+    reader = csv.reader(lines)
+    header = next(reader)
+    if header != columns:
+        raise InputError([Problem(str(csv_path), "has other columns than this sweep writes.",
+                                  "Move it away or choose another --out.")], str(csv_path))
+    i_sid, i_site = header.index("scenario_id"), header.index("site_id")
+    return {(row[i_sid], row[i_site]) for row in reader if len(row) == len(header)}
+
+
+def read_sweep(out: Path):
+    """``sweep.csv`` of a sweep folder as a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.read_csv(Path(out) / CSV_NAME)
+
+
+def is_tty_progress() -> bool:
+    """A progress bar only on a terminal, never in CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+__all__ = ["Sweep", "SweepSummary", "grid_sweep", "monte_carlo_sweep", "read_sweep",
+           "run_chunk", "run_sweep"]
