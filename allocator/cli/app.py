@@ -7,7 +7,6 @@ Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import signal
 import sys
@@ -18,7 +17,7 @@ from typing import NoReturn
 
 import click
 
-from ..errors import AllocatorError, InputError, Problem
+from ..errors import AllocatorError
 
 INTERRUPTED = "interrupted: nothing partial was written; --out holds the previous run, or this one complete"
 
@@ -32,127 +31,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-@cli.command()
-@click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(sites: tuple[Path, ...]) -> None:
-    """Check site files and their data; list every problem."""
-    from ..inputs.site import load_site
-
-    problems: list[Problem] = []
-    for path in sites:
-        try:
-            site = load_site(path)
-        except InputError as err:
-            problems += err.problems
-            continue
-        click.echo(f"ok  {path}: {site.hours} hours from {site.index[0]:%Y-%m-%d %H:%M} UTC")
-    if problems:
-        raise InputError(problems, f"{len(sites)} site file{'s' if len(sites) != 1 else ''}")
-
-
-@cli.command()
-@click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Run folder to write (split.csv, financials.csv, dispatch.csv, leases.csv, manifest.json).")
-@click.option("--force", is_flag=True, help="Replace an existing --out folder (atomically).")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Solver time limit per site [s].")
-@click.option("--portfolio", type=click.Path(path_type=Path), default=None,
-              help="portfolio.toml: solve the sites together with a shared capex budget, tenants and hashrate.")
-@click.option("--portfolio-method", type=click.Choice(["auto", "one_lp", "decomposition"]), default=None,
-              help="How a --portfolio is solved: auto (the default) prices a single shared <= row site by site "
-                   "(exact decomposition) from 4 sites on, and solves anything else as one LP.")
-@click.option("--report", "report", default=None, metavar="html,xlsx",
-              help="Also write report.html and/or report.xlsx into the --out folder.")
-@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
-              help="Override a site field, e.g. --set ai.lease[0].rate_usd_per_kw_month=130 (repeatable).")
-@click.option("--scenario", type=click.Path(path_type=Path), default=None,
-              help="TOML file of site fields to override (--set wins over it).")
-@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Processes solving independent sites side by side (0: one per core). Same results in the "
-                   "same order.")
-def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
-          portfolio: Path | None = None, report: str | None = None, sets: tuple[str, ...] = (),
-          scenario: Path | None = None, workers: int = 1, portfolio_method: str | None = None) -> None:
-    """Solve the optimal AI / mining split of each site."""
-    from ..reports.hourly import HourlyWriter
-    from ..reports.run_folder import RunFolder, check_target, complete
-    from ..reports.text import summary
-
-    step = None
-    if report is not None:
-        from ..reports.report import ReportStep, formats_for_solve
-
-        step = ReportStep(formats_for_solve(report, out), out.name)
-    if portfolio is not None:
-        from .plan import solve_portfolio_cli
-
-        from .whatif import load_sites_with, overrides_from
-
-        if workers != 1:
-            raise InputError([Problem("--workers", "cannot be combined with --portfolio yet.",
-                                      "Drop --workers: a portfolio is solved by one process.")], "the command line")
-        values = overrides_from(sets, scenario)
-        inputs = load_sites_with(sites, values) if values else list(sites)
-        return solve_portfolio_cli(inputs, portfolio, out, force, solver, time_limit_s, step,
-                                   portfolio_method or "auto")
-    if portfolio_method is not None:
-        raise InputError([Problem("--portfolio-method", "applies only with --portfolio.",
-                                  "Add --portfolio FILE, or drop --portfolio-method.")], "the command line")
-    from ..run.summary import solve_summarized
-    from .whatif import load_sites_with, overrides_from
-
-    if out is not None:
-        check_target(out, force)
-    values = overrides_from(sets, scenario)
-    inputs = load_sites_with(sites, values) if values else list(sites)
-    if out is None:
-        result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
-        click.echo(summary(result))
-        click.echo("\n(nothing written: add --out DIR for the CSV reports)")
-        return
-    # each site's hourly rows go to the run folder as it is solved; the run keeps only its summary
-    with RunFolder(out, force) as folder:
-        hourly = HourlyWriter(folder.tmp)
-        result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
-                                  also=hourly.add)
-        hourly.close()
-        click.echo(summary(result))
-        written_to = complete(folder, result, finish=step, hourly_s=hourly.seconds)
-    click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
-
-
-@cli.command()
-@click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--format", "formats", default="html,xlsx", show_default=True, metavar="html,xlsx",
-              help="Reports to write.")
-def report(folder: Path, formats: str) -> None:
-    """(Re)write report.html and report.xlsx of a run folder from its result files."""
-    from ..reports.report import parse_formats, write_reports, written
-
-    click.echo(f"wrote {folder}/ ({written(write_reports(folder, parse_formats(formats, '--format')))})")
-
-
 def files_in(folder: Path) -> str:
     """The result files of a run folder, comma-separated (reports are listed with their timings)."""
     return ", ".join(sorted(p.name for p in Path(folder).iterdir() if not p.name.startswith("report.")))
-
-
-@cli.command()
-def schema() -> None:
-    """Print the JSON Schema of the site file (for editors)."""
-    from ..inputs.schema import json_schema
-
-    click.echo(json.dumps(json_schema(), indent=2))
-
-
-from .plan import plan  # noqa: E402  (allocator plan: multi-year plans, docs/PLAN.md)
-
-cli.add_command(plan)
-from .whatif import register as _register_whatif  # noqa: E402  (sweep, breakeven)
-
-_register_whatif(cli)
 
 
 def entry() -> None:

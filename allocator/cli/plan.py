@@ -21,7 +21,8 @@ import click
 def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, force: bool, bins: int | None,
          time_limit_s: float | None) -> None:
     """Solve the multi-year conversion plan of each site, and business as usual (all mining)."""
-    from ..plan.site_plan import solve_plan, write_plan
+    from ..plan.site_plan import solve_plan
+    from ..reports.plan import write_plan
     from ..reports.run_folder import check_target
 
     if out is not None:
@@ -78,7 +79,7 @@ def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: b
                         time_limit_s: float | None, step=None, method: str = "auto") -> None:
     """``allocator solve ... --portfolio``: the sites with shared rows; tenants.csv and coupling_prices.csv."""
     from ..plan.portfolio import solve_portfolio
-    from ..reports.csv import write_csv
+    from ..csv_files import write_csv
     from ..reports.run_folder import check_target, write_result
     from ..reports.text import summary
 

@@ -164,7 +164,7 @@ def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: li
     import pandas as pd
 
     from ..whatif.breakeven import BREAKEVEN_COLUMNS, SENSITIVITY_COLUMNS
-    from ..reports.csv import write_csv
+    from ..csv_files import write_csv
     from ..reports.run_folder import RunFolder
 
     with RunFolder(out, force) as folder:
