@@ -83,3 +83,10 @@ def collect(problems: list[Problem], source: str) -> None:
     """Raise :class:`InputError` if ``problems`` is not empty."""
     if problems:
         raise InputError(problems, source)
+
+
+def every_bad_file(errors: list[InputError], n_files: int) -> InputError:
+    """One error listing the problems of every bad site file (the file's own error when only one)."""
+    if len(errors) == 1:
+        return errors[0]
+    return InputError([p for err in errors for p in err.problems], f"{len(errors)} of {n_files} site files")

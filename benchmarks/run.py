@@ -49,7 +49,8 @@ from allocator.lp import model
 from allocator.run.parallel import worker_count  # noqa: E402
 from allocator.plan.portfolio import solve_portfolio  # noqa: E402
 from allocator.reports.run_folder import write_result  # noqa: E402
-from allocator.run.batch import Result, solve, solve_site  # noqa: E402
+from allocator.lp.results import solve_site  # noqa: E402
+from allocator.run.batch import Result, solve  # noqa: E402
 from allocator.lp.solve import _quiet_highs  # noqa: E402
 
 COLUMNS = ("experiment", "source", "sites", "phase", "value", "unit", "floor", "ratio", "target", "met", "note")

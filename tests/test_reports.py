@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from allocator.reports.charts import tornado_bars
-from allocator.reports.csv import escape_cell, unescape_cell
+from allocator.csv_files import escape_cell, unescape_cell
 from allocator.reports.excel import FORMAT_FRAC, FORMAT_MW, FORMAT_USD
 from allocator.reports.run_folder import replace_files
 from conftest import REPO, is_number, write_site

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 from pydantic import BaseModel
 
-from ..inputs.schema import SiteFile
+from .schema import SiteFile
 
 COLUMNS = ["site_id", "field", "value", "unit", "source"]
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError, Problem
+from .extensions import SECTION_VALIDATORS
 from ..limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW,  # noqa: F401 - re-exported
                      MAX_OPEX_USD_PER_MW_YEAR, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_MWH, MIN_SITE_MW)
 from ..plan.schema import BtcPrice, Difficulty, Fees, PlanSection
@@ -305,10 +306,8 @@ def cross_check(sf: SiteFile, where: str) -> list[Problem]:
                 )
             )
     problems += power_cross_check(sf, where)
-    if sf.plan is not None:
-        from ..plan.data import plan_problems
-
-        problems += plan_problems(sf, where)
+    for check in SECTION_VALIDATORS.values():  # [plan] (allocator/plan registers it)
+        problems += check(sf, where)
     for i, event in enumerate(sf.curtailment):
         if event.start >= event.end and _looks_same_format(event.start, event.end):
             problems.append(

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import hashprice as hp
-from ..power import market as power_market
 from . import series
 from ..errors import InputError, Problem
 from ..file_hash import sha256_file
+from .extensions import power_loader
 from .schema import MAX_HASHPRICE_USD_PER_PH_DAY, SiteFile, read_site_file
+
+if TYPE_CHECKING:
+    from ..power.market import PowerMarket
 
 HOURS_PER_YEAR = 8760.0
 
@@ -48,7 +52,7 @@ class Site:
         Share of contracted AI IT drawn per hour [0..1].
     input_files : dict[str, Path]
         Every file read, by role (for the manifest's hashes).
-    power : power_market.PowerMarket or None
+    power : allocator.power.market.PowerMarket or None
         Contracts, 4CP, demand response and TOU adders on the hourly axis (None: base model).
     """
 
@@ -61,7 +65,7 @@ class Site:
     grid_cap_mw: np.ndarray
     ai_utilization_frac: np.ndarray
     input_files: dict[str, Path] = field(default_factory=dict)
-    power: power_market.PowerMarket | None = None
+    power: PowerMarket | None = None
 
     @property
     def hours(self) -> int:
@@ -161,7 +165,7 @@ def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
     hashprice = _hashprice(config, index, base, where, files, problems)
     utilization = _utilization(config, index, base, where, files, problems)
     grid_cap = _grid_cap(config, index, where, problems)
-    power = power_market.load(config, index, prices.to_numpy(dtype=float), base, where, files, problems)
+    power = power_loader()(config, index, prices.to_numpy(dtype=float), base, where, files, problems)
     if power is not None:
         price = price + power.tou_adder_usd_per_mwh
     if problems:

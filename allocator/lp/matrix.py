@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import LinearModel
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matrix is what model.prob calls: no import at run time
+    from .model import LinearModel
 
 
 def csc(lp: LinearModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..inputs.hashprice import mining_revenue_usd_per_mwh
 from ..inputs.site import Site, crf
+from .extensions import EXTENSIONS
 
 INF = np.inf
 
@@ -212,10 +213,8 @@ def add_site_block(lp: LinearModel, site: Site) -> SiteBlock:
     add_firm_ai(lp, block)
     add_grid_limit(lp, block)
     add_uptime_sla(lp, block)
-    if site.power is not None:  # contracts, 4CP, demand response (docs/power_market.md)
-        from ..power.rows import add_power_market
-
-        add_power_market(lp, block)
+    for extension in EXTENSIONS.values():  # power contracts, 4CP, demand response (allocator/power)
+        extension.add_rows(lp, block)
     return block
 
 

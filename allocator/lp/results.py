@@ -7,18 +7,23 @@ of a site add up to its ``net`` row, which equals the LP objective.
 
 from __future__ import annotations
 
+import platform
+import sys
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import marginal
-from ..power import results as power_results
 from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
-from .model import SiteBlock
-from ..power.results import PowerOutcome
 from ..inputs.site import Site, crf
-from .solve import Solution
+from . import marginal, model
+from .extensions import EXTENSIONS
+from .model import SiteBlock
+from .solve import Solution, dist_version, solve_model, tool_version
 
 FINANCIAL_ITEMS = (
     "ai_lease_revenue", "ai_fixed_cost", "ai_power_cost",
@@ -53,7 +58,7 @@ class SiteSolution:
     run_mw: np.ndarray            # (F, H) IT MW running
     objective_usd: float
     financials_usd: dict[str, float] = field(default_factory=dict)
-    power: PowerOutcome | None = None  # contracts, 4CP, demand response (power_results.py)
+    power: Any = None  # contracts, 4CP, demand response: allocator.power.results.PowerOutcome
     marginal_usd_per_mw_year: dict[str, float] = field(default_factory=dict)  # marginal.py
     shadow_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict)   # marginal.py
 
@@ -79,10 +84,12 @@ def site_solution(block: SiteBlock, solution: Solution, objective_usd: float | N
     fleet = take(block.fleet_cols) if len(block.fleet_cols) else np.zeros(0)
     run = take(block.run_cols) if block.run_cols.size else np.zeros((0, site.hours))
     fin = financials(site, lease, fleet, run)
-    power = power_results.outcome(block, values, lease, fleet, run)
-    fin = power_results.merge_items(fin, power)
+    outcomes = {}
+    for extension in EXTENSIONS.values():  # the power market's contracts, 4CP and programs
+        outcomes[extension.name] = extension.outcome(block, values, lease, fleet, run)
+        fin = extension.merge_items(fin, outcomes[extension.name])
     return SiteSolution(site, lease, fleet, run, fin["net"] if objective_usd is None else objective_usd, fin,
-                        power, marginal.marginal_values(block, solution), marginal.shadow_prices(block, solution))
+                        outcomes.get("power"), marginal.marginal_values(block, solution), marginal.shadow_prices(block, solution))
 
 
 def _clean(x: np.ndarray) -> np.ndarray:
@@ -160,7 +167,7 @@ def financials_table(solutions: list[SiteSolution]) -> pd.DataFrame:
 def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
     """One row per site and hour."""
     frames = []
-    extra = power_results.dispatch_columns(solutions)
+    extra = [c for extension in EXTENSIONS.values() for c in extension.dispatch_columns(solutions)]
     for s in solutions:
         site = s.site
         cfg = site.config
@@ -273,3 +280,138 @@ def reason(s: SiteSolution) -> str:
 
 def _near(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(b))
+
+
+def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[SiteSolution, dict[str, float]]:
+    """Build, solve and extract one site's LP; return its solution and phase times [s]."""
+    t1 = time.perf_counter()
+    lp = model.build([site], name=site.id)
+    build_s = time.perf_counter() - t1
+    solution = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
+    t2 = time.perf_counter()
+    site_sol = site_solution(lp.blocks[0], solution)
+    check_objective(site_sol, solution.objective_usd)
+    return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],
+                      "extract": time.perf_counter() - t2}
+
+
+def check_objective(s: SiteSolution, objective_usd: float) -> None:
+    """The site's re-priced items must add up to the solver's objective."""
+    check_adds_up(s.financials_usd["net"], objective_usd, f"site {s.site.id}")
+
+
+PHASES = ("load", "build", "handoff", "solve", "extract")
+
+
+@dataclass
+class Result:
+    """The answer for a set of sites.
+
+    Attributes
+    ----------
+    sites : list of SiteSolution
+    solver : str
+        Solver name and version.
+    seconds : dict[str, float]
+        Wall time of each phase (load, build, handoff, solve, extract) [s].
+    """
+
+    sites: list[SiteSolution]
+    solver: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    manifest_extra: dict = field(default_factory=dict)  # e.g. the portfolio of allocator.portfolio
+
+    @cached_property
+    def split(self) -> pd.DataFrame:
+        return split_table(self.sites)
+
+    @cached_property
+    def financials(self) -> pd.DataFrame:
+        return financials_table(self.sites)
+
+    @cached_property
+    def dispatch(self) -> pd.DataFrame:
+        return dispatch_table(self.sites)
+
+    @cached_property
+    def leases(self) -> pd.DataFrame:
+        return leases_table(self.sites)
+
+    @cached_property
+    def fleets(self) -> pd.DataFrame:
+        return fleets_table(self.sites)
+
+    @cached_property
+    def marginal_values(self) -> pd.DataFrame:
+        """``site_id, resource, value_usd_per_mw_year`` (marginal.py)."""
+        return marginal.marginal_values_table(self.sites)
+
+    @cached_property
+    def shadow_prices(self) -> pd.DataFrame:
+        """``site_id, constraint, interval_start_utc, value_usd_per_mwh`` (marginal.py)."""
+        return marginal.shadow_prices_table(self.sites)
+
+    @cached_property
+    def power_contracts(self) -> pd.DataFrame:
+        return extension_table("power_contracts", self.sites)
+
+    @cached_property
+    def demand_response(self) -> pd.DataFrame:
+        return extension_table("demand_response", self.sites)
+
+    @cached_property
+    def coincident_peak(self) -> pd.DataFrame:
+        return extension_table("coincident_peak", self.sites)
+
+    @cached_property
+    def assumptions(self) -> pd.DataFrame:
+        """Every input field of every site: ``site_id, field, value, unit, source`` (inputs/assumptions.py)."""
+        from ..inputs.assumptions import assumptions_table
+
+        return assumptions_table([s.site for s in self.sites])
+
+    @property
+    def objective_usd(self) -> float:
+        """Net USD of all sites over their horizons."""
+        return float(sum(s.objective_usd for s in self.sites))
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """One line per site on why its split is what it is."""
+        return {s.site.id: reason(s) for s in self.sites}
+
+    def site_records(self) -> list[dict]:
+        """Per site: ``site_id, site_file, hours, objective_usd, inputs_sha256`` (for the manifest)."""
+        return [{"site_id": s.site.id, "site_file": s.site.path, "hours": s.site.hours,
+                 "objective_usd": s.objective_usd, "inputs_sha256": s.site.file_sha256()} for s in self.sites]
+
+    def manifest(self) -> dict:
+        """Versions, solver, status, objective, input hashes and phase timings."""
+        records = self.site_records()
+        inputs: dict[str, str] = {}
+        for r in records:
+            inputs.update(r["inputs_sha256"])
+        return {
+            "tool": "allocator",
+            "tool_version": tool_version(),
+            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "python": platform.python_version(),
+            "pulp_version": dist_version("pulp"),
+            "solver": self.solver,
+            "status": "optimal",
+            "objective_usd": self.objective_usd,
+            "sites": {r["site_id"]: {"objective_usd": r["objective_usd"], "hours": r["hours"],
+                                     "site_file": str(r["site_file"])} for r in records},
+            "inputs_sha256": inputs,
+            "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
+            "argv": sys.argv,
+            **self.manifest_extra,
+        }
+
+
+def extension_table(name: str, solutions: list[SiteSolution]) -> pd.DataFrame:
+    """The table ``name`` of the registered extension that provides it (empty when none does)."""
+    for extension in EXTENSIONS.values():
+        if name in extension.tables:
+            return extension.tables[name](solutions)
+    return pd.DataFrame()

@@ -337,3 +337,18 @@ def _column_meaning(lp: model.LinearModel, j: int) -> str:
                 fleet = block.site.config.mining.fleet[k]
                 return f"fleet {fleet.model!r} between 0 and mw = {fleet.mw:g}"
     return f"column {j}"
+
+
+def tool_version() -> str:
+    """This package's version, for manifests."""
+    from .. import __version__
+
+    return __version__
+
+
+def dist_version(name: str) -> str:
+    """The installed version of distribution ``name`` (``"unknown"`` when not installed), for manifests."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"

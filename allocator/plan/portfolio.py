@@ -169,7 +169,7 @@ def decomposable(pf: PortfolioFile) -> bool:
 
 def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, solver: str = "highs",
                     time_limit_s: float | None = None, method: str = "auto"):
-    """Solve several sites with the portfolio's shared rows; return a :class:`run.Result`.
+    """Solve several sites with the portfolio's shared rows; return a :class:`allocator.Result`.
 
     The result carries two more tables, ``placements`` (tenant MW per site) and
     ``shadow_prices`` (the dual of each shared row), written as ``tenants.csv``
@@ -180,8 +180,6 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
     give the same optimum. ``result.manifest_extra``
     records the method used.
     """
-    from ..run.batch import Result
-
     if method not in METHODS:
         raise InputError([Problem("method", f"unknown portfolio method {method!r}.", f"Use one of {', '.join(METHODS)}.")],
                          "--portfolio")
@@ -207,7 +205,7 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
         solved, duals, used = _solve_decomposed(loaded, pf, str(portfolio), time_limit_s, seconds)
     else:
         solved, duals, used = _solve_one_lp(loaded, pf, str(portfolio), time_limit_s, seconds)
-    result = Result(solved, solver_version(solver), seconds)
+    result = results.Result(solved, solver_version(solver), seconds)
     result.placements = solve_placements(solved, pf)
     result.shadow_prices = coupling_table(duals, None)
     result.manifest_extra = {"portfolio": manifest_entry(pf, portfolio),

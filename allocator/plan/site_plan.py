@@ -25,9 +25,8 @@ from ..file_hash import sha256_file
 from ..lp.model import LinearModel
 from .data import PlanData, plan_data, plan_mode_problems
 from .model import PlanBlock, add_plan_block, hashrate_ph_per_mw
-from ..run.batch import _dist_version, _version
 from ..inputs.site import Site, load_site
-from ..lp.solve import Solution, pick_solver, solve_model, solver_version
+from ..lp.solve import Solution, dist_version, pick_solver, solve_model, solver_version, tool_version
 
 CASHFLOW_ITEMS = (
     "ai_lease_revenue", "ai_fixed_cost", "ai_power_cost", "ai_capex",
@@ -107,9 +106,9 @@ class PlanResult:
         for path in self.input_files.values():
             inputs[str(path)] = sha256_file(path)[0]
         return {
-            "tool": "allocator", "command": "plan", "tool_version": _version(),
+            "tool": "allocator", "command": "plan", "tool_version": tool_version(),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "python": platform.python_version(), "pulp_version": _dist_version("pulp"),
+            "python": platform.python_version(), "pulp_version": dist_version("pulp"),
             "solver": self.solver, "status": "optimal", "periods": self.method,
             "objective_usd": self.npv_usd, "bau_objective_usd": self.bau_npv_usd,
             "sites": {s.block.site.id: {"npv_usd": s.npv_usd, "bau_npv_usd": b.npv_usd,
@@ -304,27 +303,3 @@ def payback_years(flows_usd: np.ndarray) -> float:
         return float("nan")
     i = last_negative + 1
     return float(i + (-cum[i - 1]) / (cum[i] - cum[i - 1]))
-
-
-def write_plan(result: PlanResult, out: Path, force: bool = False) -> Path:
-    """Write plan.csv, cashflows.csv, plan_summary.csv, bau_plan.csv (and portfolio tables), atomically."""
-    from ..reports.csv import write_csv
-    from ..reports.run_folder import RunFolder
-
-    t0 = time.perf_counter()
-    with RunFolder(out, force) as folder:
-        tables = {"plan.csv": result.plan, "cashflows.csv": result.cashflows, "plan_summary.csv": result.summary,
-                  "bau_plan.csv": result.bau_plan}
-        if result.placements is not None:
-            tables["tenants.csv"] = result.placements
-        if result.shadow_prices is not None:
-            tables["coupling_prices.csv"] = result.shadow_prices
-        for name, frame in tables.items():
-            write_csv(frame, folder.path(name))
-        result.seconds["write"] = time.perf_counter() - t0
-        manifest = result.manifest()
-        manifest["files"] = folder.file_list()  # as a solve run folder: what a reader can check
-        folder.write_json("manifest.json", manifest)
-        return folder.publish()
-
-

@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from .csv import escape_frame
+from ..csv_files import escape_frame
 
 DISPATCH = "dispatch.csv"
 SHADOW_PRICES = "shadow_prices.csv"

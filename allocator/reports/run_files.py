@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError, Problem
-from .csv import unescape_cell
+from ..csv_files import unescape_cell
 
 # the files of `allocator solve --out`: all of them, or none (a sweep or plan folder)
 SOLVE_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv")

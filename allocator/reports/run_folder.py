@@ -222,7 +222,7 @@ def complete(folder: RunFolder, result, extra: dict[str, Callable[[Path], None]]
     """
     import time
 
-    from .csv import write_csv
+    from ..csv_files import write_csv
 
     t0 = time.perf_counter()
     for name, frame in (("split.csv", result.split), ("financials.csv", result.financials),

@@ -7,136 +7,19 @@ with the size of one LP).
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
-
-from ..lp import diagnosis
-from . import heap
-from ..lp import marginal
-from ..lp import model
-from . import parallel
-from ..power import results as power_results
-from ..lp import results
-from ..errors import InfeasibleError, InputError, SolverError
+from ..errors import InfeasibleError, InputError, SolverError, every_bad_file
 from ..inputs.site import Site, load_site
-from ..lp.solve import pick_solver, solve_model, solver_version
+from ..lp import diagnosis, results
+from ..lp.results import PHASES, Result, solve_site
+from ..lp.solve import pick_solver, solver_version
+from . import heap, parallel
 
-PHASES = ("load", "build", "handoff", "solve", "extract")
+__all__ = ["PHASES", "Result", "solve"]
 
-
-@dataclass
-class Result:
-    """The answer for a set of sites.
-
-    Attributes
-    ----------
-    sites : list of results.SiteSolution
-    solver : str
-        Solver name and version.
-    seconds : dict[str, float]
-        Wall time of each phase (load, build, handoff, solve, extract) [s].
-    """
-
-    sites: list[results.SiteSolution]
-    solver: str
-    seconds: dict[str, float] = field(default_factory=dict)
-    manifest_extra: dict = field(default_factory=dict)  # e.g. the portfolio of allocator.portfolio
-
-    @cached_property
-    def split(self) -> pd.DataFrame:
-        return results.split_table(self.sites)
-
-    @cached_property
-    def financials(self) -> pd.DataFrame:
-        return results.financials_table(self.sites)
-
-    @cached_property
-    def dispatch(self) -> pd.DataFrame:
-        return results.dispatch_table(self.sites)
-
-    @cached_property
-    def leases(self) -> pd.DataFrame:
-        return results.leases_table(self.sites)
-
-    @cached_property
-    def fleets(self) -> pd.DataFrame:
-        return results.fleets_table(self.sites)
-
-    @cached_property
-    def marginal_values(self) -> pd.DataFrame:
-        """``site_id, resource, value_usd_per_mw_year`` (marginal.py)."""
-        return marginal.marginal_values_table(self.sites)
-
-    @cached_property
-    def shadow_prices(self) -> pd.DataFrame:
-        """``site_id, constraint, interval_start_utc, value_usd_per_mwh`` (marginal.py)."""
-        return marginal.shadow_prices_table(self.sites)
-
-    @cached_property
-    def power_contracts(self) -> pd.DataFrame:
-        return power_results.contracts_table(self.sites)
-
-    @cached_property
-    def demand_response(self) -> pd.DataFrame:
-        return power_results.programs_table(self.sites)
-
-    @cached_property
-    def coincident_peak(self) -> pd.DataFrame:
-        return power_results.peak_table(self.sites)
-
-    @cached_property
-    def assumptions(self) -> pd.DataFrame:
-        """Every input field of every site: ``site_id, field, value, unit, source`` (reports/assumptions.py)."""
-        from ..reports.assumptions import assumptions_table
-
-        return assumptions_table([s.site for s in self.sites])
-
-    @property
-    def objective_usd(self) -> float:
-        """Net USD of all sites over their horizons."""
-        return float(sum(s.objective_usd for s in self.sites))
-
-    @property
-    def reasons(self) -> dict[str, str]:
-        """One line per site on why its split is what it is."""
-        return {s.site.id: results.reason(s) for s in self.sites}
-
-    def site_records(self) -> list[dict]:
-        """Per site: ``site_id, site_file, hours, objective_usd, inputs_sha256`` (for the manifest)."""
-        return [{"site_id": s.site.id, "site_file": s.site.path, "hours": s.site.hours,
-                 "objective_usd": s.objective_usd, "inputs_sha256": s.site.file_sha256()} for s in self.sites]
-
-    def manifest(self) -> dict:
-        """Versions, solver, status, objective, input hashes and phase timings."""
-        records = self.site_records()
-        inputs: dict[str, str] = {}
-        for r in records:
-            inputs.update(r["inputs_sha256"])
-        return {
-            "tool": "allocator",
-            "tool_version": _version(),
-            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "python": platform.python_version(),
-            "pulp_version": _dist_version("pulp"),
-            "solver": self.solver,
-            "status": "optimal",
-            "objective_usd": self.objective_usd,
-            "sites": {r["site_id"]: {"objective_usd": r["objective_usd"], "hours": r["hours"],
-                                     "site_file": str(r["site_file"])} for r in records},
-            "inputs_sha256": inputs,
-            "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
-            "argv": sys.argv,
-            **self.manifest_extra,
-        }
 
 
 def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "highs",
@@ -216,47 +99,9 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
     return Result(kept, solver_version(solver), _sum_seconds(parts))
 
 
-def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[results.SiteSolution, dict[str, float]]:
-    """Build, solve and extract one site's LP; return its solution and phase times [s]."""
-    t1 = time.perf_counter()
-    lp = model.build([site], name=site.id)
-    build_s = time.perf_counter() - t1
-    solution = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
-    t2 = time.perf_counter()
-    site_sol = results.site_solution(lp.blocks[0], solution)
-    _check_objective(site_sol, solution.objective_usd)
-    return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],
-                      "extract": time.perf_counter() - t2}
-
-
-def every_bad_file(errors: list[InputError], n_files: int) -> InputError:
-    """One error listing the problems of every bad site file (the file's own error when only one)."""
-    if len(errors) == 1:
-        return errors[0]
-    return InputError([p for err in errors for p in err.problems], f"{len(errors)} of {n_files} site files")
-
-
 def _sum_seconds(parts: list[dict[str, float]]) -> dict[str, float]:
     seconds = dict.fromkeys(PHASES, 0.0)
     for part in parts:
         for key, value in part.items():
             seconds[key] += value
     return seconds
-
-
-def _check_objective(s: results.SiteSolution, objective_usd: float) -> None:
-    """The site's re-priced items must add up to the solver's objective."""
-    results.check_adds_up(s.financials_usd["net"], objective_usd, f"site {s.site.id}")
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
-def _dist_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "unknown"

@@ -20,7 +20,7 @@ from itertools import repeat
 from pathlib import Path
 
 from . import heap
-from ..errors import AllocatorError, InfeasibleError
+from ..errors import AllocatorError, InfeasibleError, every_bad_file
 
 def worker_count(workers: int, n_sites: int) -> int:
     """Processes to use: ``workers`` (0 = one per available core), at most one per site."""
@@ -53,8 +53,6 @@ def solve_sites(sites: list, solver: str, time_limit_s: float | None, workers: i
 
 def _first_error(outcomes: list) -> AllocatorError:
     """Every bad site file, else the first conflicting site, else the first solver failure (as run.solve)."""
-    from .batch import every_bad_file
-
     failures = sorted((o[1], i, o[2]) for i, o in enumerate(outcomes) if o[0] == "error")
     bad_files = [_rebuilt(*data) for stage, _, data in failures if stage == 0]
     if bad_files:
@@ -74,7 +72,7 @@ def _solve_one(item, solver: str, time_limit_s: float | None) -> tuple:
     Errors travel as plain data: the error classes take other arguments than they store.
     """
     from ..lp import diagnosis
-    from .batch import solve_site
+    from ..lp.results import solve_site
     from ..inputs.site import Site, load_site
 
     stage = 0  # 0 load, 1 conflicts, 2 solve: the order the serial run meets them

@@ -63,7 +63,7 @@ class SiteSummary:
 
 def summarize(solution: results.SiteSolution) -> SiteSummary:
     """The summary of ``solution`` (its hourly arrays can then be dropped)."""
-    from ..reports.assumptions import assumptions_table
+    from ..inputs.assumptions import assumptions_table
 
     site = solution.site
     tables = {name: make([solution]) for name, make in TABLES.items()}

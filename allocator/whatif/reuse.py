@@ -32,7 +32,6 @@ from ..inputs import overrides
 from ..lp import results
 from ..inputs import site as site_mod
 from ..errors import AllocatorError, InfeasibleError, InputError, Problem
-from ..run.batch import _check_objective
 from ..inputs.site import Site, load_site
 from ..lp.solve import Solution, _raise_for_status, highs_for, run, solver_version
 
@@ -197,7 +196,7 @@ class SiteScenarios:
             lp = model.build([site], name=site.id)
             solution = self.solver.solve(lp)
             site_sol = results.site_solution(lp.blocks[0], solution)
-            _check_objective(site_sol, solution.objective_usd)
+            results.check_objective(site_sol, solution.objective_usd)
         except AllocatorError as err:
             status = "input_error" if isinstance(err, InputError) else (
                 "infeasible" if isinstance(err, InfeasibleError) else "solver_error")

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import InputError, Problem
 from ..inputs.overrides import check_path, parse_value, read_raw
-from ..reports.csv import escape_cell
+from ..csv_files import escape_cell
 from ..lp.results import SPLIT_COLUMNS
 
 CSV_NAME = "sweep.csv"

@@ -1,0 +1,31 @@
+"""The run folder of ``allocator plan``: the plan's tables and its manifest."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..csv_files import write_csv
+from ..plan.site_plan import PlanResult
+from .run_folder import RunFolder
+
+
+def write_plan(result: PlanResult, out: Path, force: bool = False) -> Path:
+    """Write plan.csv, cashflows.csv, plan_summary.csv, bau_plan.csv (and portfolio tables), atomically."""
+    t0 = time.perf_counter()
+    with RunFolder(out, force) as folder:
+        tables = {"plan.csv": result.plan, "cashflows.csv": result.cashflows, "plan_summary.csv": result.summary,
+                  "bau_plan.csv": result.bau_plan}
+        if result.placements is not None:
+            tables["tenants.csv"] = result.placements
+        if result.shadow_prices is not None:
+            tables["coupling_prices.csv"] = result.shadow_prices
+        for name, frame in tables.items():
+            write_csv(frame, folder.path(name))
+        result.seconds["write"] = time.perf_counter() - t0
+        manifest = result.manifest()
+        manifest["files"] = folder.file_list()  # as a solve run folder: what a reader can check
+        folder.write_json("manifest.json", manifest)
+        return folder.publish()
+
+
