@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 HEAVY = ("pandas", "pulp", "pydantic", "highspy")
@@ -33,3 +35,45 @@ def test_solve_is_the_function_even_after_the_solve_module_loads():
             "assert allocator.solve is solve\n"
             "assert sorted(allocator.__all__) == allocator.__all__ and 'load_site' in allocator.__all__")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_every_public_name_imports():
+    """Each name of ``allocator.__all__`` resolves, in a fresh process, to the object its wing defines."""
+    code = ("import allocator, importlib\n"
+            "for name in allocator.__all__:\n"
+            "    value = getattr(allocator, name)\n"
+            "    assert value is not None, name\n"
+            "    if name != '__version__':\n"
+            "        module, attribute = allocator._LAZY[name]\n"
+            "        assert value is getattr(importlib.import_module('allocator.' + module), attribute), name\n"
+            "from allocator import *\n"
+            "assert {'load_site', 'solve', 'write_result', 'sweep', 'Result', 'SiteSolution', 'PlanResult'} <= set(allocator.__all__)\n"
+            "from allocator.whatif.sweep import run_sweep\n"
+            "assert allocator.sweep is run_sweep\n")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+@pytest.mark.parametrize("first", ["allocator.lp.model", "allocator.lp.results", "allocator.inputs.site",
+                                   "allocator.run.batch"])
+def test_power_rows_are_registered_whatever_is_imported_first(first):
+    """The LP finds the power market's rows and results, and the site schema the [plan] checks, however
+    a program enters the package: the extensions register when ``allocator/__init__`` runs."""
+    code = (f"import {first}\n"
+            "from allocator.lp.extensions import EXTENSIONS\n"
+            "from allocator.inputs.extensions import SECTION_VALIDATORS, power_loader\n"
+            "assert list(EXTENSIONS) == ['power'], EXTENSIONS\n"
+            "assert set(EXTENSIONS['power'].tables) == {'power_contracts', 'demand_response', 'coincident_peak'}\n"
+            "assert list(SECTION_VALIDATORS) == ['plan'] and callable(power_loader())\n")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_a_missing_power_loader_is_an_error_not_a_silent_drop():
+    from allocator.inputs import extensions
+
+    saved = list(extensions._power_loader)
+    extensions._power_loader.clear()
+    try:
+        with pytest.raises(RuntimeError, match="power-market extension is not registered"):
+            extensions.power_loader()
+    finally:
+        extensions._power_loader[:] = saved
