@@ -19,7 +19,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-#: the options of allocator.solve.highs_for (interior point with crossover, one thread, quiet)
+#: the options of allocator.lp.solve.highs_for (interior point with crossover, one thread, quiet)
 OPTIONS = {"output_flag": False, "solver": "ipm", "threads": 1}
 
 

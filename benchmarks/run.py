@@ -15,7 +15,7 @@ measured in the same run, interleaved with allocator's):
 3. ``coupled``: the same N sites sharing one capex budget row (half of what
    their AI halls could use), through ``allocator solve --portfolio``'s code
    path (``solve_portfolio``) as one LP and by the exact Lagrangian
-   decomposition (allocator.decomposition); both objectives must agree.
+   decomposition (allocator.lp.decomposition); both objectives must agree.
 4. ``memory``: peak RSS of ``allocator solve`` on the N sites (largest N) in a
    fresh process, beside a fresh process that only loads the same matrices and
    solves them with HiGHS. Target: within 2x.

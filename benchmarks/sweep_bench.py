@@ -13,7 +13,7 @@ Phases measured, on one site:
 - ``reuse``: the sweep's default: arrays derived in memory, costs and bounds pushed into the kept
   HiGHS model, dual simplex from the previous basis.
 
-Then a grid sweep of ``--grid`` scenarios (hashprice x lease rate) through ``allocator.sweep`` on
+Then a grid sweep of ``--grid`` scenarios (hashprice x lease rate) through ``allocator.whatif.sweep`` on
 1 and 2 worker processes (process start-up and CSV writing included). The machine is shared: the
 load average is printed beside the figures.
 """
@@ -55,7 +55,7 @@ def year_site(folder: Path) -> Path:
 
 def scenarios(n: int, order: str, seed: int = 1) -> list[dict]:
     """``random``: independent draws; ``sorted``: the same draws in the order a Monte Carlo sweep
-    solves them (:func:`allocator.sweep.locality_order`); ``grid``: a hashprice x rate grid in sweep order."""
+    solves them (:func:`allocator.whatif.sweep.locality_order`); ``grid``: a hashprice x rate grid in sweep order."""
     if order in ("random", "sorted"):
         rng = np.random.default_rng(seed)
         draws = [(float(rng.uniform(30, 80)), float(rng.uniform(110, 170))) for _ in range(n)]

@@ -1,6 +1,6 @@
 """The what-if commands: ``sweep`` and ``breakeven`` (``--set`` / ``--scenario`` live on ``solve``).
 
-Thin, like cli.py: parse, call allocator.sweep / allocator.breakeven, print.
+Thin, like the other command groups: parse, call allocator.whatif.sweep / allocator.whatif.breakeven, print.
 No pandas or pydantic at import time.
 """
 

@@ -277,7 +277,7 @@ def value_at(config: SiteFile, path_text: str) -> Any:
 
 
 def load_site_with(path: str | Path, overrides: dict[str, Any]):
-    """:func:`allocator.site.load_site` with overrides applied before validation."""
+    """:func:`allocator.inputs.site.load_site` with overrides applied before validation."""
     from .site import load_site
 
     path = Path(path)

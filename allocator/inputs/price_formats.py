@@ -5,7 +5,7 @@ with its line number in the file, its time (site-local wall-clock time or an
 explicit UTC instant) and its value. Everything wrong that a reader can see
 is appended to a list of :class:`~allocator.errors.Problem`; nothing here
 raises for a user mistake. Time zones, DST, hourly averaging, windows and
-gaps are handled downstream in :mod:`allocator.series`.
+gaps are handled downstream in :mod:`allocator.inputs.series`.
 
 Formats
 -------

@@ -2,7 +2,7 @@
 
 Everything about time lives here: site-local wall-clock times and their DST
 traps, explicit UTC offsets, averaging finer data to hours, windows, gaps and
-fills. File formats are read by :mod:`allocator.price_formats`.
+fills. File formats are read by :mod:`allocator.inputs.price_formats`.
 
 Conventions (see MODEL.md): every hour is labelled by its start in UTC
 (``interval_start_utc``); a time written without an offset is wall-clock time

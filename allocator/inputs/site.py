@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import hashprice as hp
-from . import series
 from ..errors import InputError, Problem
 from ..file_hash import sha256_file
+from . import series
+from . import hashprice as hp
 from .extensions import power_loader
 from .schema import MAX_HASHPRICE_USD_PER_PH_DAY, SiteFile, read_site_file
 

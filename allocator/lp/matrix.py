@@ -1,4 +1,4 @@
-"""Hand a :class:`~allocator.model.LinearModel` to a solver: HiGHS directly, or PuLP.
+"""Hand a :class:`~allocator.lp.model.LinearModel` to a solver: HiGHS directly, or PuLP.
 
 HiGHS takes the whole LP in one ``passModel`` call as compressed-column
 arrays, which is what its own Python interface is fastest at; the arrays are

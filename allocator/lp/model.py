@@ -18,7 +18,7 @@ uses to presolve faster.
 A :class:`LinearModel` is a column store plus a list of row blocks in
 coordinate form: each family adds its rows as arrays ``(row, col, coef)`` with
 row bounds, so building one site-year costs a few numpy calls, not a Python
-object per term. :mod:`allocator.matrix` assembles the compressed-column
+object per term. :mod:`allocator.lp.matrix` assembles the compressed-column
 matrix that HiGHS takes in one ``passModel`` call. Every site is an
 independent :class:`SiteBlock` recording the column and row indices of each
 family, so later layers can add coupling rows across blocks (portfolios,

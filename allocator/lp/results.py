@@ -319,7 +319,7 @@ class Result:
     sites: list[SiteSolution]
     solver: str
     seconds: dict[str, float] = field(default_factory=dict)
-    manifest_extra: dict = field(default_factory=dict)  # e.g. the portfolio of allocator.portfolio
+    manifest_extra: dict = field(default_factory=dict)  # e.g. the portfolio of allocator.plan.portfolio
 
     @cached_property
     def split(self) -> pd.DataFrame:

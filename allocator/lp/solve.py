@@ -1,7 +1,7 @@
 """Solver choice, status and the solve of a set of sites.
 
 HiGHS (highspy) is the default solver: the model's arrays go to it in one
-``passModel`` call (:mod:`allocator.matrix`) and the solution comes back as
+``passModel`` call (:mod:`allocator.lp.matrix`) and the solution comes back as
 numpy arrays. CBC is a fallback when it is
 installed and HiGHS is not. Independent sites are solved one LP per site:
 HiGHS's simplex time grows faster than linearly with the size of one LP.
@@ -16,11 +16,9 @@ from importlib import metadata
 
 import numpy as np
 
-from . import diagnosis
-from . import matrix
-from . import model
 from ..errors import InfeasibleError, Problem, SolverError
 from ..inputs.site import Site
+from . import diagnosis, matrix, model
 
 SOLVERS = ("highs", "cbc")
 

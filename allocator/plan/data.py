@@ -2,7 +2,7 @@
 
 ``plan_problems`` checks the table against the rest of the site file (names,
 list lengths, a hashprice path); ``plan_data`` lays each plan year out on the
-representative hours of :mod:`allocator.periods`.
+representative hours of :mod:`allocator.plan.periods`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inputs import hashprice as hp
-from ..inputs import series
 from ..errors import InputError, Problem
-from .periods import Periods, in_year, representative_hours
-from .schema import PlanSection
+from ..inputs import series
+from ..inputs import hashprice as hp
 from ..inputs.schema import SiteFile
 from ..inputs.site import Site
+from .periods import Periods, in_year, representative_hours
+from .schema import PlanSection
 
 DEFAULT_DISCOUNT_RATE_FRAC = 0.08
 

@@ -1,7 +1,7 @@
 """The plan LP: one site's years side by side, linked by one-way conversion and fleet ageing.
 
 Years ``i = 0..Y-1`` of ``[plan]``; representative hours ``k`` of each year
-(:mod:`allocator.periods`, weight ``w_k`` hours); leases ``l``; mining fleets
+(:mod:`allocator.plan.periods`, weight ``w_k`` hours); leases ``l``; mining fleets
 ``g`` = the site's ``[[mining.fleet]]`` followed by ``[[plan.asic_offer]]``.
 Every cost is discounted: ``d_i = (1 + r)^-i`` (year ``i`` of the horizon).
 

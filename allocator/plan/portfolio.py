@@ -23,18 +23,16 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from ..lp import diagnosis
-from ..lp import model
-from ..lp import results
-from ..lp.decomposition import CouplingRow
 from ..errors import InfeasibleError, InputError, Problem
 from ..file_hash import sha256_file
 from ..inputs.hashprice import ph_per_mw
-from .data import lease_window
-from .schema import PortfolioFile
 from ..inputs.schema import Lease, _problem_from_error, read_toml
 from ..inputs.site import Site, load_site
+from ..lp import diagnosis, model, results
+from ..lp.decomposition import CouplingRow
 from ..lp.solve import Solution, pick_solver, solve_model, solver_version
+from .data import lease_window
+from .schema import PortfolioFile
 
 INF = np.inf
 
@@ -175,7 +173,7 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
     ``shadow_prices`` (the dual of each shared row), written as ``tenants.csv``
     and ``coupling_prices.csv``. ``method="auto"`` solves a portfolio that shares
     one ``<=`` row (a capex budget alone, or one tenant with ``min_mw = 0``) by the
-    exact decomposition of :mod:`allocator.decomposition`, one site at a time, when
+    exact decomposition of :mod:`allocator.lp.decomposition`, one site at a time, when
     it has at least ``DECOMPOSE_FROM_SITES`` sites, and anything else as one LP; both
     give the same optimum. ``result.manifest_extra``
     records the method used.

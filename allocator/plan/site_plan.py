@@ -1,11 +1,11 @@
 """``allocator plan``: solve the multi-year conversion plan and its business-as-usual twin.
 
-The plan LP (:mod:`allocator.plan_model`) is solved twice: with conversion
+The plan LP (:mod:`allocator.plan.model`) is solved twice: with conversion
 allowed, and with every site kept all-mining (business as usual, no AI built
 or leased). The difference of their yearly net cash flows is the conversion's
 incremental cash flow, whose NPV, IRR and payback are reported. Without a
 portfolio each site is its own LP (independent, same optimum as one LP); with
-one (:mod:`allocator.portfolio`) all sites share one LP and its coupling rows.
+one (:mod:`allocator.plan.portfolio`) all sites share one LP and its coupling rows.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import pandas as pd
 
 from ..errors import InputError, Problem
 from ..file_hash import sha256_file
+from ..inputs.site import Site, load_site
 from ..lp.model import LinearModel
+from ..lp.solve import Solution, dist_version, pick_solver, solve_model, solver_version, tool_version
 from .data import PlanData, plan_data, plan_mode_problems
 from .model import PlanBlock, add_plan_block, hashrate_ph_per_mw
-from ..inputs.site import Site, load_site
-from ..lp.solve import Solution, dist_version, pick_solver, solve_model, solver_version, tool_version
 
 CASHFLOW_ITEMS = (
     "ai_lease_revenue", "ai_fixed_cost", "ai_power_cost", "ai_capex",

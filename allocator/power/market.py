@@ -2,7 +2,7 @@
 
 :func:`load` turns ``[[prices.tou_adder]]``, ``[[power.contract]]``,
 ``[coincident_peak]`` and ``[[demand_response]]`` into numpy arrays of length
-``hours`` (the LP terms are in :mod:`allocator.power_lp`). A site without any
+``hours`` (the LP terms are in :mod:`allocator.power.rows`). A site without any
 of these tables gets ``None`` and the base model, unchanged.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..inputs import series
 from ..errors import InputError, Problem
-from .schema import contract_names
+from ..inputs import series
 from ..inputs.schema import SiteFile
+from .schema import contract_names
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """LP terms of the power market: contracts, coincident peak, demand response.
 
-Called from :func:`allocator.model.add_site_block` only for a site whose file
+Called from :func:`allocator.lp.model.add_site_block` only for a site whose file
 has these tables (``site.power``); the recipe, top to bottom (symbols as in
 docs/power_market.md):
 

@@ -42,7 +42,7 @@ class HourlyWriter:
         self._parts: list[tuple[list[str], int]] = []  # dispatch: each site's columns and row count
 
     def add(self, solution) -> None:
-        """Write one site's rows (an ``allocator.results.SiteSolution``)."""
+        """Write one site's rows (an ``allocator.lp.results.SiteSolution``)."""
         from ..lp import marginal
         from ..lp import results
 

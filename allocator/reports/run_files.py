@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError, Problem
 from ..csv_files import unescape_cell
+from ..errors import InputError, Problem
 
 # the files of `allocator solve --out`: all of them, or none (a sweep or plan folder)
 SOLVE_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv")

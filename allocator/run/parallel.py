@@ -19,8 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
 
-from . import heap
 from ..errors import AllocatorError, InfeasibleError, every_bad_file
+from . import heap
 
 def worker_count(workers: int, n_sites: int) -> int:
     """Processes to use: ``workers`` (0 = one per available core), at most one per site."""

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..lp import marginal
+from ..lp import marginal, results
 from ..power import results as power_results
-from ..lp import results
 from .batch import Result, solve
 
 #: the per-site tables a summary keeps, by Result attribute

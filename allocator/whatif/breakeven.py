@@ -6,7 +6,7 @@ different split (AI IT MW, mining IT MW, or status) until it is narrower
 than ``tolerance``: the true change point lies within ``tolerance / 2`` of the
 reported value (a change narrower than the scan step can be missed; raise
 ``points`` to look closer). Every solve reuses the site's HiGHS model
-(:mod:`allocator.reuse`).
+(:mod:`allocator.whatif.reuse`).
 
 Sensitivity (tornado data) solves each parameter at its low, base and high
 value, the others at base.

@@ -7,7 +7,7 @@ changed entries (``changeColsCost``, ``changeColsBounds``, ``changeRowsBounds``)
 and re-solves with dual simplex from the previous optimal basis. Anything that
 changes the matrix (a PUE, the utilization, the uptime SLA, a fleet or a lease
 added) is detected by comparing the nonzeros and the model is passed anew.
-Either way the LP solved is exactly the one :func:`allocator.model.build`
+Either way the LP solved is exactly the one :func:`allocator.lp.model.build`
 makes, so reuse changes the time, never the answer.
 
 :class:`SiteScenarios` is the per-site engine of sweeps and breakevens: the
@@ -26,13 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ..lp import diagnosis
-from ..lp import model
-from ..inputs import overrides
-from ..lp import results
-from ..inputs import site as site_mod
 from ..errors import AllocatorError, InfeasibleError, InputError, Problem
+from ..inputs import overrides
+from ..inputs import site as site_mod
 from ..inputs.site import Site, load_site
+from ..lp import diagnosis, model, results
 from ..lp.solve import Solution, _raise_for_status, highs_for, run, solver_version
 
 #: override paths whose new site is derived from the base site without re-reading files

@@ -2,7 +2,7 @@
 
 A sweep is a list of scenarios (dicts of dotted path -> value): a grid
 (``--vary path=lo:hi:n``, the last path varying fastest) or Monte Carlo
-samples (:mod:`allocator.distributions`). Every scenario is solved for every
+samples (:mod:`allocator.whatif.distributions`). Every scenario is solved for every
 site and gives one row of ``sweep.csv``::
 
     scenario_id, <one column per varied path>, <the columns of split.csv>, status, error
@@ -17,7 +17,7 @@ is a row with its status and error text; the sweep goes on.
 
 Scenarios of one site are sent in chunks (at most 25 scenarios) to worker
 processes or Dask workers, which keep each site's HiGHS model between
-scenarios (:mod:`allocator.reuse`); a chunk's rows are written when it
+scenarios (:mod:`allocator.whatif.reuse`); a chunk's rows are written when it
 returns. With one worker the scenarios run in this process and each row is
 written as soon as it is solved.
 """
@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from ..csv_files import escape_cell
 from ..errors import InputError, Problem
 from ..inputs.overrides import check_path, parse_value, read_raw
-from ..csv_files import escape_cell
 from ..lp.results import SPLIT_COLUMNS
 
 CSV_NAME = "sweep.csv"
