@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from allocator import time_labels as tl
 from allocator.errors import Problem
 
 FORMATS = ("auto", "csv", "ercot_spp", "gridstatus")
@@ -326,18 +327,42 @@ def _pick_location(table: Table, loc_col: str, location: str | None, where: str,
     return table.subset(mask)
 
 
-def parse_iso_times(table: Table, column: str, where: str, problems: list[Problem]):
-    """ISO 8601 times of a column: (wall, utc, date_only); unreadable ones are reported."""
+def parse_iso_times(table: Table, column: str, where: str, problems: list[Problem], spec: tl.TimeSpec | None = None):
+    """ISO 8601 times of a column (or ``spec.time_format``): (wall, utc, date_only); unreadable ones are reported.
+
+    ``24:00`` is midnight at the end of the day; it is accepted only where the table says
+    ``time_label = "end"`` (read as interval starts it would shift the file by a day's last hour).
+    """
+    spec = spec or tl.TimeSpec()
     text = pd.Series(table.cells[column], dtype=object)
-    offset = _matching(text, _OFFSET.search, _may_have_offset)
-    wall = plausible(_to_datetime(text.where(~offset, ""), utc=False))
-    utc = plausible(_to_datetime(text.where(offset, ""), utc=True))
+    if spec.time_format is not None:
+        wall, utc = tl.parse_with_format(text, spec.time_format)
+        what, fix = f"a time in time_format {spec.time_format!r}", None
+        date_only = np.zeros(len(text), bool)
+    else:
+        text, is24 = tl.end_of_day_labels(text)
+        if is24.any() and spec.time_label != "end":
+            problems.append(tl.hour_24_problem(table.path, column, table.lines, table.cells[column], is24,
+                                               where, spec.field))
+        offset = _matching(text, _OFFSET.search, _may_have_offset)
+        wall = plausible(_to_datetime(text.where(~offset, ""), utc=False))
+        utc = plausible(_to_datetime(text.where(offset, ""), utc=True))
+        what, fix = "an ISO 8601 time", ISO_FIX
+        date_only = _matching(text, _DATE_ONLY.fullmatch, lambda s: len(s) == 10)
     bad = wall.isna().to_numpy() & utc.isna().to_numpy()
     if bad.any():
+        cells = table.cells[column]
+        if fix is None:
+            fits = [f for f in tl.fitting_formats(cells[bad]) if f != spec.time_format]
+            fix = (f'Check the pattern: "{fits[0]}" reads every one of these times.' if fits else
+                   "Check the pattern against these cells (strftime codes: %Y year, %m month, %d day, "
+                   "%H hour, %M minute).")
+        else:
+            fix = tl.format_fix(cells[bad], spec.field, fix)
         problems.append(Problem(
-            where, f"{table.path}: time in column {column!r} is not an ISO 8601 time in {YEARS[0]}-{YEARS[1]} on "
-                   f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], table.cells[column][bad])}.", ISO_FIX))
-    return wall, utc, _matching(text, _DATE_ONLY.fullmatch, lambda s: len(s) == 10)
+            where, f"{table.path}: time in column {column!r} is not {what} in {YEARS[0]}-{YEARS[1]} on "
+                   f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], cells[bad])}.", fix))
+    return wall, utc, date_only
 
 
 def _may_have_offset(s: str) -> bool:
@@ -387,7 +412,7 @@ def _raw(table: Table, value_col: str, time_text: np.ndarray, wall: pd.Series, u
 
 
 def read_csv_series(table: Table, time_column: str | None, column: str | None, where: str,
-                    problems: list[Problem]) -> RawSeries | None:
+                    problems: list[Problem], spec: tl.TimeSpec | None = None) -> RawSeries | None:
     """Generic CSV: a time column (default the first) and a value column."""
     time_col = table.columns[0] if time_column is None else _named_column(
         table, time_column, "time_column", where, problems)
@@ -400,12 +425,12 @@ def read_csv_series(table: Table, time_column: str | None, column: str | None, w
         problems.append(Problem(where, f"column {column!r} is also the time column.",
                                 "Set time_column and column to different columns."))
         return None
-    wall, utc, date_only = parse_iso_times(table, time_col, where, problems)
+    wall, utc, date_only = parse_iso_times(table, time_col, where, problems, spec)
     return _raw(table, value_col, table.cells[time_col], wall, utc, date_only, None)
 
 
 def read_gridstatus(table: Table, time_column: str | None, column: str | None, location: str | None,
-                    where: str, problems: list[Problem]) -> RawSeries | None:
+                    where: str, problems: list[Problem], spec: tl.TimeSpec | None = None) -> RawSeries | None:
     """gridstatus export: ``Interval Start``, ``Location``, ``LMP`` or ``SPP`` (``Interval End`` is not needed)."""
     time_col = _find(table, "intervalstart") if time_column is None else _named_column(
         table, time_column, "time_column", where, problems)
@@ -422,7 +447,7 @@ def read_gridstatus(table: Table, time_column: str | None, column: str | None, l
     value_col = _value_column(table, column, skip, where, problems, candidates=("lmp", "spp"))
     if part is None or value_col is None or time_col is None:
         return None
-    wall, utc, date_only = parse_iso_times(part, time_col, where, problems)
+    wall, utc, date_only = parse_iso_times(part, time_col, where, problems, spec)
     return _raw(part, value_col, part.cells[time_col], wall, utc, date_only, None)
 
 

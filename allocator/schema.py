@@ -16,11 +16,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError, Problem
+from .time_labels import TIME_FORMAT_DOC, TIME_LABEL_DOC
 from .limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW,  # noqa: F401 - re-exported
                      MAX_OPEX_USD_PER_MW_YEAR, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_MWH, MIN_SITE_MW)
 from .plan_schema import BtcPrice, Difficulty, Fees, PlanSection
 from .plan_schema import Megawatts as Mw
-from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
+from .power_schema import CoincidentPeak, DemandResponse, PowerSection, TimeFormat, TimeLabel, TouAdder
 from .power_schema import cross_check as power_cross_check
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -81,6 +82,9 @@ class PricesSection(_Strict):
     fill: Literal["ffill", "interpolate"] | None = Field(
         None, description="How to fill missing hours; default: missing hours are an error."
     )
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC + " ERCOT reports (format ercot_spp) "
+                                  "are read by their own hour-ending columns.")
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
     tou_adder: list[TouAdder] = Field(
         default_factory=list, description="Time-of-use delivery charges by hour of day and month (extension)."
     )
@@ -92,6 +96,8 @@ class SeriesFile(_Strict):
     file: str = Field(description="CSV file, relative to the site file.")
     column: str | None = Field(None, description="Value column; default the only numeric one.")
     time_column: str | None = Field(None, description="Time column; default the first.")
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC)
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
 
 
 class HashpriceSection(_Strict):
@@ -100,6 +106,8 @@ class HashpriceSection(_Strict):
     file: str | None = Field(None, description="CSV of hashprice [USD/PH/day], daily or hourly.")
     column: str | None = Field(None, description="Hashprice column in the file.")
     time_column: str | None = Field(None, description="Time column in the file; default the first.")
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC + " A daily file's end labels end their day.")
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
     btc_price_usd: BtcPrice | None = Field(None, description="Bitcoin price [USD].")
     difficulty: Difficulty | None = Field(None, description="Network difficulty [-].")
     fees_btc_per_block: Fees = Field(0.0, description="Transaction fees per block [BTC].")
