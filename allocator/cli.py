@@ -46,6 +46,7 @@ def validate(sites: tuple[Path, ...]) -> None:
             problems += err.problems
             continue
         click.echo(f"ok  {path}: {site.hours} hours from {site.index[0]:%Y-%m-%d %H:%M} UTC")
+        echo_warnings(str(w) for w in site.warnings)
     if problems:
         raise InputError(problems, f"{len(sites)} site file{'s' if len(sites) != 1 else ''}")
 
@@ -109,6 +110,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     inputs = load_sites_with(sites, values) if values else list(sites)
     if out is None:
         result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
+        echo_warnings(result.warnings)
         click.echo(summary(result))
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
         return
@@ -118,6 +120,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
                                   also=hourly.add)
         hourly.close()
+        echo_warnings(result.warnings)
         click.echo(summary(result))
         written_to = complete(folder, result, finish=step, hourly_s=hourly.seconds)
     click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
@@ -132,6 +135,12 @@ def report(folder: Path, formats: str) -> None:
     from .reports.report import parse_formats, write_reports, written
 
     click.echo(f"wrote {folder}/ ({written(write_reports(folder, parse_formats(formats, '--format')))})")
+
+
+def echo_warnings(warnings) -> None:
+    """Print each input warning to stderr (the run goes on; the manifest lists them too)."""
+    for text in warnings:
+        click.echo(f"warning: {text}", err=True)
 
 
 def files_in(folder: Path) -> str:
