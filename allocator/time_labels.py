@@ -138,7 +138,7 @@ def format_fix(cells: np.ndarray, field: str, iso_fix: str) -> str:
 def file_step(wall: pd.Series, utc: pd.Series) -> pd.Timedelta:
     """The interval of a series: the most common gap between consecutive distinct times (1 hour if unknown)."""
     times = wall.dropna() if wall.notna().any() else utc.dropna()
-    values = np.unique(times.to_numpy().astype("datetime64[us]").astype(np.int64))
+    values = np.unique(pd.DatetimeIndex(times).as_unit("us").asi8)
     gaps = np.diff(values)
     gaps = gaps[gaps > 0]
     if gaps.size == 0:
