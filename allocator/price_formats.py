@@ -336,7 +336,7 @@ def parse_iso_times(table: Table, column: str, where: str, problems: list[Proble
     spec = spec or tl.TimeSpec()
     text = pd.Series(table.cells[column], dtype=object)
     if spec.time_format is not None:
-        wall, utc = tl.parse_with_format(text, spec.time_format)
+        wall, utc = tl.parse_with_format(text, spec.time_format, end_labels=spec.time_label == "end")
         what, fix = f"a time in time_format {spec.time_format!r}", None
         date_only = np.zeros(len(text), bool)
     else:

@@ -88,18 +88,27 @@ def hour_24_problem(path, column: str, lines: np.ndarray, cells: np.ndarray, is2
                    f'Set {field}.time_label = "end" if each time ends its interval.')
 
 
-def parse_with_format(text: pd.Series, time_format: str) -> tuple[pd.Series, pd.Series]:
+def parse_with_format(text: pd.Series, time_format: str, end_labels: bool = False) -> tuple[pd.Series, pd.Series]:
     """Times written in ``time_format`` (strftime): (naive wall-clock times, UTC instants); NaT where unreadable.
 
-    A pattern with ``%z`` gives instants with their offset; any other gives wall-clock times.
+    A pattern with ``%z`` gives instants with their offset; any other gives wall-clock times. With
+    ``end_labels`` an hour ``24:00`` is midnight at the end of its day.
     """
     from allocator.price_formats import plausible
 
     aware = "%z" in time_format or "%Z" in time_format
+    is24 = np.zeros(len(text), bool)
+    if end_labels and "%H" in time_format:
+        is24 = text.str.contains(r"(?<!\d)24:00", regex=True, na=False).to_numpy(bool)
+        if is24.any():
+            text = text.copy()
+            text[is24] = text[is24].str.replace(r"(?<!\d)24:00", "00:00", n=1, regex=True)
     try:
         parsed = pd.to_datetime(text, format=time_format, errors="coerce", utc=aware)
     except (ValueError, TypeError, OverflowError):
         parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]" if aware else "datetime64[us]")
+    if is24.any():
+        parsed = parsed.where(~is24, parsed + pd.Timedelta(days=1))
     naive_nat = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     utc_nat = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     if aware:

@@ -53,6 +53,10 @@ def test_hour_ending_utc_day_with_24_00(tmp_path):
     # 01:00 ends the hour 00:00-01:00: 24 hours from 2024-06-01T00:00Z, value i in the hour starting at i
     assert list(s.index) == list(pd.date_range("2024-06-01T00:00Z", periods=24, freq="h"))
     assert s.tolist() == [float(i) for i in range(24)]
+    # the same day written 06/01/2024 01:00 .. 06/01/2024 24:00 with its time_format
+    us = write(tmp_path, [(f"06/01/2024 {t[11:]}", i) for i, t in enumerate(labels)], name="us.csv")
+    s_us = load_price_series(us, time_label="end", time_format="%m/%d/%Y %H:%M")
+    assert s_us.index.equals(s.index) and s_us.tolist() == s.tolist()
 
 
 def test_24_00_read_as_interval_starts_is_refused_with_the_time_label_hint(tmp_path):
