@@ -189,3 +189,19 @@ def test_peak_interval_off_the_hour_is_moved_to_its_hour_with_a_warning(tmp_path
     (w,) = warnings_of(path)
     assert "coincident_peak.intervals[0]" in w and "not on the hour" in w and "2024-01-01 01:00-02:00 UTC" in w
     assert load_site(path).power.peak_weight_frac.tolist() == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_plan_and_portfolio_print_and_record_the_warnings(tmp_path):
+    from test_portfolio import ai_site
+
+    site = ai_site(tmp_path, "cheap", 1e6)  # a site with a [plan] table
+    site.write_text(site.read_text().replace("hashprice_usd_per_ph_day = 48.0", "hashprice_usd_per_ph_day = 0.048"))
+    out = tmp_path / "plan"
+    code, _, err = invoke(["plan", str(site), "--out", str(out), "--bins-per-month", "0"])
+    assert code == 0 and "warning: " in err and "per TH/s" in err
+    assert any("per TH/s" in w for w in json.loads((out / "manifest.json").read_text())["warnings"])
+    pf = tmp_path / "portfolio.toml"
+    pf.write_text("capex_budget_usd = 5e6\n")
+    code, _, err = invoke(["solve", str(site), "--portfolio", str(pf), "--out", str(tmp_path / "pf")])
+    assert code == 0 and "per TH/s" in err
+    assert any("per TH/s" in w for w in json.loads((tmp_path / "pf" / "manifest.json").read_text())["warnings"])
