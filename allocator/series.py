@@ -181,7 +181,7 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
                     hour_ending=hour_ending)
     _report_values(raw, inside, "price", where, path, problems)
     _report_extreme_prices(raw, inside, where, path, problems)
-    _report_duplicates(raw, times, inside, timezone, where, path, problems)
+    _report_duplicates(raw, times, inside, timezone, where, path, problems, hour_ending)
     _say_collapsed(raw, times, copies & inside, timezone, where, path, warnings)
     if not window_ok:  # gaps and coverage depend on the window: wait until it is fixed
         raise InputError(problems, str(path))
@@ -284,7 +284,7 @@ def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str | 
     _say_collapsed(raw, times, copies & relevant, timezone, where, path, warnings)
     _report_values(raw, relevant, "value", where, path, problems)
     dated &= ~gap
-    _report_duplicates(raw, times, dated, timezone, where, path, problems)
+    _report_duplicates(raw, times, dated, timezone, where, path, problems, hour_ending)
     good = dated & np.isfinite(raw.values)
     steps = pd.Series(raw.values[good], index=times[good].floor("h")).groupby(level=0).mean()
     if len(steps) == 0:
@@ -399,7 +399,7 @@ def _report_extreme_prices(raw: pf.RawSeries, rows: np.ndarray, where: str, path
 
 
 def _report_duplicates(raw: pf.RawSeries, times: pd.DatetimeIndex, rows: np.ndarray, timezone: str, where: str,
-                       path: Path, problems: list[Problem]) -> None:
+                       path: Path, problems: list[Problem], hour_ending: bool = False) -> None:
     """Problem naming the times that occur more than once (after conversion to UTC)."""
     rows = np.asarray(rows, bool)
     doubled = np.zeros(len(times), bool)
@@ -413,6 +413,7 @@ def _report_duplicates(raw: pf.RawSeries, times: pd.DatetimeIndex, rows: np.ndar
     problems.append(Problem(
         where, f"{path} repeats {pf.count(len(groups), 'time')} (after conversion to UTC): "
                f"{'; '.join(shown)}{more}.",
+        _hour_ending_fix(_field(where)) if hour_ending else
         "Delete the duplicates; on the fall-back day give the repeated hour explicit UTC offsets "
         "(in ERCOT files: DSTFlag = Y on its second occurrence)."))
 

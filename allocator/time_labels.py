@@ -162,18 +162,29 @@ def to_interval_start(wall: pd.Series, utc: pd.Series, step: pd.Timedelta) -> tu
 
 
 def looks_hour_ending(wall: pd.Series, timezone: str) -> bool:
-    """True when naive times read as interval starts fall in spring-forward gaps that vanish when they are
-    read as interval ends (labels minus one step): the DST signature of hour-ending data."""
+    """True when naive times read as interval starts show the DST signature of hour-ending data: times in
+    spring-forward gaps, or fall-back times written twice that clocks do not repeat, all of which vanish
+    when the times are read as interval ends (labels minus one step)."""
     naive = wall.dropna()
     if naive.empty:
-        return False
-    gap_as_start = _nonexistent(naive, timezone)
-    if not gap_as_start.any():
         return False
     step = file_step(naive, pd.Series(dtype="datetime64[us, UTC]"))
     if step > HOUR:
         return False
-    return not _nonexistent(naive - step, timezone).any()
+    shifted = naive - step
+    if _nonexistent(naive, timezone).any():
+        return not _nonexistent(shifted, timezone).any()
+    doubled = naive.duplicated(keep=False).to_numpy()
+    if not doubled.any():
+        return False
+    return bool(not _ambiguous(naive[doubled], timezone).any() and _ambiguous(shifted[doubled], timezone).all())
+
+
+def _ambiguous(wall: pd.Series, timezone: str) -> np.ndarray:
+    n = len(wall)
+    dst = wall.dt.tz_localize(timezone, ambiguous=np.ones(n, bool), nonexistent="NaT")
+    std = wall.dt.tz_localize(timezone, ambiguous=np.zeros(n, bool), nonexistent="NaT")
+    return (dst.notna() & (dst != std)).to_numpy()
 
 
 def _nonexistent(wall: pd.Series, timezone: str) -> np.ndarray:

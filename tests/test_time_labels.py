@@ -223,3 +223,16 @@ def test_naive_times_without_site_timezone_are_warned_in_console_and_manifest(tm
     code, _, err = invoke(["validate", str(site_path)])
     assert code == 0 and "warning" not in err
     assert np.allclose(load_site(site_path).price_usd_per_mwh, [20.0, 50.0, 150.0, 80.0])
+
+
+def test_hour_ending_fall_back_read_as_starts_says_so(tmp_path):
+    # a fall-back day in hour-ending labels: 02:00 ends both 01:00 hours; read as starts it is a duplicate
+    labels = hour_ending_labels("2024-11-03", 1, CHI)
+    assert labels.count("2024-11-03 02:00") == 2 and len(labels) == 25
+    path = write(tmp_path, [(t.replace("2024-11-03 24:00", "2024-11-04 00:00"), i) for i, t in enumerate(labels)])
+    msgs = problems_of(lambda: load_price_series(path, timezone=CHI, where="site.toml: prices"))
+    assert any("repeats 1 time" in m and 'prices.time_label = "end"' in m for m in msgs)
+    s = load_price_series(write(tmp_path, [(t, i) for i, t in enumerate(labels)], name="e.csv"), timezone=CHI,
+                          time_label="end")
+    assert list(s.index) == list(pd.date_range("2024-11-03T05:00Z", periods=25, freq="h"))
+    assert s.tolist() == [float(i) for i in range(25)]
