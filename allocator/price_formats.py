@@ -337,7 +337,7 @@ def parse_iso_times(table: Table, column: str, where: str, problems: list[Proble
     text = pd.Series(table.cells[column], dtype=object)
     if spec.time_format is not None:
         wall, utc = tl.parse_with_format(text, spec.time_format, end_labels=spec.time_label == "end")
-        what, fix = f"a time in time_format {spec.time_format!r}", None
+        what, fix = f"a time in time_format {spec.time_format!r}", ""
         date_only = np.zeros(len(text), bool)
     else:
         text, is24 = tl.end_of_day_labels(text)
@@ -352,13 +352,7 @@ def parse_iso_times(table: Table, column: str, where: str, problems: list[Proble
     bad = wall.isna().to_numpy() & utc.isna().to_numpy()
     if bad.any():
         cells = table.cells[column]
-        if fix is None:
-            fits = [f for f in tl.fitting_formats(cells[bad]) if f != spec.time_format]
-            fix = (f'Check the pattern: "{fits[0]}" reads every one of these times.' if fits else
-                   "Check the pattern against these cells (strftime codes: %Y year, %m month, %d day, "
-                   "%H hour, %M minute).")
-        else:
-            fix = tl.format_fix(cells[bad], spec.field, fix)
+        fix = tl.format_fix(cells[bad], spec, fix)
         problems.append(Problem(
             where, f"{table.path}: time in column {column!r} is not {what} in {YEARS[0]}-{YEARS[1]} on "
                    f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], cells[bad])}.", fix))

@@ -8,13 +8,14 @@ Conventions (see MODEL.md): every hour is labelled by its start in UTC
 (``interval_start_utc``); a time written without an offset is wall-clock time
 in the site's time zone; a time with an offset (``Z``, ``-05:00``) is honored.
 On the fall-back day a naive hour written twice is first daylight time, then
-standard time; written once, it is the daylight occurrence. Naive times in the
-spring-forward gap do not exist.
+standard time; written once, its value stands for both occurrences (with a
+warning). Naive times in the spring-forward gap do not exist. A series whose
+times end their intervals (``time_label = "end"``) is turned into interval
+starts first (:mod:`allocator.time_labels`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from pathlib import Path
@@ -161,13 +162,13 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
     if raw is None or not tz_ok:
         raise InputError(problems, str(path))
     hour_ending = raw.repeated is None and time_label == "start" and tl.looks_hour_ending(raw.wall, timezone)
-    raw = _label_starts(raw, spec)
-    _say_naive_utc(raw, say_utc, where, path, warnings)
+    raw = tl.label_starts(raw, spec)
+    tl.say_naive_utc(raw, say_utc, where, path, warnings)
     located = _localize(raw, timezone, where, path, problems)
     if located is None:
         _report_values(raw, np.ones(len(raw.values), bool), "price", where, path, problems)
         raise InputError(problems, str(path))
-    raw, times, gap, copies = _collapsed_fall_back(raw, *located, timezone)
+    raw, times, gap, copies = tl.with_collapsed_fall_back(raw, *located, timezone)
     dated = times.notna() & ~gap
     if not dated.any():
         problems.append(Problem(where, f"{path} has no row with a usable time.", pf.ISO_FIX))
@@ -182,7 +183,7 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
     _report_values(raw, inside, "price", where, path, problems)
     _report_extreme_prices(raw, inside, where, path, problems)
     _report_duplicates(raw, times, inside, timezone, where, path, problems, hour_ending)
-    _say_collapsed(raw, times, copies & inside, timezone, where, path, warnings)
+    tl.say_collapsed(raw, times, copies & inside, where, path, warnings, lambda t: _show(t, timezone))
     if not window_ok:  # gaps and coverage depend on the window: wait until it is fixed
         raise InputError(problems, str(path))
     if lo >= last_end or hi <= first or lo < first - EDGE_TOLERANCE or hi > last_end + EDGE_TOLERANCE:
@@ -266,13 +267,13 @@ def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str | 
     if raw is None or not tz_ok:
         raise InputError(problems, str(path))
     hour_ending = time_label == "start" and tl.looks_hour_ending(raw.wall, timezone)
-    raw = _label_starts(raw, spec)
-    _say_naive_utc(raw, say_utc, where, path, warnings)
+    raw = tl.label_starts(raw, spec)
+    tl.say_naive_utc(raw, say_utc, where, path, warnings)
     located = _localize(raw, timezone, where, path, problems)
     if located is None or not located[0].notna().any():
         _report_values(raw, np.ones(len(raw.values), bool), "value", where, path, problems)
         raise InputError(problems, str(path))
-    raw, times, gap, copies = _collapsed_fall_back(raw, *located, timezone)
+    raw, times, gap, copies = tl.with_collapsed_fall_back(raw, *located, timezone)
     dated = times.notna()
     relevant = dated.copy()
     if len(index):
@@ -281,7 +282,7 @@ def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str | 
             relevant &= times >= in_force
         relevant &= times < index.max() + HOUR
     _report_gap(raw, gap & relevant, timezone, where, path, problems, fill_hint=False, hour_ending=hour_ending)
-    _say_collapsed(raw, times, copies & relevant, timezone, where, path, warnings)
+    tl.say_collapsed(raw, times, copies & relevant, where, path, warnings, lambda t: _show(t, timezone))
     _report_values(raw, relevant, "value", where, path, problems)
     dated &= ~gap
     _report_duplicates(raw, times, dated, timezone, where, path, problems, hour_ending)
@@ -481,56 +482,3 @@ def _hour_ending_fix(field: str) -> str:
     return (f"The times look hour-ending (each labels the end of its hour: the nonexistent times and missing "
             f'hours sit exactly on the DST changes): set {field}.time_label = "end". Do not fill the gaps: that '
             f"would shift every value one hour early.")
-
-
-def _label_starts(raw: pf.RawSeries, spec: tl.TimeSpec) -> pf.RawSeries:
-    """Interval starts of a series whose times are interval ends (``time_label = "end"``); ERCOT reports
-    (``raw.repeated`` set) already give starts."""
-    if spec.time_label != "end" or raw.repeated is not None:
-        return raw
-    step = tl.file_step(raw.wall, raw.utc)
-    wall, utc = tl.to_interval_start(raw.wall, raw.utc, step)
-    return replace(raw, wall=wall, utc=utc)
-
-
-def _say_naive_utc(raw: pf.RawSeries, say: bool, where: str, path: Path, warnings: list[Problem]) -> None:
-    """Warn that times without an offset are read as UTC because the site file sets no time zone."""
-    naive = raw.wall.notna().to_numpy()
-    if say and naive.any():
-        i = np.flatnonzero(naive)[0]
-        warnings.append(Problem(
-            where, f"{path}: {pf.count(int(naive.sum()), 'time')} without a UTC offset (first, line {raw.lines[i]}: "
-                   f"{raw.time_text[i]!r}) read as UTC, because site.timezone is not set.",
-            'If they are local times, set site.timezone (e.g. "America/Chicago"); if they are UTC, '
-            'set site.timezone = "UTC" to say so.'))
-
-
-def _collapsed_fall_back(raw: pf.RawSeries, times: pd.DatetimeIndex, gap: np.ndarray, timezone: str
-                         ) -> tuple[pf.RawSeries, pd.DatetimeIndex, np.ndarray, np.ndarray]:
-    """Rows of a fall-back hour written once also stand for its second (standard-time) occurrence:
-    the series with copies of them at that instant, and the mask of the copies."""
-    rows = times.notna() & ~gap
-    picked, second = tl.collapsed_fall_back(raw.wall, times, rows, timezone)
-    if picked.size == 0:
-        return raw, times, gap, np.zeros(len(gap), bool)
-    order = np.concatenate([np.arange(len(raw.lines)), picked])
-    wall, utc = raw.wall.iloc[order].reset_index(drop=True), raw.utc.iloc[order].reset_index(drop=True)
-    repeated = None if raw.repeated is None else raw.repeated[order]
-    grown = replace(raw, lines=raw.lines[order], time_text=raw.time_text[order], wall=wall, utc=utc,
-                    date_only=raw.date_only[order], repeated=repeated, values=raw.values[order],
-                    value_text=raw.value_text[order])
-    copies = np.concatenate([np.zeros(len(gap), bool), np.ones(picked.size, bool)])
-    return grown, times.append(second), np.concatenate([gap, np.zeros(picked.size, bool)]), copies
-
-
-def _say_collapsed(raw: pf.RawSeries, times: pd.DatetimeIndex, copies: np.ndarray, timezone: str, where: str,
-                   path: Path, warnings: list[Problem]) -> None:
-    """Warn that a fall-back hour written once was used for both of its occurrences (``copies``: those used)."""
-    if not copies.any():
-        return
-    shown = sorted({_show(t.floor("h"), timezone) for t in times[copies]})
-    warnings.append(Problem(
-        where, f"{path} writes the hour that clocks repeat on the fall-back day once "
-               f"({pf.describe_rows(raw.lines[copies], raw.time_text[copies])}); its value is used for both "
-               f"occurrences (the second: {'; '.join(shown[:3])}).",
-        "Write the hour twice (daylight time, then standard time) or with UTC offsets to give each its own value."))

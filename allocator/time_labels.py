@@ -16,12 +16,17 @@ fall-back day the label 02:00 is written for both 01:00 hours.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from allocator.errors import Problem
+
+if TYPE_CHECKING:
+    from allocator.price_formats import RawSeries
 
 TIME_LABELS = ("start", "end")
 TIME_LABEL_DOC = ('Which end of its interval a time labels: "start" (default) or "end" (hour-ending data: '
@@ -132,8 +137,15 @@ def fitting_formats(cells: np.ndarray) -> list[str]:
     return fits
 
 
-def format_fix(cells: np.ndarray, field: str, iso_fix: str) -> str:
-    """How to read times that are not ISO 8601: the ``time_format`` that fits them, if one does."""
+def format_fix(cells: np.ndarray, spec: TimeSpec, iso_fix: str) -> str:
+    """How to read ``cells``, times that did not parse: the ``time_format`` that fits them, if one does
+    (``iso_fix``: the advice for ISO 8601 times; empty when the table gave a ``time_format``)."""
+    field = spec.field
+    if spec.time_format is not None:
+        fits = [f for f in fitting_formats(cells) if f != spec.time_format]
+        return (f'Check the pattern: "{fits[0]}" reads every one of these times.' if fits else
+                "Check the pattern against these cells (strftime codes: %Y year, %m month, %d day, "
+                "%H hour, %M minute).")
     fits = fitting_formats(cells)
     if len(fits) == 1:
         return f'Set {field}.time_format = "{fits[0]}" (it reads every one of these times), or {iso_fix[0].lower()}{iso_fix[1:]}'
@@ -232,3 +244,61 @@ def collapsed_fall_back(wall: pd.Series, times: pd.DatetimeIndex, rows: np.ndarr
     keep = np.array([second[i].floor("h").value not in present for i in picked], dtype=bool)
     picked = picked[keep] if picked.size else picked
     return picked, second[picked]
+
+
+def label_starts(raw: RawSeries, spec: TimeSpec) -> RawSeries:
+    """Interval starts of a series whose times are interval ends (``time_label = "end"``); ERCOT reports
+    (``raw.repeated`` set) already give starts."""
+    if spec.time_label != "end" or raw.repeated is not None:
+        return raw
+    step = file_step(raw.wall, raw.utc)
+    wall, utc = to_interval_start(raw.wall, raw.utc, step)
+    return replace(raw, wall=wall, utc=utc)
+
+
+def say_naive_utc(raw: RawSeries, say: bool, where: str, path: Path, warnings: list[Problem]) -> None:
+    """Warn that times without an offset are read as UTC because the site file sets no time zone."""
+    from allocator import price_formats as pf
+
+    naive = raw.wall.notna().to_numpy()
+    if say and naive.any():
+        i = np.flatnonzero(naive)[0]
+        warnings.append(Problem(
+            where, f"{path}: {pf.count(int(naive.sum()), 'time')} without a UTC offset (first, line {raw.lines[i]}: "
+                   f"{raw.time_text[i]!r}) read as UTC, because site.timezone is not set.",
+            'If they are local times, set site.timezone (e.g. "America/Chicago"); if they are UTC, '
+            'set site.timezone = "UTC" to say so.'))
+
+
+def with_collapsed_fall_back(raw: RawSeries, times: pd.DatetimeIndex, gap: np.ndarray,
+                             timezone: str) -> tuple[RawSeries, pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Rows of a fall-back hour written once also stand for its second (standard-time) occurrence:
+    the series with copies of them at that instant, and the mask of the copies."""
+    rows = times.notna() & ~gap
+    picked, second = collapsed_fall_back(raw.wall, times, rows, timezone)
+    if picked.size == 0:
+        return raw, times, gap, np.zeros(len(gap), bool)
+    order = np.concatenate([np.arange(len(raw.lines)), picked])
+    wall, utc = raw.wall.iloc[order].reset_index(drop=True), raw.utc.iloc[order].reset_index(drop=True)
+    repeated = None if raw.repeated is None else raw.repeated[order]
+    grown = replace(raw, lines=raw.lines[order], time_text=raw.time_text[order], wall=wall, utc=utc,
+                    date_only=raw.date_only[order], repeated=repeated, values=raw.values[order],
+                    value_text=raw.value_text[order])
+    copies = np.concatenate([np.zeros(len(gap), bool), np.ones(picked.size, bool)])
+    return grown, times.append(second), np.concatenate([gap, np.zeros(picked.size, bool)]), copies
+
+
+def say_collapsed(raw: RawSeries, times: pd.DatetimeIndex, copies: np.ndarray, where: str, path: Path,
+                  warnings: list[Problem], show) -> None:
+    """Warn that a fall-back hour written once was used for both of its occurrences (``copies``: those used;
+    ``show`` writes an instant for people)."""
+    if not copies.any():
+        return
+    from allocator import price_formats as pf
+
+    shown = sorted({show(t.floor("h")) for t in times[copies]})
+    warnings.append(Problem(
+        where, f"{path} writes the hour that clocks repeat on the fall-back day once "
+               f"({pf.describe_rows(raw.lines[copies], raw.time_text[copies])}); its value is used for both "
+               f"occurrences (the second: {'; '.join(shown[:3])}).",
+        "Write the hour twice (daylight time, then standard time) or with UTC offsets to give each its own value."))
