@@ -98,19 +98,21 @@ def test_physical_block_is_lost_when_unused_and_skipped_at_negative_prices(tmp_p
 # ------------------------------------------------------------------ coincident peak
 
 
-@pytest.mark.parametrize("charge, curtails", [(200_000.0, True), (50_000.0, False)])
+@pytest.mark.parametrize("charge, curtails", [(400.0, True), (100.0, False)])
 def test_coincident_peak_curtails_only_when_the_charge_beats_the_margin(tmp_path, charge, curtails):
-    # one peak interval, hour 1 (margin 50 USD per MW); the charge per MW there is charge x 4/8760
+    # one listed peak interval, hour 1 (margin 50 USD per MW): as in ERCOT's 4CP it carries a quarter of the
+    # annual charge, charge / 4 per MW drawn in it, whatever the horizon's length
     r = run(tmp_path, {"coincident_peak": {"charge_usd_per_mw_year": charge, "intervals": ["2024-01-01T01:00Z"]}})
-    per_mw = charge * YEARS
+    per_mw = charge / 4
     peak = r.coincident_peak.iloc[0]
+    assert peak.peaks_per_year == 4.0 and peak.peaks_in_horizon == 1.0
     assert peak.uncurtailed_peak_draw_mw == pytest.approx(10.0)
     assert peak.uncurtailed_coincident_peak_cost_usd == pytest.approx(-10 * per_mw)
-    if curtails:  # 91.3 > 50
+    if curtails:  # 100 > 50
         assert running(r) == pytest.approx([10, 0, 0, 10], abs=1e-6)
         assert items(r)["coincident_peak_cost"] == pytest.approx(0.0, abs=1e-6)
         assert r.objective_usd == pytest.approx(1000.0, rel=1e-6)
-    else:  # 22.8 < 50
+    else:  # 25 < 50
         assert running(r) == pytest.approx([10, 10, 0, 10], abs=1e-6)
         assert items(r)["coincident_peak_cost"] == pytest.approx(-10 * per_mw, rel=1e-6)
         assert r.objective_usd == pytest.approx(1500 - 10 * per_mw, rel=1e-6)
@@ -121,7 +123,10 @@ def test_coincident_peak_probabilities_are_an_expected_value(tmp_path):
     # hour 1 (margin 50) still runs, hour 3 (margin 20) stands down
     name = write_series(tmp_path, "peaks.csv", [0.0, 0.3, 0.0, 0.3], "probability_frac")
     r = run(tmp_path, {"coincident_peak": {"charge_usd_per_mw_year": 200_000.0, "probability": {"file": name}}})
-    per_mw = 200_000.0 * YEARS * 0.5
+    # the probabilities are the expected number of peaks in each hour, scaled to sum to the peaks expected in
+    # the horizon, 4 a year x 4/8760 years: each hour holds half of them, and a peak costs charge / 4 per MW
+    per_mw = 200_000.0 / 4 * (4 * YEARS) * 0.5
+    assert per_mw == pytest.approx(200_000.0 * YEARS * 0.5)
     assert running(r) == pytest.approx([10, 10, 0, 0], abs=1e-6)
     assert r.dispatch.peak_weight_frac.tolist() == pytest.approx([0, 0.5, 0, 0.5])
     assert items(r)["coincident_peak_cost"] == pytest.approx(-10 * per_mw, rel=1e-6)

@@ -162,8 +162,9 @@ def test_assumptions_hold_every_input_with_unit_and_default(run_dir):
     assert table.loc["prices.fill", "source"] == "not given"
     # optional extension tables the site does not use (docs/power_market.md, docs/PLAN.md)
     assert table.loc[["power", "coincident_peak", "plan"], "source"].tolist() == ["not given"] * 3
-    # every field: site 4, prices 9, mining 6 + 2 fleets x 3, ai 9 + 1 lease x 4, 1 curtailment x 3, 3 tables
-    assert len(table) == 4 + 9 + 6 + 2 * 3 + 9 + 4 + 3 + 3
+    # every field: site 4, prices 11, mining 6 + 2 fleets x 3, ai 9 + 1 lease x 4, 1 curtailment x 3, 3 tables
+    assert len(table) == 4 + 11 + 6 + 2 * 3 + 9 + 4 + 3 + 3
+    assert tuple(table.loc["prices.time_label", ["value", "source"]]) == ("start", "default")
 
 
 def test_run_info_is_the_manifest(run_dir):
@@ -174,7 +175,8 @@ def test_run_info_is_the_manifest(run_dir):
     for path, digest in manifest["inputs_sha256"].items():
         assert rows[f"inputs_sha256.{path}"] == digest
     assert rows["argv"] == " ".join(manifest["argv"])
-    assert len(rows) == (9 + len(manifest["sites"]) * 3 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
+    assert (rows["warnings"] or "") == " ".join(manifest["warnings"])  # an empty cell reads back as None
+    assert len(rows) == (10 + len(manifest["sites"]) * 3 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
                          + 2 * len(manifest["files"]))  # files: bytes and sha256 of each result file
 
 

@@ -126,16 +126,17 @@ def test_fall_back_hour_written_twice_is_daylight_then_standard(tmp_path):
     assert s.tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
-def test_fall_back_hour_written_once_is_daylight_and_standard_hour_is_missing(tmp_path):
+def test_fall_back_hour_written_once_stands_for_both_occurrences_with_a_warning(tmp_path):
     rows = [("2024-11-03 00:00", "1"), ("2024-11-03 01:00", "2"), ("2024-11-03 02:00", "4")]
     path = write(tmp_path, csv_text(rows))
-    (msg,) = problems_of(lambda: load_price_series(path, timezone=CHI))
-    assert "no price for 1 of the 4 hours" in msg
-    assert "the first: 2024-11-03 01:00 CST = 2024-11-03 07:00 UTC" in msg
-    assert 'prices.fill = "ffill"' in msg
-    s = load_price_series(path, timezone=CHI, fill="ffill")
+    warnings = []
+    s = load_price_series(path, timezone=CHI, warnings=warnings)
+    # 00:00 CDT = 05Z, 01:00 CDT = 06Z, 01:00 CST = 07Z (the same row), 02:00 CST = 08Z
     assert list(s.index) == list(hours_from("2024-11-03T05:00Z", 4))
     assert s.tolist() == [1.0, 2.0, 2.0, 4.0]
+    (msg,) = map(str, warnings)
+    assert "writes the hour that clocks repeat on the fall-back day once (line 3 ('2024-11-03 01:00'))" in msg
+    assert "2024-11-03 01:00 CST = 2024-11-03 07:00 UTC" in msg
 
 
 def test_explicit_offsets_are_honored_on_the_fall_back_day(tmp_path):

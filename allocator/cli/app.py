@@ -31,6 +31,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def echo_warnings(warnings) -> None:
+    """Print each input warning to stderr (the run goes on; the manifest lists them too)."""
+    for text in warnings:
+        click.echo(f"warning: {text}", err=True)
+
+
 def files_in(folder: Path) -> str:
     """The result files of a run folder, comma-separated (reports are listed with their timings)."""
     return ", ".join(sorted(p.name for p in Path(folder).iterdir() if not p.name.startswith("report.")))

@@ -28,6 +28,9 @@ def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, forc
     if out is not None:
         check_target(out, force)
     result = solve_plan(list(sites), portfolio=portfolio, bins_per_month=bins, time_limit_s=time_limit_s)
+    from .app import echo_warnings
+
+    echo_warnings(result.warnings)
     click.echo(plan_summary_text(result))
     if out is not None:
         write_plan(result, out, force)
@@ -86,6 +89,9 @@ def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: b
     if out is not None:
         check_target(out, force)
     result = solve_portfolio(sites, portfolio, solver=solver, time_limit_s=time_limit_s, method=method)
+    from .app import echo_warnings
+
+    echo_warnings(result.warnings)
     click.echo(summary(result))
     click.echo(f"portfolio solved by {result.manifest_extra['portfolio_method']}")
     for r in result.placements.itertuples():

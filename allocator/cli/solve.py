@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError, Problem
-from .app import cli, files_in
+from .app import cli, echo_warnings, files_in
 
 
 @cli.command()
@@ -25,6 +25,7 @@ def validate(sites: tuple[Path, ...]) -> None:
             problems += err.problems
             continue
         click.echo(f"ok  {path}: {site.hours} hours from {site.index[0]:%Y-%m-%d %H:%M} UTC")
+        echo_warnings(str(w) for w in site.warnings)
     if problems:
         raise InputError(problems, f"{len(sites)} site file{'s' if len(sites) != 1 else ''}")
 
@@ -88,6 +89,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     inputs = load_sites_with(sites, values) if values else list(sites)
     if out is None:
         result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
+        echo_warnings(result.warnings)
         click.echo(summary(result))
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
         return
@@ -97,6 +99,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
                                   also=hourly.add)
         hourly.close()
+        echo_warnings(result.warnings)
         click.echo(summary(result))
         written_to = complete(folder, result, finish=step, hourly_s=hourly.seconds)
     click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")

@@ -70,7 +70,8 @@ _SUFFIX_UNITS = (
     ("_utc", "UTC time"),
 )
 _NAME_UNITS = {"pue": "grid MW / IT MW", "difficulty": "-", "start": "site time", "end": "site time",
-               "timezone": "IANA zone", "file": "path"}
+               "timezone": "IANA zone", "file": "path", "time_label": "start or end of interval",
+               "time_format": "strftime pattern", "peaks_per_year": "peaks/year", "peaks_in_horizon": "peaks"}
 
 
 def unit_of(path: str) -> str:

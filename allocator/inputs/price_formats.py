@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from allocator.inputs import time_labels as tl
+from allocator.inputs.row_text import SHOWN, YEARS, count, describe_rows, plausible  # noqa: F401 - used as pf.*
 from allocator.errors import Problem
 
 FORMATS = ("auto", "csv", "ercot_spp", "gridstatus")
-SHOWN = 5  # how many offending rows a problem names
-YEARS = (1900, 2199)  # times outside these years are misread cells
 
 ISO_FIX = (
     "Write times in ISO 8601: site-local like 2024-06-01T00:00 or with a UTC offset "
@@ -54,21 +54,6 @@ _HOUR = re.compile(r"^(\d{1,2})(?::00)?$")
 def norm(name: str) -> str:
     """Column name folded for matching: ``"Delivery Date"`` -> ``"deliverydate"``."""
     return re.sub(r"[\s_\-]", "", name).lower()
-
-
-def count(n: int, noun: str) -> str:
-    """``"1 row"``, ``"3 rows"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def describe_rows(lines: np.ndarray, texts: np.ndarray | None = None) -> str:
-    """``"line 5 ('N/A'), line 9 ('') and 3 more"``: the first few rows of a problem."""
-    shown = [
-        f"line {line}" + (f" ({texts[i]!r})" if texts is not None else "")
-        for i, line in enumerate(lines[:SHOWN])
-    ]
-    more = len(lines) - SHOWN
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 @dataclass
@@ -326,18 +311,36 @@ def _pick_location(table: Table, loc_col: str, location: str | None, where: str,
     return table.subset(mask)
 
 
-def parse_iso_times(table: Table, column: str, where: str, problems: list[Problem]):
-    """ISO 8601 times of a column: (wall, utc, date_only); unreadable ones are reported."""
+def parse_iso_times(table: Table, column: str, where: str, problems: list[Problem], spec: tl.TimeSpec | None = None):
+    """ISO 8601 times of a column (or ``spec.time_format``): (wall, utc, date_only); unreadable ones are reported.
+
+    ``24:00`` is midnight at the end of the day; it is accepted only where the table says
+    ``time_label = "end"`` (read as interval starts it would shift the file by a day's last hour).
+    """
+    spec = spec or tl.TimeSpec()
     text = pd.Series(table.cells[column], dtype=object)
-    offset = _matching(text, _OFFSET.search, _may_have_offset)
-    wall = plausible(_to_datetime(text.where(~offset, ""), utc=False))
-    utc = plausible(_to_datetime(text.where(offset, ""), utc=True))
+    if spec.time_format is not None:
+        wall, utc = tl.parse_with_format(text, spec.time_format, end_labels=spec.time_label == "end")
+        what, fix = f"a time in time_format {spec.time_format!r}", ""
+        date_only = np.zeros(len(text), bool)
+    else:
+        text, is24 = tl.end_of_day_labels(text)
+        if is24.any() and spec.time_label != "end":
+            problems.append(tl.hour_24_problem(table.path, column, table.lines, table.cells[column], is24,
+                                               where, spec.field))
+        offset = _matching(text, _OFFSET.search, _may_have_offset)
+        wall = plausible(_to_datetime(text.where(~offset, ""), utc=False))
+        utc = plausible(_to_datetime(text.where(offset, ""), utc=True))
+        what, fix = "an ISO 8601 time", ISO_FIX
+        date_only = _matching(text, _DATE_ONLY.fullmatch, lambda s: len(s) == 10)
     bad = wall.isna().to_numpy() & utc.isna().to_numpy()
     if bad.any():
+        cells = table.cells[column]
+        fix = tl.format_fix(cells[bad], spec, fix)
         problems.append(Problem(
-            where, f"{table.path}: time in column {column!r} is not an ISO 8601 time in {YEARS[0]}-{YEARS[1]} on "
-                   f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], table.cells[column][bad])}.", ISO_FIX))
-    return wall, utc, _matching(text, _DATE_ONLY.fullmatch, lambda s: len(s) == 10)
+            where, f"{table.path}: time in column {column!r} is not {what} in {YEARS[0]}-{YEARS[1]} on "
+                   f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], cells[bad])}.", fix))
+    return wall, utc, date_only
 
 
 def _may_have_offset(s: str) -> bool:
@@ -350,11 +353,6 @@ def _matching(text: pd.Series, match, candidate) -> np.ndarray:
     """``match`` of every string cell, tried only where ``candidate`` says it can hold (False elsewhere)."""
     return np.fromiter((isinstance(s, str) and candidate(s) and match(s) is not None for s in text),
                        dtype=bool, count=len(text))
-
-
-def plausible(times: pd.Series) -> pd.Series:
-    """``times`` with NaT for years outside :data:`YEARS` (a misread cell, such as ``"-3"``)."""
-    return times.where(times.dt.year.between(*YEARS))
 
 
 def _to_datetime(text: pd.Series, utc: bool) -> pd.Series:
@@ -387,7 +385,7 @@ def _raw(table: Table, value_col: str, time_text: np.ndarray, wall: pd.Series, u
 
 
 def read_csv_series(table: Table, time_column: str | None, column: str | None, where: str,
-                    problems: list[Problem]) -> RawSeries | None:
+                    problems: list[Problem], spec: tl.TimeSpec | None = None) -> RawSeries | None:
     """Generic CSV: a time column (default the first) and a value column."""
     time_col = table.columns[0] if time_column is None else _named_column(
         table, time_column, "time_column", where, problems)
@@ -400,12 +398,12 @@ def read_csv_series(table: Table, time_column: str | None, column: str | None, w
         problems.append(Problem(where, f"column {column!r} is also the time column.",
                                 "Set time_column and column to different columns."))
         return None
-    wall, utc, date_only = parse_iso_times(table, time_col, where, problems)
+    wall, utc, date_only = parse_iso_times(table, time_col, where, problems, spec)
     return _raw(table, value_col, table.cells[time_col], wall, utc, date_only, None)
 
 
 def read_gridstatus(table: Table, time_column: str | None, column: str | None, location: str | None,
-                    where: str, problems: list[Problem]) -> RawSeries | None:
+                    where: str, problems: list[Problem], spec: tl.TimeSpec | None = None) -> RawSeries | None:
     """gridstatus export: ``Interval Start``, ``Location``, ``LMP`` or ``SPP`` (``Interval End`` is not needed)."""
     time_col = _find(table, "intervalstart") if time_column is None else _named_column(
         table, time_column, "time_column", where, problems)
@@ -422,7 +420,7 @@ def read_gridstatus(table: Table, time_column: str | None, column: str | None, l
     value_col = _value_column(table, column, skip, where, problems, candidates=("lmp", "spp"))
     if part is None or value_col is None or time_col is None:
         return None
-    wall, utc, date_only = parse_iso_times(part, time_col, where, problems)
+    wall, utc, date_only = parse_iso_times(part, time_col, where, problems, spec)
     return _raw(part, value_col, part.cells[time_col], wall, utc, date_only, None)
 
 

@@ -22,6 +22,7 @@ from ..limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW
 from ..plan.schema import BtcPrice, Difficulty, Fees, PlanSection
 from ..plan.schema import Megawatts as Mw
 from ..power.schema import CoincidentPeak, DemandResponse, PowerSection, TouAdder
+from ..time_fields import TIME_FORMAT_DOC, TIME_LABEL_DOC, TimeFormat, TimeLabel
 from ..power.schema import cross_check as power_cross_check
 
 SITE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -82,6 +83,9 @@ class PricesSection(_Strict):
     fill: Literal["ffill", "interpolate"] | None = Field(
         None, description="How to fill missing hours; default: missing hours are an error."
     )
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC + " ERCOT reports (format ercot_spp) "
+                                  "are read by their own hour-ending columns.")
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
     tou_adder: list[TouAdder] = Field(
         default_factory=list, description="Time-of-use delivery charges by hour of day and month (extension)."
     )
@@ -93,6 +97,8 @@ class SeriesFile(_Strict):
     file: str = Field(description="CSV file, relative to the site file.")
     column: str | None = Field(None, description="Value column; default the only numeric one.")
     time_column: str | None = Field(None, description="Time column; default the first.")
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC)
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
 
 
 class HashpriceSection(_Strict):
@@ -101,6 +107,8 @@ class HashpriceSection(_Strict):
     file: str | None = Field(None, description="CSV of hashprice [USD/PH/day], daily or hourly.")
     column: str | None = Field(None, description="Hashprice column in the file.")
     time_column: str | None = Field(None, description="Time column in the file; default the first.")
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC + " A daily file's end labels end their day.")
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
     btc_price_usd: BtcPrice | None = Field(None, description="Bitcoin price [USD].")
     difficulty: Difficulty | None = Field(None, description="Network difficulty [-].")
     fees_btc_per_block: Fees = Field(0.0, description="Transaction fees per block [BTC].")

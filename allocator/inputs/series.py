@@ -8,8 +8,10 @@ Conventions (see MODEL.md): every hour is labelled by its start in UTC
 (``interval_start_utc``); a time written without an offset is wall-clock time
 in the site's time zone; a time with an offset (``Z``, ``-05:00``) is honored.
 On the fall-back day a naive hour written twice is first daylight time, then
-standard time; written once, it is the daylight occurrence. Naive times in the
-spring-forward gap do not exist.
+standard time; written once, its value stands for both occurrences (with a
+warning). Naive times in the spring-forward gap do not exist. A series whose
+times end their intervals (``time_label = "end"``) is turned into interval
+starts first (:mod:`allocator.inputs.time_labels`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.inputs import price_formats as pf
+from allocator.inputs import time_labels as tl
 from allocator.errors import InputError, Problem
 from allocator.inputs.schema import MAX_USD_PER_MWH
 
@@ -87,18 +90,20 @@ def to_utc(text: str, timezone: str, where: str) -> pd.Timestamp:
     return pd.Timestamp(first.astimezone(dt_timezone.utc)).tz_convert("UTC")
 
 
-def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
+def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "auto",
                       time_column: str | None = None, column: str | None = None,
                       location: str | None = None, start: str | None = None, end: str | None = None,
-                      fill: str | None = None, where: str = "prices") -> pd.Series:
+                      fill: str | None = None, where: str = "prices", time_label: str = "start",
+                      time_format: str | None = None, warnings: list[Problem] | None = None) -> pd.Series:
     """Load an hourly power price series.
 
     Parameters
     ----------
     path : Path
         CSV file of prices [USD/MWh], hourly or finer (finer is averaged to hours).
-    timezone : str
+    timezone : str or None
         IANA time zone of the site; times without an offset are wall-clock times there.
+        None: the site file does not say; such times are read as UTC, with a warning.
     fmt : str
         ``"auto"`` (detect by header), ``"csv"``, ``"ercot_spp"`` or ``"gridstatus"``.
     time_column : str, optional
@@ -116,6 +121,15 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
         spring-forward gap are dropped instead of reported.
     where : str
         Label for problems, e.g. ``"sites/west_texas.toml: prices"``.
+    time_label : {"start", "end"}
+        Whether a time is the start or the end of its interval (hour-ending data:
+        ``"end"``; ``24:00`` is then midnight at the end of the day). ERCOT reports
+        are read by their own hour-ending columns and ignore it.
+    time_format : str, optional
+        strftime pattern of the time cells (default ISO 8601).
+    warnings : list of Problem, optional
+        Receives what was read in a way worth saying (naive times read as UTC,
+        a fall-back hour written once, prices that look like other units).
 
     Returns
     -------
@@ -130,6 +144,10 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
     """
     path = Path(path)
     problems: list[Problem] = []
+    warnings = [] if warnings is None else warnings
+    say_utc, timezone = timezone is None, timezone or "UTC"
+    spec = tl.TimeSpec(time_format, time_label, _field(where))
+    _check_choice("time_label", time_label, tl.TIME_LABELS, where, problems)
     _check_choice("format", fmt, pf.FORMATS, where, problems)
     _check_choice("prices.fill", fill, FILLS, where, problems, optional=True)
     tz_ok = _zone(timezone, where, problems)[0] is not None
@@ -140,14 +158,17 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
                                 "Set start < end (end is exclusive)."))
         window = [None, None]
     window_ok = (window[0] is not None) == (start is not None) and (window[1] is not None) == (end is not None)
-    raw = _read(path, fmt, time_column, column, location, where, problems)
+    raw = _read(path, fmt, time_column, column, location, where, problems, spec)
     if raw is None or not tz_ok:
         raise InputError(problems, str(path))
+    hour_ending = raw.repeated is None and time_label == "start" and tl.looks_hour_ending(raw.wall, timezone)
+    raw = tl.label_starts(raw, spec)
+    tl.say_naive_utc(raw, say_utc, where, path, warnings)
     located = _localize(raw, timezone, where, path, problems)
     if located is None:
         _report_values(raw, np.ones(len(raw.values), bool), "price", where, path, problems)
         raise InputError(problems, str(path))
-    times, gap = located
+    raw, times, gap, copies = tl.with_collapsed_fall_back(raw, *located, timezone)
     dated = times.notna() & ~gap
     if not dated.any():
         problems.append(Problem(where, f"{path} has no row with a usable time.", pf.ISO_FIX))
@@ -157,10 +178,12 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
     hi = last_end if window[1] is None else window[1].ceil("h")
     inside = dated & (times >= lo) & (times < hi)
     if fill is None:
-        _report_gap(raw, gap & (times >= lo) & (times < hi), timezone, where, path, problems, fill_hint=True)
+        _report_gap(raw, gap & (times >= lo) & (times < hi), timezone, where, path, problems, fill_hint=True,
+                    hour_ending=hour_ending)
     _report_values(raw, inside, "price", where, path, problems)
     _report_extreme_prices(raw, inside, where, path, problems)
-    _report_duplicates(raw, times, inside, timezone, where, path, problems)
+    _report_duplicates(raw, times, inside, timezone, where, path, problems, hour_ending)
+    tl.say_collapsed(raw, times, copies & inside, where, path, warnings, lambda t: _show(t, timezone))
     if not window_ok:  # gaps and coverage depend on the window: wait until it is fixed
         raise InputError(problems, str(path))
     if lo >= last_end or hi <= first or lo < first - EDGE_TOLERANCE or hi > last_end + EDGE_TOLERANCE:
@@ -177,7 +200,7 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
         problems.append(Problem(
             where, f"{path} has no price for {len(missing)} of the {len(hours)} hours from {_show(lo, timezone)} "
                    f"to {_show(hi, timezone)}; the first: {'; '.join(_show(t, timezone) for t in missing[:3])}.",
-            FILL_FIX))
+            _hour_ending_fix(spec.field) if hour_ending else FILL_FIX))
     prices = hourly.reindex(hours)
     median = prices.median()
     if np.isfinite(median) and median < 1.0:
@@ -190,9 +213,10 @@ def load_price_series(path: Path, *, timezone: str = "UTC", fmt: str = "auto",
     return pd.Series(prices.to_numpy(dtype="float64"), index=pd.DatetimeIndex(hours, freq="h"), name=PRICE_NAME)
 
 
-def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str = "UTC",
+def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str | None = "UTC",
                         time_column: str | None = None, column: str | None = None,
-                        where: str = "profile") -> np.ndarray:
+                        where: str = "profile", time_label: str = "start", time_format: str | None = None,
+                        warnings: list[Problem] | None = None) -> np.ndarray:
     """Step a time+value CSV (daily, hourly or finer) onto hourly UTC intervals.
 
     Each hour takes the value of the latest row at or before it. Bare dates are
@@ -205,12 +229,18 @@ def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str = 
         [USD/PH/day] or AI utilization [fraction].
     index : pandas.DatetimeIndex
         Hourly interval starts [UTC], tz-aware.
-    timezone : str
-        IANA time zone of the site.
+    timezone : str or None
+        IANA time zone of the site (None: not set; naive times are read as UTC, with a warning).
     time_column, column : str, optional
         Time column (default the first) and value column (default the only other numeric one).
     where : str
         Label for problems, e.g. ``"sites/west_texas.toml: mining.hashprice"``.
+    time_label : {"start", "end"}
+        Whether a time starts or ends its interval (a daily file's ``"end"`` labels end their day).
+    time_format : str, optional
+        strftime pattern of the time cells (default ISO 8601).
+    warnings : list of Problem, optional
+        Receives what was read in a way worth saying (see :func:`load_price_series`).
 
     Returns
     -------
@@ -227,16 +257,23 @@ def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str = 
     index = index.tz_convert("UTC")
     path = Path(path)
     problems: list[Problem] = []
+    warnings = [] if warnings is None else warnings
+    say_utc, timezone = timezone is None, timezone or "UTC"
+    spec = tl.TimeSpec(time_format, time_label, _field(where))
+    _check_choice("time_label", time_label, tl.TIME_LABELS, where, problems)
     tz_ok = _zone(timezone, where, problems)[0] is not None
     table = pf.read_table(path, where, problems)
-    raw = None if table is None else pf.read_csv_series(table, time_column, column, where, problems)
+    raw = None if table is None else pf.read_csv_series(table, time_column, column, where, problems, spec)
     if raw is None or not tz_ok:
         raise InputError(problems, str(path))
+    hour_ending = time_label == "start" and tl.looks_hour_ending(raw.wall, timezone)
+    raw = tl.label_starts(raw, spec)
+    tl.say_naive_utc(raw, say_utc, where, path, warnings)
     located = _localize(raw, timezone, where, path, problems)
     if located is None or not located[0].notna().any():
         _report_values(raw, np.ones(len(raw.values), bool), "value", where, path, problems)
         raise InputError(problems, str(path))
-    times, gap = located
+    raw, times, gap, copies = tl.with_collapsed_fall_back(raw, *located, timezone)
     dated = times.notna()
     relevant = dated.copy()
     if len(index):
@@ -244,10 +281,11 @@ def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str = 
         if pd.notna(in_force):
             relevant &= times >= in_force
         relevant &= times < index.max() + HOUR
-    _report_gap(raw, gap & relevant, timezone, where, path, problems, fill_hint=False)
+    _report_gap(raw, gap & relevant, timezone, where, path, problems, fill_hint=False, hour_ending=hour_ending)
+    tl.say_collapsed(raw, times, copies & relevant, where, path, warnings, lambda t: _show(t, timezone))
     _report_values(raw, relevant, "value", where, path, problems)
     dated &= ~gap
-    _report_duplicates(raw, times, dated, timezone, where, path, problems)
+    _report_duplicates(raw, times, dated, timezone, where, path, problems, hour_ending)
     good = dated & np.isfinite(raw.values)
     steps = pd.Series(raw.values[good], index=times[good].floor("h")).groupby(level=0).mean()
     if len(steps) == 0:
@@ -268,7 +306,7 @@ def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str = 
 
 
 def _read(path: Path, fmt: str, time_column: str | None, column: str | None, location: str | None,
-          where: str, problems: list[Problem]) -> pf.RawSeries | None:
+          where: str, problems: list[Problem], spec: tl.TimeSpec | None = None) -> pf.RawSeries | None:
     """Read the file in its format (or the one its header shows)."""
     table = pf.read_table(path, where, problems)
     if table is None or fmt not in pf.FORMATS:
@@ -280,12 +318,12 @@ def _read(path: Path, fmt: str, time_column: str | None, column: str | None, loc
                                            f"Delivery Date and hour).", "Remove time_column."))
         return pf.read_ercot_spp(table, column, location, where, problems)
     if kind == "gridstatus":
-        return pf.read_gridstatus(table, time_column, column, location, where, problems)
+        return pf.read_gridstatus(table, time_column, column, location, where, problems, spec)
     if location is not None:
         problems.append(Problem(where, f"location = {location!r} is set but {path} is a plain time,value CSV "
                                        f"without locations.",
                                 'Remove location, or set format = "ercot_spp" or "gridstatus".'))
-    return pf.read_csv_series(table, time_column, column, where, problems)
+    return pf.read_csv_series(table, time_column, column, where, problems, spec)
 
 
 def _localize(raw: pf.RawSeries, timezone: str, where: str, path: Path,
@@ -326,13 +364,13 @@ def _localize(raw: pf.RawSeries, timezone: str, where: str, path: Path,
 
 
 def _report_gap(raw: pf.RawSeries, gap: np.ndarray, timezone: str, where: str, path: Path,
-                problems: list[Problem], fill_hint: bool) -> None:
+                problems: list[Problem], fill_hint: bool, hour_ending: bool = False) -> None:
     """Problem naming the rows whose naive time falls in a spring-forward gap."""
     if gap.any():
         problems.append(Problem(
             where, f"{path}: times that do not exist in {timezone} (clocks spring forward over them) on "
                    f"{pf.count(gap.sum(), 'row')}: {pf.describe_rows(raw.lines[gap], raw.time_text[gap])}.",
-            "Delete them or write the times with UTC offsets" + (
+            _hour_ending_fix(_field(where)) if hour_ending else "Delete them or write the times with UTC offsets" + (
                 '; or set prices.fill = "ffill" to drop them and fill the hour.' if fill_hint else ".")))
 
 
@@ -362,7 +400,7 @@ def _report_extreme_prices(raw: pf.RawSeries, rows: np.ndarray, where: str, path
 
 
 def _report_duplicates(raw: pf.RawSeries, times: pd.DatetimeIndex, rows: np.ndarray, timezone: str, where: str,
-                       path: Path, problems: list[Problem]) -> None:
+                       path: Path, problems: list[Problem], hour_ending: bool = False) -> None:
     """Problem naming the times that occur more than once (after conversion to UTC)."""
     rows = np.asarray(rows, bool)
     doubled = np.zeros(len(times), bool)
@@ -376,6 +414,7 @@ def _report_duplicates(raw: pf.RawSeries, times: pd.DatetimeIndex, rows: np.ndar
     problems.append(Problem(
         where, f"{path} repeats {pf.count(len(groups), 'time')} (after conversion to UTC): "
                f"{'; '.join(shown)}{more}.",
+        _hour_ending_fix(_field(where)) if hour_ending else
         "Delete the duplicates; on the fall-back day give the repeated hour explicit UTC offsets "
         "(in ERCOT files: DSTFlag = Y on its second occurrence)."))
 
@@ -432,3 +471,14 @@ def _show(moment: pd.Timestamp, timezone: str) -> str:
     if timezone in ("UTC", "Etc/UTC"):
         return utc
     return f"{moment.tz_convert(timezone).strftime('%Y-%m-%d %H:%M %Z')} = {utc}"
+
+
+def _field(where: str) -> str:
+    """The table a problem label names: ``"sites/x.toml: mining.hashprice"`` -> ``"mining.hashprice"``."""
+    return where.rpartition(": ")[2] or where
+
+
+def _hour_ending_fix(field: str) -> str:
+    return (f"The times look hour-ending (each labels the end of its hour: the nonexistent times and missing "
+            f'hours sit exactly on the DST changes): set {field}.time_label = "end". Do not fill the gaps: that '
+            f"would shift every value one hour early.")

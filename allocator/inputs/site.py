@@ -19,6 +19,7 @@ from ..errors import InputError, Problem
 from ..file_hash import sha256_file
 from . import series
 from . import hashprice as hp
+from . import input_checks
 from .extensions import power_loader
 from .schema import MAX_HASHPRICE_USD_PER_PH_DAY, SiteFile, read_site_file
 
@@ -54,6 +55,9 @@ class Site:
         Every file read, by role (for the manifest's hashes).
     power : allocator.power.market.PowerMarket or None
         Contracts, 4CP, demand response and TOU adders on the hourly axis (None: base model).
+    warnings : list of Problem
+        What was read in a way worth saying but not refused (input_checks.py, series.py): printed by
+        the CLI and listed in the manifest's ``warnings``.
     """
 
     id: str
@@ -66,6 +70,7 @@ class Site:
     ai_utilization_frac: np.ndarray
     input_files: dict[str, Path] = field(default_factory=dict)
     power: PowerMarket | None = None
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def hours(self) -> int:
@@ -132,7 +137,9 @@ def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
     base = path.parent
     tz = config.site.timezone
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     files: dict[str, Path] = {"site": path}
+    series_tz = tz if "timezone" in config.site.model_fields_set else None  # None: naive times warned as UTC
 
     try:
         import zoneinfo
@@ -152,8 +159,9 @@ def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
         files["prices"] = price_path
         try:
             prices = series.load_price_series(
-                price_path, timezone=tz, fmt=p.format, time_column=p.time_column, column=p.column,
+                price_path, timezone=series_tz, fmt=p.format, time_column=p.time_column, column=p.column,
                 location=p.location, start=p.start, end=p.end, fill=p.fill, where=f"{where}: prices",
+                time_label=p.time_label, time_format=p.time_format, warnings=warnings,
             )
         except InputError as err:
             problems += err.problems
@@ -162,10 +170,11 @@ def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
     index = pd.DatetimeIndex(prices.index)
     price = prices.to_numpy(dtype=float) + p.adder_usd_per_mwh
 
-    hashprice = _hashprice(config, index, base, where, files, problems)
-    utilization = _utilization(config, index, base, where, files, problems)
+    hashprice = _hashprice(config, index, base, where, files, problems, warnings, series_tz)
+    utilization = _utilization(config, index, base, where, files, problems, warnings, series_tz)
     grid_cap = _grid_cap(config, index, where, problems)
-    power = power_loader()(config, index, prices.to_numpy(dtype=float), base, where, files, problems)
+    power = power_loader()(config, index, prices.to_numpy(dtype=float), base, where, files, problems,
+                           warnings, series_tz)
     if power is not None:
         price = price + power.tou_adder_usd_per_mwh
     if problems:
@@ -174,6 +183,7 @@ def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
         id=path.stem, path=path, config=config, index=index, price_usd_per_mwh=price,
         hashprice_usd_per_ph_day=hashprice, grid_cap_mw=grid_cap,
         ai_utilization_frac=utilization, input_files=files, power=power,
+        warnings=warnings + input_checks.unit_slips(config, prices.to_numpy(dtype=float), hashprice, where),
     )
 
 
@@ -206,7 +216,8 @@ def _resolve(base: Path, name: str, where: str, problems: list[Problem]) -> Path
 
 
 def _hashprice(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: str,
-               files: dict[str, Path], problems: list[Problem]) -> np.ndarray:
+               files: dict[str, Path], problems: list[Problem], warnings: list[Problem] | None = None,
+               series_tz: str | None = "UTC") -> np.ndarray:
     m = config.mining
     n = len(index)
     if m.hashprice_usd_per_ph_day is not None:
@@ -220,8 +231,9 @@ def _hashprice(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: str
         files["hashprice"] = hp_path
         try:
             values = series.load_profile_series(
-                hp_path, index, timezone=config.site.timezone, time_column=h.time_column,
-                column=h.column, where=f"{where}: mining.hashprice",
+                hp_path, index, timezone=series_tz, time_column=h.time_column,
+                column=h.column, where=f"{where}: mining.hashprice", time_label=h.time_label,
+                time_format=h.time_format, warnings=warnings,
             )
         except InputError as err:
             problems += err.problems
@@ -257,7 +269,8 @@ def _check_hashprice(values: np.ndarray, where: str, problems: list[Problem], fi
 
 
 def _utilization(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: str,
-                 files: dict[str, Path], problems: list[Problem]) -> np.ndarray:
+                 files: dict[str, Path], problems: list[Problem], warnings: list[Problem] | None = None,
+                 series_tz: str | None = "UTC") -> np.ndarray:
     n = len(index)
     ai = config.ai
     if ai is None:
@@ -270,8 +283,9 @@ def _utilization(config: SiteFile, index: pd.DatetimeIndex, base: Path, where: s
     files["ai_utilization"] = u_path
     try:
         values = series.load_profile_series(
-            u_path, index, timezone=config.site.timezone, time_column=ai.utilization.time_column,
+            u_path, index, timezone=series_tz, time_column=ai.utilization.time_column,
             column=ai.utilization.column, where=f"{where}: ai.utilization",
+            time_label=ai.utilization.time_label, time_format=ai.utilization.time_format, warnings=warnings,
         )
     except InputError as err:
         problems += err.problems

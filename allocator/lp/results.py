@@ -380,6 +380,12 @@ class Result:
         """One line per site on why its split is what it is."""
         return {s.site.id: reason(s) for s in self.sites}
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the sites' inputs said that is allowed but worth checking (unit slips, naive times read as
+        UTC, ...), one line each, in site order; the CLI prints them and the manifest lists them."""
+        return [str(w) for s in self.sites for w in s.site.warnings]
+
     def site_records(self) -> list[dict]:
         """Per site: ``site_id, site_file, hours, objective_usd, inputs_sha256`` (for the manifest)."""
         return [{"site_id": s.site.id, "site_file": s.site.path, "hours": s.site.hours,
@@ -404,6 +410,7 @@ class Result:
                                      "site_file": str(r["site_file"])} for r in records},
             "inputs_sha256": inputs,
             "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
+            "warnings": self.warnings,
             "argv": sys.argv,
             **self.manifest_extra,
         }

@@ -221,7 +221,8 @@ def _price_year(site: Site, py, files: dict[str, Path], problems: list[Problem])
     try:
         s = series.load_price_series(path, timezone=site.timezone, fmt=p.format, time_column=p.time_column,
                                      column=py.column or p.column, location=p.location, start=None, end=None,
-                                     fill=p.fill, where=where)
+                                     fill=p.fill, where=where, time_label=p.time_label,
+                                     time_format=p.time_format)
     except InputError as err:
         problems.extend(err.problems)
         return None

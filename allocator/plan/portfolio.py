@@ -95,6 +95,8 @@ def with_tenants(sites: list[Site], pf: PortfolioFile, where: str, plan_mode: bo
     elif isinstance(budget, list):
         problems.append(Problem(f"{where}: capex_budget_usd", "a list (one budget per year) only applies to "
                                 "`allocator plan`.", "Give one number for `allocator solve`."))
+    if not plan_mode:
+        problems += _horizon_problems(sites, pf, where)
     if problems:
         raise InputError(problems, where)
     for site in sites:
@@ -106,6 +108,20 @@ def with_tenants(sites: list[Site], pf: PortfolioFile, where: str, plan_mode: bo
         ai = site.config.ai.model_copy(update={"lease": [*site.config.ai.lease, *extra]})
         out.append(dataclasses.replace(site, config=site.config.model_copy(update={"ai": ai})))
     return out
+
+
+def _horizon_problems(sites: list[Site], pf: PortfolioFile, where: str) -> list[Problem]:
+    """Shared rows need one horizon: a site's lease revenue, opex and annualized capex are prorated by its
+    hours, so sites of different lengths would trade a budget or a tenant in different currencies."""
+    coupled = pf.capex_budget_usd is not None or pf.min_hashrate_ph > 0 or bool(pf.tenant)
+    lengths = {s.hours for s in sites}
+    if not coupled or len(lengths) <= 1:
+        return []
+    shown = "; ".join(f"{s.id}: {s.hours:,} hours from {s.index[0]:%Y-%m-%d %H:%M} UTC" for s in sites)
+    return [Problem(where, f"the sites' horizons differ ({shown}); the portfolio's shared rows compare their "
+                           "amounts over one horizon, and each site's are prorated by its own hours.",
+                    "Give every site the same prices.start and prices.end (or price files of the same span), "
+                    "or solve the sites apart.")]
 
 
 def tenant_windows(pf: PortfolioFile, plan) -> dict[str, tuple[int, int]]:

@@ -99,6 +99,11 @@ class PlanResult:
                          "payback_years": payback_years(flows.to_numpy())})
         return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
+    @property
+    def warnings(self) -> list[str]:
+        """The sites' input warnings (unit slips, naive times read as UTC, ...), one line each."""
+        return [str(w) for s in self.sites for w in s.block.site.warnings]
+
     def manifest(self) -> dict:
         inputs: dict[str, str] = {}
         for s in self.sites:
@@ -116,6 +121,7 @@ class PlanResult:
             "portfolio": self.portfolio,
             "inputs_sha256": inputs,
             "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
+            "warnings": self.warnings,
             "argv": sys.argv,
         }
 

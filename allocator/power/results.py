@@ -29,7 +29,8 @@ PROGRAM_COLUMNS = (
     "demand_response_revenue_usd",
 )
 PEAK_COLUMNS = (
-    "site_id", "charge_usd_per_mw_year", "peak_draw_mw", "coincident_peak_cost_usd",
+    "site_id", "charge_usd_per_mw_year", "peaks_per_year", "peaks_in_horizon", "peak_draw_mw",
+    "coincident_peak_cost_usd",
     "uncurtailed_peak_draw_mw", "uncurtailed_coincident_peak_cost_usd",
 )
 TOLERANCE_MW = 1e-6
@@ -97,15 +98,16 @@ def outcome(block: SiteBlock, values: np.ndarray, lease_mw: np.ndarray, fleet_mw
 
     # coincident peak
     if pm.peak_weight_frac is not None:
-        years = site.horizon_years
+        share = pm.peak_charge_share_frac  # peaks in the horizon / peaks a year
         z = float(values[block.cols["coincident_peak"]][0])
         z = 0.0 if abs(z) < TOLERANCE_MW else z
         z0 = float(pm.peak_weight_frac @ (available_grid + ai_host))
         rate = pm.peak_charge_usd_per_mw_year
-        out.items_usd["coincident_peak_cost"] = -rate * years * z
-        out.peak = {"site_id": site.id, "charge_usd_per_mw_year": rate, "peak_draw_mw": z,
-                    "coincident_peak_cost_usd": -rate * years * z, "uncurtailed_peak_draw_mw": z0,
-                    "uncurtailed_coincident_peak_cost_usd": -rate * years * z0}
+        out.items_usd["coincident_peak_cost"] = -rate * share * z
+        out.peak = {"site_id": site.id, "charge_usd_per_mw_year": rate, "peaks_per_year": pm.peaks_per_year,
+                    "peaks_in_horizon": share * pm.peaks_per_year, "peak_draw_mw": z,
+                    "coincident_peak_cost_usd": -rate * share * z, "uncurtailed_peak_draw_mw": z0,
+                    "uncurtailed_coincident_peak_cost_usd": -rate * share * z0}
         out.dispatch["peak_weight_frac"] = pm.peak_weight_frac
 
     # demand response

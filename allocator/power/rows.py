@@ -7,7 +7,7 @@ docs/power_market.md):
 1. ``add_contract_constant``   -- a column fixed at 1 carrying the contracts' fixed payments and,
                                   for financial contracts, the CfD settlement, both independent of dispatch
 2. ``add_physical_contracts``  -- y_{k,t} <= B_{k,t}; sum_k y_{k,t} <= host draw_t              (grid MW)
-3. ``add_coincident_peak``     -- z = sum_t w_t host draw_t, charged charge x H/8760 per MW      (grid MW)
+3. ``add_coincident_peak``     -- z = sum_t w_t host draw_t, charged charge x N_h/N_y per MW      (grid MW)
 4. ``add_demand_response``     -- offers o_{k,t} <= mining running (+ shed), exclusivity, shedding (grid MW)
 
 The *host draw* is the grid draw whose power the host pays: mining
@@ -137,12 +137,13 @@ def add_physical_contracts(lp: LinearModel, block: SiteBlock) -> None:
 
 
 def add_coincident_peak(lp: LinearModel, block: SiteBlock) -> None:
-    """z - sum_t w_t host draw_t = 0; z costs charge x H/8760 [USD per MW] (ERCOT 4CP)."""
+    """z - sum_t w_t host draw_t = 0; z costs charge x peaks in the horizon / peaks a year [USD per MW] (ERCOT 4CP:
+    each of the year's 4 peak intervals carries a quarter of the annual charge)."""
     site = block.site
     pm = site.power
     if pm.peak_weight_frac is None:
         return
-    z = lp.add_columns([0.0], [INF], [-pm.peak_charge_usd_per_mw_year * site.horizon_years])
+    z = lp.add_columns([0.0], [INF], [-pm.peak_charge_usd_per_mw_year * pm.peak_charge_share_frac])
     block.cols["coincident_peak"] = z
     hours = np.flatnonzero(pm.peak_weight_frac > 0)
     first = np.zeros(site.hours)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import Problem
+from ..time_fields import TIME_FORMAT_DOC, TIME_LABEL_DOC, TimeFormat, TimeLabel
 
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -61,6 +62,8 @@ class ProbabilityFile(_Strict):
     file: str = Field(description="CSV file, relative to the site file; list every hour (0 where no peak).")
     column: str | None = Field(None, description="Probability column; default the only numeric one.")
     time_column: str | None = Field(None, description="Time column; default the first.")
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC)
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
 
 
 class CoincidentPeak(_Strict):
@@ -75,6 +78,15 @@ class CoincidentPeak(_Strict):
     probability: ProbabilityFile | None = Field(
         None, description="Per-hour probability of being a peak interval (expected-value charge)."
     )
+    peaks_per_year: Annotated[float, Field(gt=0.0, le=8760.0)] = Field(
+        4.0, description="Peak intervals a year whose average draw the annual charge is levied on (ERCOT 4CP: 4) "
+                         "[1/year]; each peak interval costs charge / peaks_per_year per MW drawn in it."
+    )
+    peaks_in_horizon: Positive | None = Field(
+        None, description="Peak intervals expected in the horizon, the sum the probabilities are scaled to [-]; "
+                          "default peaks_per_year x hours / 8760 (probability files only: listed intervals count "
+                          "themselves)."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> CoincidentPeak:
@@ -82,6 +94,8 @@ class CoincidentPeak(_Strict):
             raise ValueError("give either intervals (a list of times) or a [coincident_peak.probability] file")
         if self.intervals is not None and not self.intervals:
             raise ValueError("intervals is empty; list at least one peak interval")
+        if self.intervals is not None and self.peaks_in_horizon is not None:
+            raise ValueError("peaks_in_horizon applies to a probability file; listed intervals count themselves")
         return self
 
 
@@ -98,6 +112,8 @@ class PriceSeriesFile(_Strict):
     file: str = Field(description="CSV file, relative to the site file.")
     column: str | None = Field(None, description="Price column; default the only numeric one.")
     time_column: str | None = Field(None, description="Time column; default the first.")
+    time_label: TimeLabel = Field("start", description=TIME_LABEL_DOC)
+    time_format: TimeFormat = Field(None, description=TIME_FORMAT_DOC)
 
 
 class DemandResponse(_Strict):

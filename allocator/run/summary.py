@@ -54,6 +54,7 @@ class SiteSummary:
     inputs_sha256: dict[str, str]
     reason: str
     pickled_tables: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def table(self, name: str) -> pd.DataFrame:
         """The site's table ``name`` (a Result attribute: ``"split"``, ``"financials"``, ...)."""
@@ -69,7 +70,7 @@ def summarize(solution: results.SiteSolution) -> SiteSummary:
     tables["assumptions"] = assumptions_table([site])
     pickled = {name: pickle.dumps(table, pickle.HIGHEST_PROTOCOL) for name, table in tables.items()}
     return SiteSummary(site.id, site.path, site.hours, solution.objective_usd, site.file_sha256(),
-                       results.reason(solution), pickled)
+                       results.reason(solution), pickled, [str(w) for w in site.warnings])
 
 
 def solve_summarized(sites: list, also: Callable | None = None, **options) -> SummaryResult:
@@ -129,6 +130,10 @@ class SummaryResult(Result):
     @property
     def reasons(self) -> dict[str, str]:
         return {s.site_id: s.reason for s in self.sites}
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for s in self.sites for w in s.warnings]
 
     def site_records(self) -> list[dict]:
         return [{"site_id": s.site_id, "site_file": s.site_file, "hours": s.hours,

@@ -29,9 +29,11 @@ import itertools
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -106,7 +108,33 @@ def parse_vary(text: str) -> tuple[str, list]:
                                       "Write e.g. 30:80:11 (11 values from 30 to 80).")], where) from None
         values = np.linspace(lo, hi, n).tolist() if n > 1 else [lo]
         return path, values
-    return path, [parse_value(v.strip()) for v in spec.split(",")]
+    items = [v.strip() for v in spec.split(",")]
+    # one bare word is no list of values, and "30-80" in a list is a range slip; other text items of a list
+    # (a typo among numbers) are kept, to fail as that scenario's input_error row
+    bad = [v for v in items if not _is_toml_value(v) and (len(items) == 1 or _RANGE.fullmatch(v))]
+    if bad:
+        shown = ", ".join(map(repr, bad))
+        ranged = _RANGE.fullmatch(bad[0])
+        if ranged:
+            lo, hi = ranged.groups()
+            fix = f"For a range write lo:hi:n, e.g. {path}={lo}:{hi}:11 (11 values from {lo} to {hi})."
+        else:
+            fix = 'Give numbers (30,40,50), a range lo:hi:n (30:80:11), or quote text ("ffill").'
+        raise InputError([Problem(where, f"{shown} is neither a number, a list v1,v2,... nor a range lo:hi:n.",
+                                  fix)], where)
+    return path, [parse_value(v) for v in items]
+
+
+_RANGE = re.compile(r"\s*(-?[\d.]+)\s*(?:-|\.\.|to|\u2013)\s*(-?[\d.]+)\s*")
+
+
+def _is_toml_value(text: str) -> bool:
+    """True when ``text`` reads as a TOML value (a number, a boolean, a quoted string, a date...)."""
+    try:
+        tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
 
 
 def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = None) -> Sweep:
