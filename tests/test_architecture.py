@@ -4,7 +4,7 @@ The graph is read from the source with ``ast`` (imports inside functions count: 
 lazy import is still a dependency; imports under ``if TYPE_CHECKING:`` do not run
 and do not count). Wings, upstream first::
 
-    base (errors, limits, file_hash, csv_files, time_fields) -> inputs -> lp -> power | plan | whatif -> run -> reports -> cli
+    base (errors, limits, file_hash, csv_files, time_fields, staging, out_check) -> inputs -> lp -> power | plan | whatif -> run -> reports -> cli
 
 A module may import its own wing and any wing upstream of it. ``power``, ``plan``
 and ``whatif`` sit side by side and do not import each other. The package facade
@@ -22,8 +22,10 @@ from pathlib import Path
 from conftest import REPO
 
 PACKAGE = REPO / "allocator"
-#: small things every wing uses: errors, numeric limits, file hashing, spreadsheet-safe CSV, the time-series fields
-BASE = {"allocator.errors", "allocator.limits", "allocator.file_hash", "allocator.csv_files", "allocator.time_fields"}
+#: small things every wing uses: errors, numeric limits, file hashing, spreadsheet-safe CSV, the time-series fields,
+#: and the output-folder safety every writer shares (marked staging folders, --out checks)
+BASE = {"allocator.errors", "allocator.limits", "allocator.file_hash", "allocator.csv_files", "allocator.time_fields",
+        "allocator.staging", "allocator.out_check"}
 RANK = {"base": 0, "inputs": 1, "lp": 2, "power": 3, "plan": 3, "whatif": 3, "run": 4, "reports": 5, "cli": 6}
 FACADE = {"allocator", "allocator.__main__"}
 #: Site-file sections owned by an extension wing: the site schema composes them. They are

@@ -23,17 +23,18 @@ def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, forc
     """Solve the multi-year conversion plan of each site, and business as usual (all mining)."""
     from ..plan.site_plan import solve_plan
     from ..reports.plan import write_plan
-    from ..reports.run_folder import check_target
+    from ..out_check import check_target, command_inputs
 
+    files = command_inputs([*sites, portfolio])
     if out is not None:
-        check_target(out, force)
+        check_target(out, force, files)
     result = solve_plan(list(sites), portfolio=portfolio, bins_per_month=bins, time_limit_s=time_limit_s)
     from .app import echo_warnings
 
     echo_warnings(result.warnings)
     click.echo(plan_summary_text(result))
     if out is not None:
-        write_plan(result, out, force)
+        write_plan(result, out, force, files)
         names = "plan.csv, cashflows.csv, plan_summary.csv, bau_plan.csv"
         if result.placements is not None:
             names += ", tenants.csv, coupling_prices.csv"
@@ -79,15 +80,18 @@ def plan_summary_text(result) -> str:
 
 
 def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: bool, solver: str,
-                        time_limit_s: float | None, step=None, method: str = "auto") -> None:
-    """``allocator solve ... --portfolio``: the sites with shared rows; tenants.csv and coupling_prices.csv."""
-    from ..plan.portfolio import solve_portfolio
+                        time_limit_s: float | None, step=None, method: str = "auto", files=()) -> None:
+    """``allocator solve ... --portfolio``: the sites with shared rows; tenants.csv and coupling_prices.csv.
+
+    ``files`` are the command's input files (or a callable finding them), which ``--force`` must not delete."""
     from ..csv_files import write_csv
-    from ..reports.run_folder import check_target, write_result
+    from ..out_check import check_target
+    from ..plan.portfolio import solve_portfolio
+    from ..reports.run_folder import write_result
     from ..reports.text import summary
 
     if out is not None:
-        check_target(out, force)
+        check_target(out, force, files)
     result = solve_portfolio(sites, portfolio, solver=solver, time_limit_s=time_limit_s, method=method)
     from .app import echo_warnings
 
@@ -105,5 +109,5 @@ def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: b
 
         written_to = write_result(result, out, force, finish=step, extra={
             "tenants.csv": lambda p: write_csv(result.placements, p),
-            "coupling_prices.csv": lambda p: write_csv(result.shadow_prices, p)})
+            "coupling_prices.csv": lambda p: write_csv(result.shadow_prices, p)}, inputs=files)
         click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")

@@ -57,9 +57,11 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
           scenario: Path | None = None, workers: int = 1, portfolio_method: str | None = None) -> None:
     """Solve the optimal AI / mining split of each site."""
     from ..reports.hourly import HourlyWriter
-    from ..reports.run_folder import RunFolder, check_target, complete
+    from ..out_check import check_target, command_inputs
+    from ..reports.run_folder import RunFolder, complete
     from ..reports.text import summary
 
+    files = command_inputs([*sites, scenario, portfolio], sets)
     step = None
     if report is not None:
         from ..reports.report import ReportStep, formats_for_solve
@@ -73,10 +75,12 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         if workers != 1:
             raise InputError([Problem("--workers", "cannot be combined with --portfolio yet.",
                                       "Drop --workers: a portfolio is solved by one process.")], "the command line")
+        if out is not None:
+            check_target(out, force, files)
         values = overrides_from(sets, scenario)
         inputs = load_sites_with(sites, values) if values else list(sites)
         return solve_portfolio_cli(inputs, portfolio, out, force, solver, time_limit_s, step,
-                                   portfolio_method or "auto")
+                                   portfolio_method or "auto", files)
     if portfolio_method is not None:
         raise InputError([Problem("--portfolio-method", "applies only with --portfolio.",
                                   "Add --portfolio FILE, or drop --portfolio-method.")], "the command line")
@@ -84,7 +88,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     from .whatif import load_sites_with, overrides_from
 
     if out is not None:
-        check_target(out, force)
+        check_target(out, force, files)
     values = overrides_from(sets, scenario)
     inputs = load_sites_with(sites, values) if values else list(sites)
     if out is None:
@@ -94,7 +98,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
         return
     # each site's hourly rows go to the run folder as it is solved; the run keeps only its summary
-    with RunFolder(out, force) as folder:
+    with RunFolder(out, force, files) as folder:
         hourly = HourlyWriter(folder.tmp)
         result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
                                   also=hourly.add)

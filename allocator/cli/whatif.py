@@ -136,14 +136,18 @@ def breakeven(sites, params, low, high, swing_frac, tolerance, points, out, forc
     if (low is not None or high is not None) and len(params) != 1:
         raise InputError([Problem("--low/--high", "apply to one --param.", "Give exactly one --param with them.")],
                          "the breakeven options")
+    files = None
     if out is not None:
-        from ..reports.run_folder import check_target
+        from ..out_check import check_target, command_inputs
 
-        check_target(out, force)
+        files = command_inputs(sites)
+        check_target(out, force, files)
     breakevens, tornado = [], []
+    inputs_sha256: dict[str, str] = {}
     for path in sites:
         runner = SiteScenarios(path)
         runner.base  # bad site files fail here, before any search
+        inputs_sha256.update(runner.base.file_sha256())
         names = list(params) or be.default_parameters(runner)
         ranges = {p: be.resolve_range(runner, p, low, high, swing_frac) for p in names}
         click.echo(f"{runner.site_id}:")
@@ -156,20 +160,31 @@ def breakeven(sites, params, low, high, swing_frac, tolerance, points, out, forc
             breakevens += result.rows()
             tornado += be.sensitivity(runner, p, lo, base, hi)
     if out is not None:
-        _write_breakeven(out, force, breakevens, tornado)
+        _write_breakeven(out, force, breakevens, tornado, inputs_sha256, files)
         click.echo(f"\nwrote {out}/ (breakeven.csv, sensitivity.csv)")
 
 
-def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: list[dict]) -> None:
+def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: list[dict],
+                     inputs_sha256: dict[str, str], files) -> None:
+    """breakeven.csv and sensitivity.csv, and a manifest listing them (so --force may replace the folder)."""
+    import sys
+    from datetime import UTC, datetime
+
     import pandas as pd
 
-    from ..whatif.breakeven import BREAKEVEN_COLUMNS, SENSITIVITY_COLUMNS
+    from .. import __version__
     from ..csv_files import write_csv
-    from ..reports.run_folder import RunFolder
+    from ..reports.run_folder import RunFolder, manifest_inputs
+    from ..whatif.breakeven import BREAKEVEN_COLUMNS, SENSITIVITY_COLUMNS
 
-    with RunFolder(out, force) as folder:
+    with RunFolder(out, force, files) as folder:
         write_csv(pd.DataFrame(breakevens, columns=list(BREAKEVEN_COLUMNS)), folder.path("breakeven.csv"))
         write_csv(pd.DataFrame(tornado, columns=list(SENSITIVITY_COLUMNS)), folder.path("sensitivity.csv"))
+        manifest = {"tool": "allocator", "command": "breakeven", "tool_version": __version__,
+                    "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "inputs_sha256": inputs_sha256, "argv": sys.argv, "files": folder.file_list()}
+        folder.write_json("manifest.json", manifest)
+        folder.inputs += manifest_inputs(manifest)
         folder.publish()
 
 

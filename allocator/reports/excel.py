@@ -90,7 +90,10 @@ def monthly_dispatch(run: RunFiles) -> pd.DataFrame:
 
 
 def run_info(run: RunFiles) -> pd.DataFrame:
-    """``manifest.json`` flattened to ``key, value`` rows (dotted keys; lists joined by spaces)."""
+    """``manifest.json`` flattened to ``key, value`` rows (dotted keys; lists joined by spaces).
+
+    Its ``reports`` (the reports written so far, recorded so that ``--force`` may replace them) are left
+    out: a report describes the run, and must not change when it is written again."""
     rows: list[tuple[str, object]] = []
 
     def walk(prefix: str, value: object) -> None:
@@ -104,7 +107,7 @@ def run_info(run: RunFiles) -> pd.DataFrame:
         else:
             rows.append((prefix, value))
 
-    walk("", run.manifest)
+    walk("", {k: v for k, v in run.manifest.items() if k != "reports"})
     return pd.DataFrame(rows, columns=["key", "value"])
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import InputError, Problem
 from .run_files import read_run
-from .run_folder import replace_files
+from .run_folder import replace_files, unrecorded_reports
 
 FORMATS = {"html": "report.html", "xlsx": "report.xlsx"}
 
@@ -67,6 +67,11 @@ def write_reports(folder: Path, formats: list[str], name: str | None = None) -> 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     run = read_run(folder, name)
+    foreign = unrecorded_reports(folder, [FORMATS[f] for f in formats])
+    if foreign:
+        raise InputError([Problem(str(Path(folder) / n), "exists and the folder's manifest.json does not record it "
+                                  "as a report allocator wrote, so it is not replaced.",
+                                  "Move it away (or rename it) and rerun.") for n in foreign], str(folder))
     seconds["read"] = time.perf_counter() - t0
 
     def timed(name: str, writer):
@@ -89,6 +94,10 @@ def write_reports(folder: Path, formats: list[str], name: str | None = None) -> 
     try:
         replace_files(Path(folder), writers)
     except OSError as err:
-        raise InputError([Problem(str(folder), f"cannot write the reports ({err.strerror or err}).",
-                                  "Check the folder's permissions and free space.")], str(folder)) from None
+        from ..out_check import REASONS
+
+        reason = REASONS.get(err.errno or 0, err.strerror or str(err))
+        raise InputError([Problem(str(folder), f"cannot write the reports: {reason}; the old reports are kept.",
+                                  "Check the folder's permissions and free space, then rerun.")],
+                         str(folder)) from None
     return seconds

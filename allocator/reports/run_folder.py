@@ -1,15 +1,19 @@
 """Publish a run folder atomically: all files or none, never a mix.
 
-Files are written into a hidden temporary folder beside the target, then the
-folder is moved into place with one ``rename``. With ``force`` an existing
-folder is swapped out atomically (``renameat2(RENAME_EXCHANGE)`` on Linux) and
-then removed, so a reader, or a crash, sees either the old or the new folder.
+Files are written into a marked hidden staging folder beside the target
+(``.NAME.tmp-TOKEN/run``, :mod:`allocator.reports.staging`), then moved into
+place with one ``rename``. With ``force`` an existing earlier run is swapped
+out atomically (``renameat2(RENAME_EXCHANGE)`` on Linux) and then only the
+files its manifest recorded are removed (:mod:`allocator.out_check`
+refuses before the run if the folder holds anything else), so a reader, or a
+crash, sees either the old or the new folder.
 
 The manifest is written last and lists every other file with its size and
-sha256, so a reader can tell a complete folder from anything else. A run
-killed outright (SIGKILL, power loss) can leave its hidden temporary folder
-(``.NAME.tmp-PID-...``) behind; the next run into the same target removes
-those whose process is gone.
+sha256, so a reader can tell a complete folder from anything else; reports
+written after it are recorded under its ``reports``. A run killed outright
+(SIGKILL, power loss) can leave its staging folder behind; the next run into
+the same target removes it when its marker proves it ours and its process is
+gone, and never touches anything else.
 """
 
 from __future__ import annotations
@@ -18,31 +22,58 @@ import ctypes
 import ctypes.util
 import json
 import os
-import re
-import shutil
 import signal
-import tempfile
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..errors import InputError, Problem
+from .. import staging
+from ..errors import InputError
 from ..file_hash import sha256_file
+from ..out_check import check_target, exists_problem, os_problem, removable, replace_problems
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)(?:-.*)?$")
 
 
 class RunFolder:
-    """A temporary folder to fill, published by :meth:`publish`."""
+    """A temporary folder to fill, published by :meth:`publish`.
 
-    def __init__(self, target: Path, force: bool = False) -> None:
+    Parameters
+    ----------
+    target : Path
+        The run folder to create.
+    force : bool
+        Replace an earlier run there (only the files it recorded).
+    inputs : iterable of Path, or a callable returning one
+        Files the run reads: ``--force`` refuses if any lies inside ``target``
+        (a callable is called only when ``target`` exists).
+
+    An OS error while writing (disk full, file-size limit, read-only file
+    system...) becomes an :class:`InputError` naming the folder and the reason,
+    with the staging folder removed and ``target`` untouched.
+    """
+
+    def __init__(self, target: Path, force: bool = False,
+                 inputs: Iterable[Path] | Callable[[], Iterable[Path]] = ()) -> None:
         self.target = Path(target)
         self.force = force
-        check_target(self.target, force)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        remove_leftovers(self.target)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-{os.getpid()}-", dir=self.target.parent))
+        if callable(inputs):  # finding the inputs reads the TOML files: only when something could be deleted
+            inputs = inputs() if os.path.lexists(self.target) else ()
+        self.inputs = list(inputs)
+        check_target(self.target, force, self.inputs)
+        try:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            staging.remove_leftovers(self.target.parent, self.target.name)
+            self.staging = staging.Staging(self.target.parent, self.target.name)
+        except OSError as err:
+            raise InputError([os_problem(self.target, err)], str(self.target)) from None
+        self.tmp = self.staging.path / "run"
+        try:
+            os.mkdir(self.tmp)
+        except OSError as err:
+            self.staging.remove()
+            raise InputError([os_problem(self.target, err)], str(self.target)) from None
 
     def path(self, name: str) -> Path:
         return self.tmp / name
@@ -67,37 +98,87 @@ class RunFolder:
     def write_with(self, name: str, writer: Callable[[Path], None]) -> None:
         writer(self.tmp / name)
 
+    def record_reports(self) -> None:
+        """Add the files written after the manifest (the reports) to its ``reports``, so --force may remove them."""
+        manifest = json.loads((self.tmp / "manifest.json").read_text(encoding="utf-8"))
+        listed = set(manifest.get("files", {})) | {"manifest.json"}
+        reports = {name: meta for name, meta in self.file_list().items() if name not in listed}
+        if reports:
+            manifest["reports"] = reports
+            self.write_json("manifest.json", manifest)
+
     def publish(self) -> Path:
         """Move the finished folder into place (SIGINT/SIGTERM wait until it is done)."""
         if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
-            return self._publish()
+            return self._publish_or_explain()
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
-            return self._publish()
+            return self._publish_or_explain()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+    def _publish_or_explain(self) -> Path:
+        try:
+            return self._publish()
+        except OSError as err:
+            raise InputError([os_problem(self.target, err)], str(self.target)) from None
 
     def _publish(self) -> Path:
         for item in self.tmp.iterdir():  # the files' data is on disk before the folder appears
             with open(item, "rb") as fh:
                 os.fsync(fh.fileno())
         os.chmod(self.tmp, 0o755)
-        if self.target.exists():
+        if os.path.lexists(self.target):
             if not self.force:
-                raise InputError([_exists_problem(self.target)], str(self.target))
-            if not _exchange(self.tmp, self.target):
-                old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+                raise InputError([exists_problem(self.target)], str(self.target))
+            problems = replace_problems(self.target, self.inputs)  # again: files may have come since the check
+            if problems:
+                raise InputError(problems, str(self.target))
+            if _exchange(self.tmp, self.target):
+                old = self.tmp  # now holds the earlier run
+            else:  # the old run goes into the marked staging folder, then the new one into place
+                old = self.staging.path / "old"
                 os.rename(self.target, old)
-                os.rename(self.tmp, self.target)
-                shutil.rmtree(old, ignore_errors=True)
-                return self.target
-            shutil.rmtree(self.tmp, ignore_errors=True)  # now holds the old run
+                try:
+                    os.rename(self.tmp, self.target)
+                except OSError:
+                    os.rename(old, self.target)  # the old run back where it was
+                    raise
+            _fsync_dir(self.target.parent)
+            self._remove_old_run(old)
         else:
             os.rename(self.tmp, self.target)
+            _fsync_dir(self.target.parent)
+            self.staging.remove()
         return self.target
 
+    def _remove_old_run(self, old: Path) -> None:
+        """Remove what the earlier run recorded; keep anything else (it came after the last check).
+
+        The new run is in place by now: a file that cannot be removed stays in the marked
+        staging folder, which the next run into the target removes.
+        """
+        try:
+            for item in removable(old):
+                if item.is_dir() and not item.is_symlink():
+                    staging.remove_marked(item)  # a staging folder of ours (its marker says so)
+                else:
+                    item.unlink(missing_ok=True)
+            old.rmdir()
+        except OSError:
+            kept = sorted(p.name for p in old.iterdir()) if old.is_dir() else []
+            if not kept or set(kept) <= {p.name for p in removable(old)}:
+                self.staging.release()  # ours only: the next run removes it
+                return
+            self.staging.marker.unlink(missing_ok=True)  # no longer ours to remove
+            self.staging.release()
+            print(f"warning: {', '.join(kept)} appeared in {self.target} while it was being replaced; "
+                  f"kept in {old}", file=sys.stderr)
+            return
+        self.staging.remove()
+
     def discard(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.staging.remove()
 
     def __enter__(self) -> RunFolder:
         return self
@@ -105,74 +186,36 @@ class RunFolder:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.discard()
+            if issubclass(exc_type, OSError) and _is_write_error(exc, self):
+                raise InputError([os_problem(self.target, exc)], str(self.target)) from None
 
 
-def check_target(target: Path, force: bool) -> None:
-    """Refuse an existing run folder unless ``force``; refuse anything but a run folder in its place.
-
-    ``--force`` replaces only an earlier run folder (one with an allocator
-    ``manifest.json``) or an empty folder: a typo such as ``--out sites
-    --force`` must never delete the site files.
-    """
-    target = Path(target)
-    if target.is_symlink():
-        raise InputError([Problem(f"--out {target}", "is a symbolic link.",
-                                  "Give the real folder path, or another name.")], str(target))
-    if target.exists() and not target.is_dir():
-        raise InputError([Problem(f"--out {target}", "is a file, not a folder.", "Choose a folder name.")],
-                         str(target))
-    if target.exists() and not force:
-        raise InputError([_exists_problem(target)], str(target))
-    if target.exists() and not _is_run_folder(target):
-        raise InputError([Problem(
-            f"--out {target}", "is a folder with other files in it, not an earlier run (no allocator "
-                               "manifest.json); --force only replaces run folders, so nothing was deleted.",
-            "Choose a new folder name for the run.")], str(target))
+_WRITE_ERRORS = {"ENOSPC", "EDQUOT", "EFBIG", "EROFS"}
 
 
-def _is_run_folder(folder: Path) -> bool:
-    """An allocator run folder (its manifest says so) or an empty folder."""
-    try:
-        if not any(folder.iterdir()):
-            return True
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("tool") == "allocator"
+def _is_write_error(err: OSError, folder: RunFolder) -> bool:
+    """An OS error of writing the run folder (not of reading an input)."""
+    import errno
 
-
-def remove_leftovers(target: Path) -> list[Path]:
-    """Remove the hidden temporary folders of earlier runs into ``target`` whose process is gone."""
-    removed = []
-    parent = Path(target).parent
-    if not parent.is_dir():
-        return removed
-    for item in parent.iterdir():
-        match = _LEFTOVER.match(item.name)
-        if not match or match["name"] != Path(target).name or not item.is_dir():
-            continue
-        if _alive(int(match["pid"])):
-            continue
-        shutil.rmtree(item, ignore_errors=True)
-        removed.append(item)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # this process has no run in progress while it starts a new one
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    if errno.errorcode.get(err.errno or 0) in _WRITE_ERRORS:
         return True
-    return True
+    for name in (err.filename, err.filename2):
+        if name and (str(name).startswith(str(folder.staging.path)) or Path(str(name)) == folder.target):
+            return True
+    return False
 
 
-def _exists_problem(target: Path) -> Problem:
-    return Problem(f"--out {target}", "already exists; an earlier run is never overwritten silently.",
-                   "Choose another folder, or add --force to replace it.")
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -191,7 +234,8 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def write_result(result, out: Path, force: bool = False, extra: dict[str, Callable[[Path], None]] | None = None,
-                 finish: Callable[[Path], None] | None = None) -> Path:
+                 finish: Callable[[Path], None] | None = None,
+                 inputs: Iterable[Path] | Callable[[], Iterable[Path]] = ()) -> Path:
     """Write the files of MODEL.md (plus ``fleets.csv``, ``assumptions.csv``) for ``result`` into ``out``, atomically.
 
     Parameters
@@ -200,16 +244,18 @@ def write_result(result, out: Path, force: bool = False, extra: dict[str, Callab
     out : Path
         The run folder to create.
     force : bool
-        Replace an existing folder (atomically).
+        Replace an earlier run there (atomically; only the files it recorded are removed).
     extra : dict, optional
         More files to write: name -> writer(path).
     finish : callable, optional
         Called with the unpublished folder once every file above and the
         manifest are in it (the reports read them there), before publishing.
+    inputs : iterable of Path, or a callable returning one
+        Files the run read, besides those its manifest names: ``force`` refuses if any is inside ``out``.
     """
     from .hourly import write_hourly
 
-    with RunFolder(out, force) as folder:
+    with RunFolder(out, force, inputs) as folder:
         return complete(folder, result, extra, finish, write_hourly(result.sites, folder.tmp))
 
 
@@ -241,33 +287,84 @@ def complete(folder: RunFolder, result, extra: dict[str, Callable[[Path], None]]
     manifest = result.manifest()
     manifest["files"] = folder.file_list()  # the result files; reports written by `finish` are derived
     folder.write_json("manifest.json", manifest)
+    folder.inputs += manifest_inputs(manifest)
     if finish is not None:
         finish(folder.tmp)
+        folder.record_reports()
     return folder.publish()
 
 
-def replace_files(folder: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
-    """Write files into an existing ``folder``, each replacing its old version atomically.
+def manifest_inputs(manifest: dict) -> list[Path]:
+    """The input files a manifest names (the keys of its ``*_sha256`` tables)."""
+    found = []
+    for key, value in manifest.items():
+        if key.endswith("_sha256") and isinstance(value, dict):
+            found += [Path(p) for p in value]
+    return found
 
-    Every file is first written completely under a hidden temporary name (and
-    fsynced); only when all are written are they renamed over the old ones, so
-    a failure or a crash leaves the old files (or none), never a half-written one.
+
+def replace_files(folder: Path, writers: dict[str, Callable[[Path], None]]) -> list[Path]:
+    """Write files into an existing run ``folder``, each replacing its old version atomically.
+
+    Every file is first written completely into a marked staging folder inside
+    ``folder`` (and fsynced); the folder's allocator manifest, if any, is
+    rewritten to record them under ``reports`` (so ``--force`` may remove them
+    later); then each is renamed over its old version. A failure or a crash
+    leaves the old files (or none), never a half-written one; a crash leaves
+    the staging folder, which the next call removes.
     """
     folder = Path(folder)
-    staged: list[tuple[Path, Path]] = []
+    staging.remove_leftovers(folder, "report")
+    stage = staging.Staging(folder, "report")
     try:
+        staged = []
         for name, writer in writers.items():
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=folder)
-            os.close(fd)
-            tmp = Path(tmp_name)
-            staged.append((tmp, folder / name))
+            tmp = stage.path / name
             writer(tmp)
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)
+            staged.append((tmp, folder / name))
+        manifest = _manifest_with_reports(folder, stage.path, [tmp for tmp, _ in staged])
+        if manifest is not None:
+            os.replace(manifest, folder / "manifest.json")
         for tmp, target in staged:
             os.replace(tmp, target)
+        _fsync_dir(folder)
     finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        stage.remove()
     return [target for _, target in staged]
+
+
+def _manifest_with_reports(folder: Path, stage: Path, reports: list[Path]) -> Path | None:
+    """``folder``'s manifest with ``reports`` recorded, written into ``stage``; None without an allocator manifest."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("tool") != "allocator":
+        return None
+    recorded = manifest.get("reports") if isinstance(manifest.get("reports"), dict) else {}
+    for path in reports:
+        digest, size = sha256_file(path)
+        recorded[path.name] = {"bytes": size, "sha256": digest}
+    manifest["reports"] = recorded
+    path = stage / "manifest.json"
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(path, 0o644)
+    return path
+
+
+def unrecorded_reports(folder: Path, names: Iterable[str]) -> list[str]:
+    """Of ``names``, those present in ``folder`` that its manifest does not record as written by allocator."""
+    from ..out_check import recorded_files
+
+    recorded = recorded_files(folder) or set()
+    return [n for n in names if os.path.lexists(Path(folder) / n) and n not in recorded]
+
+
+__all__ = ["RunFolder", "check_target", "complete", "manifest_inputs", "replace_files", "unrecorded_reports",
+           "write_result"]
