@@ -209,7 +209,7 @@ def test_ctrl_c_keeps_finished_rows_and_the_rerun_completes(tmp_path, two_sites)
 
 
 def test_two_sweeps_never_write_one_folder_at_once(tmp_path, two_sites):
-    from allocator.whatif.sweep import _lock
+    from allocator.whatif.sweep_folder import lock_folder as _lock
 
     sweep = grid_sweep(two_sites, [f"{HP}=30:70:2"])
     run_sweep(sweep, tmp_path / "out", workers=1)

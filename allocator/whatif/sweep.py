@@ -25,8 +25,8 @@ written as soon as it is solved.
 from __future__ import annotations
 
 import csv
+import errno
 import itertools
-import json
 import math
 import os
 import re
@@ -46,10 +46,10 @@ from ..csv_files import escape_cell
 from ..errors import InputError, Problem
 from ..inputs.overrides import check_path, parse_value, read_raw
 from ..lp.results import SPLIT_COLUMNS
+from .sweep_folder import CSV_NAME, DEFINITION_NAME, claim, finished  # noqa: F401 (the names stay importable here)
 
-CSV_NAME = "sweep.csv"
-DEFINITION_NAME = "sweep.json"
 MAX_CHUNK = 25
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 
 
 @dataclass
@@ -275,17 +275,23 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
     definition = check_sweep(sweep)
     out = Path(out)
     csv_path = out / CSV_NAME
-    _claim(out, definition)
-    lock = _lock(out)
+    lock = claim(out, definition)
     try:
         return _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
+    except OSError as err:
+        if err.errno not in _WRITE_ERRNOS and not str(err.filename or "").startswith(str(out)):
+            raise
+        from ..out_check import os_problem
+
+        raise InputError([os_problem(out, err, "cannot be written (the rows written so far are kept; rerun "
+                                               "to resume)")], str(out)) from None
     finally:
         lock.close()
 
 
 def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, dask_scheduler: str | None,
                 reuse: bool, progress, total_callback, t0: float) -> SweepSummary:
-    done = _finished(csv_path, sweep.columns)
+    done = finished(csv_path, sweep.columns)
     ids = sweep.scenario_ids
     pending: dict[str, list[tuple[str, dict]]] = {}
     total = len(ids) * len(sweep.sites)
@@ -436,73 +442,6 @@ def _no_listener(address: str, timeout_s: float = 5.0) -> str | None:
             return None
     except OSError as err:
         return f"{host}:{port}: {err.strerror or err}"
-
-
-# ------------------------------------------------------------------ resume
-
-
-def _claim(out: Path, definition: dict) -> None:
-    """Create ``out`` with its definition, or check that it holds the same sweep."""
-    if out.exists() and not out.is_dir():
-        raise InputError([Problem(f"--out {out}", "is a file, not a folder.", "Choose a folder name.")], str(out))
-    path = out / DEFINITION_NAME
-    text = json.dumps(definition, indent=2, sort_keys=True, default=str) + "\n"
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        new = json.loads(text)
-        if old != new:
-            keys = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
-            raise InputError([Problem(
-                f"--out {out}",
-                f"holds a different sweep (its {', '.join(keys) or 'definition'} differ from this one's).",
-                "Rerun the same command to resume it, or choose another --out for this sweep.")], str(out))
-        return
-    if out.exists() and any(out.iterdir()):
-        raise InputError([Problem(f"--out {out}", "exists and holds no sweep.json.",
-                                  "Choose an empty or new folder.")], str(out))
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{DEFINITION_NAME}.tmp-{os.getpid()}"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _lock(out: Path):
-    """An exclusive lock on the sweep folder, held while rows are written (released on exit)."""
-    import fcntl
-
-    fh = open(out / ".lock", "a+", encoding="utf-8")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        raise InputError([Problem(f"--out {out}", "another sweep is writing to this folder right now.",
-                                  "Wait for it to finish (or stop it), then rerun to resume.")], str(out)) from None
-    return fh
-
-
-def _finished(csv_path: Path, columns: list[str]) -> set[tuple[str, str]]:
-    """(scenario_id, site_id) pairs already in sweep.csv; a torn last line is cut off."""
-    if not csv_path.exists() or csv_path.stat().st_size == 0:
-        return set()
-    data = csv_path.read_bytes()
-    if not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        with open(csv_path, "r+b") as fh:
-            fh.truncate(cut)
-        data = data[:cut]
-    lines = data.decode("utf-8").splitlines()
-    if not lines:
-        return set()
-    reader = csv.reader(lines)
-    header = next(reader)
-    if header != columns:
-        raise InputError([Problem(str(csv_path), "has other columns than this sweep writes.",
-                                  "Move it away or choose another --out.")], str(csv_path))
-    i_sid, i_site = header.index("scenario_id"), header.index("site_id")
-    return {(row[i_sid], row[i_site]) for row in reader if len(row) == len(header)}
 
 
 def read_sweep(out: Path):
