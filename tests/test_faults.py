@@ -93,6 +93,14 @@ class Forker:
         self.proc.stdout.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _print_tally():
+    """After the module: what the campaign ran (shown with pytest -s); each test asserts its own counts."""
+    yield
+    for name, counts in TALLY.items():
+        print(f"{name}: {counts['kills']} kills in {counts['rounds']} rounds ({counts['finished']} finished)")
+
+
 @pytest.fixture(scope="module")
 def forker():
     server = Forker()
@@ -296,6 +304,9 @@ def test_kill_9_report(forker, tmp_path):
             assert others == []  # a finished report removed what a killed one left
 
     campaign(forker, tmp_path, "report", argv, check, full_s)
+    code, _ = forker.run(argv, tmp_path, tmp_path / "stderr.txt")  # the next report cleans what the kills left
+    assert code == 0, (tmp_path / "stderr.txt").read_text()
+    check(code)
 
 
 # ------------------------------------------------------------------ two sweeps racing for one folder
@@ -437,9 +448,3 @@ def test_a_disk_that_fills_leaves_the_old_run(tmp_path, limit):
     finally:
         if umount:
             umount()
-
-
-def test_campaign_tally():
-    """Print what the campaign ran (pytest -s shows it); the counts are asserted in each test."""
-    for name, counts in TALLY.items():
-        print(f"{name}: {counts['kills']} kills in {counts['rounds']} rounds ({counts['finished']} finished)")
