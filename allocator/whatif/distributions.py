@@ -108,10 +108,16 @@ def _phi(z: np.ndarray) -> np.ndarray:
 
 def read_distributions(path: Path) -> Distributions:
     """Read and check a distributions file; raise :class:`InputError` listing every problem."""
-    where = str(path)
-    doc = read_toml(Path(path), "Check the --distributions path.")
+    return parse_distributions(read_toml(Path(path), "Check the --distributions path."), str(path))
+
+
+def parse_distributions(doc: dict, where: str, extra_keys: frozenset[str] = frozenset()) -> Distributions:
+    """Check a distributions document (a file's, or a scenario file's ``[sample]`` table).
+
+    ``extra_keys`` are keys the caller reads itself (not reported as unknown).
+    """
     problems: list[Problem] = []
-    unknown = set(doc) - {"seed", "param", "correlation", "description"}
+    unknown = set(doc) - {"seed", "param", "correlation", "description", *extra_keys}
     for key in sorted(unknown):
         problems.append(Problem(f"{where}: {key}", "unknown key.", "Known keys: seed, param, correlation, description."))
     seed = doc.get("seed", 0)

@@ -1,0 +1,423 @@
+"""Each scenario's second stage: its site LP with the first stage fixed by column bounds.
+
+For a scenario ``s`` and a first stage ``y = (a_l, m_f)`` [IT MW],
+:meth:`ScenarioModel.evaluate` fixes the first-stage columns of the
+scenario's own site LP (:func:`allocator.model.build`) at ``y`` by their
+bounds and re-solves it warm (dual simplex from the last basis). The
+optimum, scaled to a year (``x 8760 / H_s``), is ``net_s(y)`` [USD/year];
+the reduced costs of the fixed columns are a supergradient of that concave
+function, which makes one optimality cut of the L-shaped method. The rows that
+hold only first-stage columns (MODEL.md 1, 3, 4: convertible, halls, firm AI)
+are lifted from the subproblem: the master holds them.
+
+The only second-stage row a fixed first stage can break is the hosting SLA
+(MODEL.md 6: every hour's headroom is >= 0 once the firm AI row holds and
+mining can stop). When it breaks, the scenario's *phase-one* LP (the SLA rows
+given elastic columns ``v_f >= 0``, maximize ``-sum_f v_f`` [IT MWh]) gives
+``V_s(y) < 0`` and a supergradient, i.e. the feasibility cut
+``V_s(y0) + g (y - y0) >= 0``.
+
+A :class:`Shard` holds the models of some scenarios of one site; with
+``--workers`` each shard lives in its own process (:class:`ShardProcess`) and
+keeps its HiGHS models between iterations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import diagnosis, model, overrides, series
+from . import site as site_mod
+from .decide_scenarios import PriceSampling, Scenario, first_stage_changes
+from .errors import InputError, Problem, SolverError
+from .model import RowBlock
+from .reuse import FAST_PATH, derive_site
+from .site import HOURS_PER_YEAR, Site, load_site
+
+#: rows of the site LP on first-stage columns only: the master holds them
+FIRST_STAGE_ROWS = ("convertible", "halls", "firm_ai")
+
+
+@dataclass
+class Evaluation:
+    """A scenario's second stage at one first stage.
+
+    Attributes
+    ----------
+    feasible : bool
+        The second stage has a solution (the SLA can be met).
+    net_usd_per_year : float
+        Annualized optimum (feasible) or the phase-one value ``V_s`` [IT MWh] (infeasible).
+    gradient : np.ndarray
+        Supergradient of that value w.r.t. the first stage [USD/year per IT MW, or IT MWh per IT MW].
+    mining_energy_mwh : float
+        IT MWh mined over the scenario's horizon.
+    """
+
+    feasible: bool
+    net_usd_per_year: float
+    gradient: np.ndarray
+    mining_energy_mwh: float = 0.0
+
+
+@dataclass
+class ScenarioInfo:
+    """What the master needs of a loaded scenario."""
+
+    id: str
+    hours: int
+    min_cap_mw: float
+    events: list[int]              # indices of the site file's events that overlap its hours
+    problems: list[Problem]        # input problems (exit 1)
+    conflicts: list[Problem]       # signed leases against its limits (exit 2)
+
+
+def _prefixed(problems: list[Problem], scenario_id: str) -> list[Problem]:
+    return [Problem(f"scenario {scenario_id}: {p.where}", p.message, p.fix) for p in problems]
+
+
+def scenario_site(base: Site, raw: dict, scenario: Scenario, prices: PriceSampling | None = None,
+                  seed: int | None = None) -> tuple[Site, list[int]]:
+    """The site of one scenario and the base events it keeps; raise :class:`InputError`.
+
+    Site-file events missing the scenario's hours are dropped for it; an event the scenario
+    sets itself must overlap its hours.
+    """
+    where = str(base.path)
+    values = scenario.values
+    base_events = list(range(len(base.config.curtailment)))
+    if values:
+        doc = overrides.apply_overrides(raw, values, where)
+        config = overrides.validate(doc, where, values)
+    else:
+        config = base.config
+    changed = first_stage_changes(base.config, config)
+    if changed:
+        raise InputError([Problem(f"scenario {scenario.id}", f"changes {', '.join(changed)} (through "
+                                  f"{', '.join(values) or 'its values'}), which bound the first-stage decision "
+                                  "shared by every scenario.",
+                                  "Change it in the site file instead, or run decide once per value.")], where)
+    if all(FAST_PATH.match(p) for p in values) and scenario.price_sample is None:
+        site, kept = (derive_site(base, config) if values else base), base_events
+    else:
+        site, kept = _load_windowed(base, config, scenario, values)
+    if scenario.price_sample is not None:
+        from .decide_bootstrap import bootstrap_site
+
+        site = bootstrap_site(site, base, prices, seed or 0, scenario.price_sample)
+    return site, kept
+
+
+def _load_windowed(base: Site, config, scenario: Scenario, values: dict[str, Any]) -> tuple[Site, list[int]]:
+    """Load a scenario whose hours may differ from the base site's: events filtered to its window."""
+    where = str(base.path)
+    site = load_site(base.path, config=config.model_copy(update={"curtailment": []}))
+    problems: list[Problem] = []
+    first, last = site.index[0], site.index[-1] + np.timedelta64(1, "h")
+    own = {int(p.split("[")[1].split("]")[0]) for p in values if p.startswith("curtailment[")}
+    keep, kept_base = [], []
+    for i, event in enumerate(config.curtailment):
+        try:
+            start = series.to_utc(event.start, config.site.timezone, f"{where}: curtailment[{i}].start")
+            end = series.to_utc(event.end, config.site.timezone, f"{where}: curtailment[{i}].end")
+        except InputError as err:
+            problems += err.problems
+            continue
+        if end > first and start < last:
+            keep.append(event)
+            if i < len(base.config.curtailment) and i not in own:
+                kept_base.append(i)
+        elif i in own:
+            problems.append(Problem(f"{where}: curtailment[{i}]", f"the event {event.start} to {event.end}, set by "
+                                    f"scenario {scenario.id}, lies outside its hours.",
+                                    "Fix its dates or the scenario's prices.start/end."))
+    kept_config = config.model_copy(update={"curtailment": keep})
+    cap = site_mod._grid_cap(kept_config, site.index, where, problems)
+    if problems:
+        raise InputError(problems, where)
+    return dataclasses.replace(site, config=kept_config, grid_cap_mw=cap), kept_base
+
+
+class ScenarioModel:
+    """One scenario's site LP held by HiGHS, re-solved at each first stage.
+
+    Parameters
+    ----------
+    site : Site
+        The scenario's site.
+    time_limit_s : float, optional
+        Time limit of each solve [s].
+    """
+
+    def __init__(self, site: Site, time_limit_s: float | None = None) -> None:
+        from .solve import highs_for
+
+        self.site = site
+        self.lp = model.build([site], name=site.id)
+        block = self.lp.blocks[0]
+        self.block = block
+        self.fs = np.concatenate([block.lease_cols, block.fleet_cols]).astype(np.int32)
+        self.run = block.run_cols.ravel()
+        self.factor = HOURS_PER_YEAR / site.hours
+        arr = self.lp.arrays()
+        self.fs_lower, self.fs_upper = arr["col_lower"][self.fs].copy(), arr["col_upper"][self.fs].copy()
+        lifted = [block.rows[f] for f in FIRST_STAGE_ROWS if f in block.rows]
+        self.lifted = (np.concatenate(lifted) if lifted else np.zeros(0, np.int64)).astype(np.int32)
+        self.lifted_lower = arr["row_lower"][self.lifted].copy()
+        self.lifted_upper = arr["row_upper"][self.lifted].copy()
+        row_lower, row_upper = arr["row_lower"].copy(), arr["row_upper"].copy()
+        row_lower[self.lifted], row_upper[self.lifted] = -np.inf, np.inf
+        arr["row_lower"], arr["row_upper"] = row_lower, row_upper
+        self.time_limit_s = time_limit_s
+        self.h = highs_for(self.lp, time_limit_s=time_limit_s) if self.lp.n_cols else None
+        self._solved = False
+        self._phase_one = None
+
+    # ------------------------------------------------------------ solving
+
+    def _run(self, h) -> str:
+        import highspy
+
+        from .solve import raise_if_interrupted, run
+
+        run(h)
+        raise_if_interrupted(h)
+        status = h.getModelStatus()
+        S = highspy.HighsModelStatus
+        if status == S.kOptimal:
+            h.setOptionValue("solver", "simplex")
+            return "optimal"
+        if status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+            return "infeasible"
+        raise SolverError([Problem(self.site.id, f"the solver returned {h.modelStatusToString(status)!r} on a "
+                                   "scenario's second stage.", "Raise --time-limit, or rerun with --debug.")])
+
+    def evaluate(self, y: np.ndarray) -> Evaluation:
+        """The annualized second-stage optimum at first stage ``y`` [IT MW], or its phase-one value."""
+        y = np.minimum(np.maximum(np.asarray(y, float), self.fs_lower), self.fs_upper)
+        if self.h is None:
+            return Evaluation(True, 0.0, np.zeros(0))
+        h = self.h
+        if self.fs.size:
+            h.changeColsBounds(self.fs.size, self.fs, y, y)
+        status = self._run(h)
+        if status == "infeasible":
+            h.setOptionValue("solver", "ipm")  # a fresh start next time: the basis is of an infeasible LP
+            h.clearSolver()
+            value, gradient = self._phase_one_at(y)
+            return Evaluation(False, value, gradient)
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, float)
+        grad = np.asarray(sol.col_dual, float)[self.fs] * self.factor
+        objective = float(h.getInfo().objective_function_value)
+        return Evaluation(True, objective * self.factor, grad, float(x[self.run].sum()) if self.run.size else 0.0)
+
+    def own_optimum(self) -> tuple[float, np.ndarray]:
+        """This scenario alone: its optimal first stage [IT MW] and annualized net [USD/year]."""
+        if self.h is None:
+            return 0.0, np.zeros(0)
+        h = self.h
+        if self.fs.size:
+            h.changeColsBounds(self.fs.size, self.fs, self.fs_lower, self.fs_upper)
+        if self.lifted.size:
+            h.changeRowsBounds(self.lifted.size, self.lifted, self.lifted_lower, self.lifted_upper)
+        try:
+            status = self._run(h)
+            if status != "optimal":
+                raise SolverError([Problem(self.site.id, "a scenario alone is infeasible although its signed leases "
+                                           "fit its limits.", "Rerun with --debug and report it.")])
+            x = np.asarray(h.getSolution().col_value, float)
+            return float(h.getInfo().objective_function_value) * self.factor, x[self.fs].copy()
+        finally:
+            if self.lifted.size:
+                h.changeRowsBounds(self.lifted.size, self.lifted, np.full(self.lifted.size, -np.inf),
+                                   np.full(self.lifted.size, np.inf))
+
+    def _phase_one_at(self, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """max -sum_f v_f with the SLA rows elastic, first stage fixed at y: (value [IT MWh], gradient)."""
+        from .matrix import pass_model
+        from .solve import _quiet_highs
+
+        if self._phase_one is None:
+            lp = model.build([self.site], name=f"{self.site.id}_phase_one")
+            sla = lp.blocks[0].rows["uptime_sla"]
+            v = lp.add_columns(np.zeros(sla.size), np.inf, -1.0)
+            lp._row_blocks.append(RowBlock(np.zeros(0), np.zeros(0), sla.astype(np.int64), v, np.ones(sla.size)))
+            lp._arrays = None
+            arr = lp.arrays()
+            cost = np.zeros(lp.n_cols)
+            cost[v] = -1.0
+            arr["col_cost"] = cost
+            arr["row_lower"][self.lifted] = -np.inf
+            arr["row_upper"][self.lifted] = np.inf
+            h = _quiet_highs()
+            h.setOptionValue("output_flag", False)
+            h.setOptionValue("threads", 1)
+            pass_model(h, lp)
+            self._phase_one = h
+        h = self._phase_one
+        h.changeColsBounds(self.fs.size, self.fs, y, y)
+        if self._run(h) != "optimal":
+            raise SolverError([Problem(self.site.id, "the phase-one LP of a scenario has no optimum.",
+                                       "Rerun with --debug and report it.")])
+        sol = h.getSolution()
+        return float(h.getInfo().objective_function_value), np.asarray(sol.col_dual, float)[self.fs].copy()
+
+
+# ------------------------------------------------------------------ shards
+
+
+class Shard:
+    """The loaded scenarios of one site held in this process.
+
+    Parameters
+    ----------
+    site_path : str
+        The site file.
+    scenarios : list of Scenario
+    prices : PriceSampling or None
+        ``[sample.prices]`` of the scenario file.
+    seed : int or None
+        Seed of the sampled price paths.
+    """
+
+    def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
+                 seed: int | None = None, time_limit_s: float | None = None) -> None:
+        base = load_site(site_path)
+        raw = overrides.read_raw(Path(site_path))
+        self.models: list[ScenarioModel | None] = []
+        self.infos: list[ScenarioInfo] = []
+        for sc in scenarios:
+            try:
+                site, events = scenario_site(base, raw, sc, prices, seed)
+            except InputError as err:
+                self.models.append(None)
+                self.infos.append(ScenarioInfo(sc.id, 0, 0.0, [], _prefixed(err.problems, sc.id), []))
+                continue
+            conflicts = _prefixed(diagnosis.conflicts(site), sc.id)
+            self.infos.append(ScenarioInfo(sc.id, site.hours, float(site.grid_cap_mw.min()) if site.hours else 0.0,
+                                           events, [], conflicts))
+            self.models.append(None if conflicts else ScenarioModel(site, time_limit_s))
+
+    def evaluate(self, y: np.ndarray) -> list[Evaluation]:
+        return [m.evaluate(y) for m in self.models if m is not None]
+
+    def own_optima(self) -> list[tuple[float, np.ndarray]]:
+        return [m.own_optimum() for m in self.models if m is not None]
+
+
+def _serve(conn, args) -> None:
+    """A worker process: load a shard, then answer ``(method, argument)`` requests until ``None``."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        shard = Shard(*args)
+        conn.send(("ok", shard.infos))
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("error", err))
+        return
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        method, arg = request
+        try:
+            result = getattr(shard, method)(*arg)
+            conn.send(("ok", result))
+        except BaseException as err:  # noqa: BLE001
+            conn.send(("error", err))
+
+
+class ShardProcess:
+    """A :class:`Shard` in its own (spawned) process, answering over a pipe."""
+
+    def __init__(self, args: tuple) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, args), daemon=True)
+        self.process.start()
+        child.close()
+        self.infos = None
+
+    def receive(self):
+        status, value = self.conn.recv()
+        if status == "error":
+            raise value
+        return value
+
+    def send(self, method: str, *arg) -> None:
+        self.conn.send((method, arg))
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+class Scenarios:
+    """Every scenario of one site spread over shards (in-process or worker processes), in scenario order.
+
+    Parameters
+    ----------
+    site_path : str
+    scenarios : list of Scenario
+    workers : int
+        1: every scenario in this process; more: that many worker processes.
+    """
+
+    def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
+                 seed: int | None = None, workers: int = 1, time_limit_s: float | None = None) -> None:
+        n = max(1, min(workers, len(scenarios)))
+        bounds = np.linspace(0, len(scenarios), n + 1).round().astype(int)
+        parts = [scenarios[bounds[i]:bounds[i + 1]] for i in range(n)]
+        self.processes: list[ShardProcess] = []
+        self.local: Shard | None = None
+        if n == 1:
+            self.local = Shard(site_path, scenarios, prices, seed, time_limit_s)
+            self.infos = self.local.infos
+            return
+        try:
+            self.processes = [ShardProcess((site_path, part, prices, seed, time_limit_s)) for part in parts]
+            self.infos = [info for p in self.processes for info in p.receive()]
+        except BaseException:
+            self.close()
+            raise
+
+    def _all(self, method: str, *arg) -> list:
+        if self.local is not None:
+            return getattr(self.local, method)(*arg)
+        for p in self.processes:
+            p.send(method, *arg)
+        return [item for p in self.processes for item in p.receive()]
+
+    def evaluate(self, y: np.ndarray) -> list[Evaluation]:
+        """Every scenario's second stage at ``y``, in scenario order."""
+        return self._all("evaluate", np.asarray(y, float))
+
+    def own_optima(self) -> list[tuple[float, np.ndarray]]:
+        """Every scenario alone: (annualized optimum [USD/year], its first stage [IT MW])."""
+        return self._all("own_optima")
+
+    def close(self) -> None:
+        for p in self.processes:
+            p.close()
+        self.processes = []
+
+    def __enter__(self) -> Scenarios:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

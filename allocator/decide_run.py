@@ -1,0 +1,323 @@
+"""``allocator decide``: one split for many futures, its candidates, VSS and EVPI, and its run folder.
+
+For each site (decided on its own): check the scenarios against the site,
+load them (:mod:`allocator.decide_engine`), solve the two-stage program
+(:func:`allocator.decide_program.solve_lshaped`), then evaluate every
+candidate first stage the same way (first stage fixed, each scenario's second
+stage optimized):
+
+- ``stochastic``: the program's optimum;
+- ``deterministic``: what ``allocator solve`` gives on the site file alone;
+- ``scenario:<id>``: each scenario's own optimum (every explicit scenario, or the
+  first 20 ids of a sampled set).
+
+``VSS = objective(stochastic) - objective(deterministic)``;
+``EVPI = sum_s p_s (scenario s's own optimum) - expected(stochastic)`` (risk-neutral only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import diagnosis, model, overrides
+from .decide_engine import Evaluation, Scenarios
+from .decide_program import Decision, FirstStage, cvar, in_tail, objective, solve_lshaped
+from .decide_scenarios import ScenarioSet, forbidden_paths, read_scenarios
+from .errors import InfeasibleError, InputError, Problem
+from .file_hash import sha256_file
+from .site import load_site
+
+#: scenario candidates of a sampled set
+SAMPLED_CANDIDATES = 20
+CANDIDATE_COLUMNS = ("site_id", "candidate", "ai_it_mw", "mining_it_mw", "expected_net_usd_per_year",
+                     "cvar_net_usd_per_year", "worst_net_usd_per_year", "objective_usd_per_year", "feasible")
+
+
+@dataclass
+class Candidate:
+    """A first stage and its evaluation over every scenario (figures None when infeasible)."""
+
+    name: str
+    y_mw: np.ndarray
+    n_lease: int
+    net_usd_per_year: np.ndarray | None
+    weight: float
+    alpha: float
+    prob: np.ndarray
+
+    @property
+    def feasible(self) -> bool:
+        return self.net_usd_per_year is not None
+
+    def row(self, site_id: str) -> dict:
+        net = self.net_usd_per_year
+        feasible = net is not None
+        return {
+            "site_id": site_id, "candidate": self.name,
+            "ai_it_mw": float(self.y_mw[:self.n_lease].sum()), "mining_it_mw": float(self.y_mw[self.n_lease:].sum()),
+            "expected_net_usd_per_year": float(self.prob @ net) if feasible else None,
+            "cvar_net_usd_per_year": cvar(net, self.prob, self.alpha) if feasible else None,
+            "worst_net_usd_per_year": float(net.min()) if feasible else None,
+            "objective_usd_per_year": objective(net, self.prob, self.weight, self.alpha) if feasible else None,
+            "feasible": feasible,
+        }
+
+
+@dataclass
+class SiteDecision:
+    """Everything ``decide`` found for one site."""
+
+    site_id: str
+    site_file: Path
+    first: FirstStage
+    scenarios: ScenarioSet
+    decision: Decision
+    hours: list[int]
+    candidates: list[Candidate]
+    own_net_usd_per_year: np.ndarray
+    weight: float
+    alpha: float
+    inputs_sha256: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prob(self) -> np.ndarray:
+        return np.array([s.probability_frac for s in self.scenarios.scenarios])
+
+    def candidate(self, name: str) -> Candidate | None:
+        return next((c for c in self.candidates if c.name == name), None)
+
+    @property
+    def vss_usd_per_year(self) -> float | None:
+        det = self.candidate("deterministic")
+        if det is None or not det.feasible:
+            return None
+        sto = self.candidate("stochastic").row(self.site_id)["objective_usd_per_year"]
+        return sto - det.row(self.site_id)["objective_usd_per_year"]
+
+    @property
+    def evpi_usd_per_year(self) -> float | None:
+        if self.weight > 0:
+            return None
+        return float(self.prob @ self.own_net_usd_per_year - self.prob @ self.decision.net_usd_per_year)
+
+
+def check_paths(site_path: Path, sset: ScenarioSet) -> list[Problem]:
+    """Bad or first-stage paths of every scenario against one site (each named once)."""
+    raw = overrides.read_raw(site_path)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    sampled = set(sset.distributions.paths) if sset.distributions else set()
+    for sc in sset.scenarios:
+        for p in sc.values:
+            if p in seen:
+                continue
+            seen.add(p)
+            origin = "[sample]" if p in sampled else f"scenario {sc.explicit or sc.id}"
+            for bad in forbidden_paths([p]):
+                problems.append(Problem(f"{sset.path}: {origin}: {bad}", "adds, removes, bounds or scales a "
+                                        "first-stage variable (a lease's or a fleet's IT MW, the halls, a PUE), "
+                                        "which every scenario shares.",
+                                        "Change it in the site file instead, or run decide once per value."))
+            problems += [Problem(f"{sset.path}: {origin}: {x.where}", x.message, x.fix)
+                         for x in overrides.check_path(raw, p, str(site_path))]
+    return problems
+
+
+def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alpha: float = 0.1, workers: int = 1,
+                time_limit_s: float | None = None,
+                progress: Callable[[int, float, float], None] | None = None) -> SiteDecision:
+    """Decide one site over every scenario of ``sset``.
+
+    Raises
+    ------
+    InputError
+        A scenario is bad for this site (exit 1).
+    InfeasibleError
+        Some scenario's requirements conflict for every decision (exit 2), named.
+    """
+    site_path = Path(site_path)
+    base = load_site(site_path)
+    problems = check_paths(site_path, sset)
+    if problems:
+        raise InputError(problems, f"{sset.path} for {site_path}")
+    prob = np.array([s.probability_frac for s in sset.scenarios])
+    with Scenarios(str(site_path), sset.scenarios, sset.prices, sset.seed, workers, time_limit_s) as sc:
+        infos = sc.infos
+        problems = [p for info in infos for p in info.problems]
+        covered = {i for info in infos for i in info.events}
+        if not problems:
+            for i, event in enumerate(base.config.curtailment):
+                if i not in covered:
+                    problems.append(Problem(f"{site_path}: curtailment[{i}]", f"the event {event.start} to {event.end} "
+                                            "overlaps no scenario's hours.",
+                                            "Fix its dates, or remove it, or add a scenario that covers it."))
+        if problems:
+            raise InputError(problems, f"{sset.path} for {site_path}")
+        conflicts = [p for info in infos for p in info.conflicts]
+        if conflicts:
+            raise InfeasibleError(conflicts, base.id)
+        first = FirstStage.of(base, min(info.min_cap_mw for info in infos))
+        decision = solve_lshaped(first, sc, prob, weight, alpha, time_limit_s=time_limit_s, progress=progress)
+        own = sc.own_optima()
+        own_net = np.array([n for n, _ in own])
+
+        def evaluate(name: str, y: np.ndarray, evals: list[Evaluation] | None = None) -> Candidate:
+            if evals is None and first.holds(y):
+                evals = sc.evaluate(y)
+            ok = evals is not None and all(e.feasible for e in evals)
+            net = np.array([e.net_usd_per_year for e in evals]) if ok else None
+            return Candidate(name, np.asarray(y, float), first.n_lease, net, weight, alpha, prob)
+
+        candidates = [Candidate("stochastic", decision.y_mw, first.n_lease, decision.net_usd_per_year, weight, alpha,
+                                prob)]
+        y_det = deterministic_split(base)
+        if y_det is not None:
+            candidates.append(evaluate("deterministic", y_det))
+        sampled = sset.count > 0
+        for k, scenario in enumerate(sset.scenarios):
+            if sampled and k >= SAMPLED_CANDIDATES:
+                break
+            candidates.append(evaluate(f"scenario:{scenario.id}", own[k][1]))
+    inputs = base.file_sha256()
+    return SiteDecision(base.id, site_path, first, sset, decision, [info.hours for info in infos], candidates,
+                        own_net, weight, alpha, inputs)
+
+
+def deterministic_split(site) -> np.ndarray | None:
+    """The first stage ``allocator solve`` gives on the site file alone (None when it is infeasible)."""
+    from .solve import solve_model
+
+    if diagnosis.conflicts(site):
+        return None
+    lp = model.build([site], name=site.id)
+    sol = solve_model(lp)
+    block = lp.blocks[0]
+    return sol.col_value[np.concatenate([block.lease_cols, block.fleet_cols])]
+
+
+# ------------------------------------------------------------------ tables
+
+
+def decision_table(found: list[SiteDecision]) -> pd.DataFrame:
+    rows = []
+    for d in found:
+        y = d.decision.y_mw
+        for (kind, name), mw in zip(d.first.names, y):
+            rows.append({"site_id": d.site_id, "kind": kind, "name": name, "it_mw": float(mw)})
+        rows.append({"site_id": d.site_id, "kind": "total", "name": "ai", "it_mw": float(y[:d.first.n_lease].sum())})
+        rows.append({"site_id": d.site_id, "kind": "total", "name": "mining",
+                     "it_mw": float(y[d.first.n_lease:].sum())})
+    return pd.DataFrame(rows, columns=["site_id", "kind", "name", "it_mw"])
+
+
+def scenarios_table(found: list[SiteDecision]) -> pd.DataFrame:
+    frames = []
+    for d in found:
+        sset = d.scenarios
+        net = d.decision.net_usd_per_year
+        ids = [s.id for s in sset.scenarios]
+        mining_mw = float(d.decision.y_mw[d.first.n_lease:].sum())
+        energy = d.decision.mining_energy_mwh
+        hours = np.array(d.hours, float)
+        uptime = energy / (mining_mw * hours) if mining_mw > 0 else np.zeros(len(ids))
+        table = {"site_id": d.site_id, "scenario_id": ids, "probability_frac": d.prob}
+        for col in sset.columns:
+            table[col] = [s.values.get(col) for s in sset.scenarios]
+        table.update({"hours": d.hours, "net_usd_per_year": net, "mining_energy_mwh": energy,
+                      "mining_uptime_frac": uptime, "in_tail": in_tail(net, d.prob, ids, d.alpha)})
+        frames.append(pd.DataFrame(table))
+    return pd.concat(frames, ignore_index=True)
+
+
+def candidates_table(found: list[SiteDecision]) -> pd.DataFrame:
+    return pd.DataFrame([c.row(d.site_id) for d in found for c in d.candidates], columns=list(CANDIDATE_COLUMNS))
+
+
+def summary_table(found: list[SiteDecision]) -> pd.DataFrame:
+    rows = []
+    for d in found:
+        for metric, value in (("risk_alpha_frac", d.alpha), ("risk_weight_frac", d.weight),
+                              ("scenarios", len(d.scenarios.scenarios)), ("vss_usd_per_year", d.vss_usd_per_year),
+                              ("evpi_usd_per_year", d.evpi_usd_per_year),
+                              ("optimality_gap_frac", d.decision.gap_frac)):
+            rows.append({"site_id": d.site_id, "metric": metric, "value": value})
+    return pd.DataFrame(rows, columns=["site_id", "metric", "value"])
+
+
+def manifest(found: list[SiteDecision], sset: ScenarioSet, seconds: dict[str, float]) -> dict:
+    """As ``solve``'s manifest, plus the scenario and distributions files' sha256, the seed and the method."""
+    from .run import _dist_version, _version
+    from .solve import solver_version
+
+    inputs: dict[str, str] = {}
+    for d in found:
+        inputs.update(d.inputs_sha256)
+    files = {str(sset.path): sha256_file(sset.path)[0]}
+    if sset.distributions_path is not None:
+        files[str(sset.distributions_path)] = sha256_file(sset.distributions_path)[0]
+    definition = json.dumps([[s.id, s.probability_frac, s.values, s.price_sample] for s in sset.scenarios],
+                            sort_keys=True, default=str)
+    return {
+        "tool": "allocator", "tool_version": _version(),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": platform.python_version(), "pulp_version": _dist_version("pulp"),
+        "solver": solver_version("highs"), "status": "optimal",
+        "objective_usd": sum(d.decision.objective_usd_per_year for d in found),
+        "sites": {d.site_id: {"objective_usd_per_year": d.decision.objective_usd_per_year,
+                              "site_file": str(d.site_file), "optimality_gap_frac": d.decision.gap_frac,
+                              "iterations": d.decision.iterations} for d in found},
+        "inputs_sha256": inputs, "scenarios_sha256": files, "seed": sset.seed,
+        "scenarios_definition_sha256": hashlib.sha256(definition.encode()).hexdigest(),
+        "method": found[0].decision.method if found else "",
+        "seconds": {k: round(v, 6) for k, v in seconds.items()}, "argv": sys.argv,
+    }
+
+
+def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
+                   seconds: dict[str, float]) -> Path:
+    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv and manifest.json atomically."""
+    from .reports.csv import write_csv
+    from .reports.run_folder import RunFolder
+
+    with RunFolder(out, force) as folder:
+        for name, frame in (("decision.csv", decision_table(found)), ("scenarios.csv", scenarios_table(found)),
+                            ("candidates.csv", candidates_table(found)), ("summary.csv", summary_table(found))):
+            write_csv(frame, folder.path(name))
+        data = manifest(found, sset, seconds)
+        data["files"] = folder.file_list()
+        folder.write_json("manifest.json", data)
+        return folder.publish()
+
+
+def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | None = None, seed: int | None = None,
+           risk_alpha: float = 0.1, risk_weight: float = 0.0, workers: int = 1, time_limit_s: float | None = None,
+           progress: Callable[[str, int, float, float], None] | None = None) -> tuple[list[SiteDecision], ScenarioSet]:
+    """Decide every site over the scenario file (the API behind ``allocator decide``)."""
+    problems = []
+    if not 0.0 <= risk_weight <= 1.0:
+        problems.append(Problem("--risk-weight", f"= {risk_weight:g} is outside [0, 1].", "Use e.g. 0.5."))
+    if not 0.0 < risk_alpha <= 1.0:
+        problems.append(Problem("--risk-alpha", f"= {risk_alpha:g} is outside (0, 1].", "Use e.g. 0.1."))
+    if problems:
+        raise InputError(problems, "the decide options")
+    sset = read_scenarios(scenarios, samples, seed)
+    found = []
+    for path in sites:
+        step = None if progress is None else (lambda i, g, s, sid=Path(path).stem: progress(sid, i, g, s))
+        found.append(decide_site(Path(path), sset, weight=risk_weight, alpha=risk_alpha, workers=workers,
+                                 time_limit_s=time_limit_s, progress=step))
+    return found, sset
+
+
+__all__ = ["SiteDecision", "decide", "decide_site", "write_decision"]
