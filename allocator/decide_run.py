@@ -233,11 +233,28 @@ def scenarios_table(found: list[SiteDecision]) -> pd.DataFrame:
         uptime = energy / (mining_mw * hours) if mining_mw > 0 else np.zeros(len(ids))
         table = {"site_id": d.site_id, "scenario_id": ids, "probability_frac": d.prob}
         for col in sset.columns:
-            table[col] = [s.values.get(col) for s in sset.scenarios]
+            table[col] = [_cell(s.values.get(col)) for s in sset.scenarios]
         table.update({"hours": d.hours, "net_usd_per_year": net, "mining_energy_mwh": energy,
                       "mining_uptime_frac": uptime, "in_tail": in_tail(net, d.prob, ids, d.alpha)})
         frames.append(pd.DataFrame(table))
     return pd.concat(frames, ignore_index=True)
+
+
+def _cell(value):
+    """A scenario value as its scenarios.csv cell: numbers and text as they are, tables as TOML inline tables."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_cell_toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell_toml(v) for v in value) + "]"
+    return value
+
+
+def _cell_toml(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(_cell(value))
 
 
 def candidates_table(found: list[SiteDecision]) -> pd.DataFrame:
@@ -252,7 +269,7 @@ def summary_table(found: list[SiteDecision]) -> pd.DataFrame:
                               ("evpi_usd_per_year", d.evpi_usd_per_year),
                               ("optimality_gap_frac", d.decision.gap_frac)):
             rows.append({"site_id": d.site_id, "metric": metric, "value": value})
-    return pd.DataFrame(rows, columns=["site_id", "metric", "value"])
+    return pd.DataFrame(rows, columns=["site_id", "metric", "value"], dtype=object)
 
 
 def manifest(found: list[SiteDecision], sset: ScenarioSet, seconds: dict[str, float]) -> dict:

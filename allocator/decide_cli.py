@@ -1,0 +1,102 @@
+"""``allocator decide``: thin, like cli.py: parse, call allocator.decide_run, print, exit code."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .errors import InputError, Problem
+
+
+def _usd(x: float | None) -> str:
+    return "n/a" if x is None else f"${x / 1e6:,.2f}M"
+
+
+class _Progress:
+    """One line on stderr, rewritten each iteration, only on a terminal (never in CI)."""
+
+    def __init__(self) -> None:
+        from .sweep import is_tty_progress
+
+        self.on = is_tty_progress()
+        self.t0 = time.perf_counter()
+
+    def __call__(self, site_id: str, iteration: int, gap: float, seconds: float) -> None:
+        if self.on:
+            shown = "inf" if gap == float("inf") else f"{gap:.2e}"
+            sys.stderr.write(f"\rdecide {site_id}: iteration {iteration}, gap {shown} (target 1e-06), "
+                             f"{seconds:.1f} s   ")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.on:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+@click.command()
+@click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--scenarios", "scenarios", type=click.Path(path_type=Path), required=True,
+              help="Scenario file (TOML): explicit scenarios, [sample] Monte Carlo, or both (their product).")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Run folder to write (decision.csv, scenarios.csv, candidates.csv, summary.csv, manifest.json).")
+@click.option("--samples", type=click.IntRange(min=1), default=None, help="Override [sample] count.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Override [sample] seed.")
+@click.option("--risk-alpha", "risk_alpha", type=float, default=0.1, show_default=True,
+              help="CVaR tail: the worst share of probability, in (0, 1].")
+@click.option("--risk-weight", "risk_weight", type=float, default=0.0, show_default=True,
+              help="Weight of CVaR in the objective, in [0, 1] (0 = risk-neutral).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes holding the scenarios' second stages.")
+@click.option("--dask-scheduler", "dask_scheduler", default=None, metavar="ADDRESS",
+              help="Not available for decide yet (use --workers).")
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Time limit of the cutting planes per site [s].")
+@click.option("--report", "report", default=None, metavar="html,xlsx", help="Not available for decide yet.")
+@click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
+def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, workers, dask_scheduler, time_limit_s,
+           report, force) -> None:
+    """One split for many futures: the two-stage decision over a scenario file (risk-neutral or CVaR)."""
+    from . import decide_run
+    from .reports.run_folder import check_target
+
+    problems = []
+    if dask_scheduler is not None:
+        problems.append(Problem("--dask-scheduler", "decide does not run on a Dask cluster yet.",
+                                "Use --workers N (local processes)."))
+    if report is not None:
+        problems.append(Problem("--report", "decide writes no html/xlsx report yet.",
+                                "Read decision.csv, candidates.csv and summary.csv in the --out folder."))
+    if problems:
+        raise InputError(problems, "the decide options")
+    check_target(out, force)
+    t0 = time.perf_counter()
+    bar = _Progress()
+    try:
+        found, sset = decide_run.decide(list(sites), scenarios, samples=samples, seed=seed, risk_alpha=risk_alpha,
+                                        risk_weight=risk_weight, workers=workers, time_limit_s=time_limit_s,
+                                        progress=bar)
+    finally:
+        bar.done()
+    t1 = time.perf_counter()
+    decide_run.write_decision(found, sset, out, force, {"decide": t1 - t0})
+    for d in found:
+        sto = d.candidate("stochastic").row(d.site_id)
+        click.echo(f"{d.site_id}: AI {sto['ai_it_mw']:.2f} IT MW, mining {sto['mining_it_mw']:.2f} IT MW over "
+                   f"{len(d.scenarios.scenarios)} scenarios ({d.decision.method}, {d.decision.iterations} "
+                   f"iterations, gap {d.decision.gap_frac:.1e})")
+        click.echo(f"  expected net {_usd(sto['expected_net_usd_per_year'])}/year, CVaR({d.alpha:g}) "
+                   f"{_usd(sto['cvar_net_usd_per_year'])}/year, worst {_usd(sto['worst_net_usd_per_year'])}/year")
+        click.echo(f"  VSS {_usd(d.vss_usd_per_year)}/year, EVPI {_usd(d.evpi_usd_per_year)}/year")
+    click.echo(f"wrote {out}/ (decision.csv, scenarios.csv, candidates.csv, summary.csv, manifest.json)")
+
+
+def register(group: click.Group) -> None:
+    """Add ``decide`` to the CLI group."""
+    group.add_command(decide)
+
+
+__all__ = ["decide", "register"]

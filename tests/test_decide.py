@@ -1,0 +1,334 @@
+"""`allocator decide`: the scenario file, the two-stage program against the extensive form and a
+hand-solved case, candidates, VSS/EVPI and the run folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from allocator.cli import main
+from allocator.decide_engine import ScenarioModel, Scenarios
+from allocator.decide_program import FirstStage, cvar, in_tail, solve_extensive, solve_lshaped
+from allocator.decide_scenarios import read_scenarios
+from allocator.site import load_site
+from whatif_sites import campus_month, tiny
+
+RATE = 50.0                       # USD/kW-month -> 600,000 USD per IT MW-year
+LEASE_USD_PER_MW_YEAR = RATE * 12000.0
+
+
+def mining_usd_per_mw_year(hashprice: float) -> float:
+    """The tiny site's fleet (20 J/TH, $30/MWh, PUE 1, no fee or opex) running every hour it pays."""
+    return max(0.0, hashprice * 1000.0 / 20.0 / 24.0 - 30.0) * 8760.0
+
+
+def invoke(args: list[str]) -> tuple[int, str, str]:
+    runner = CliRunner()
+    with runner.isolation() as (out, err, _):
+        code = main(args)
+    return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def write(path, text: str):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+TWO_HASHPRICES = """
+[[scenario]]
+name = "low"
+[scenario.set]
+"mining.hashprice_usd_per_ph_day" = 10.0
+
+[[scenario]]
+name = "high"
+[scenario.set]
+"mining.hashprice_usd_per_ph_day" = 120.0
+"""
+
+
+# ------------------------------------------------------------------ hand-solved
+
+
+@pytest.mark.parametrize("weight, ai_mw", [(0.0, 0.0), (0.5, 100.0), (1.0, 100.0)])
+def test_hand_solved_two_futures(tmp_path, weight, ai_mw):
+    """Per IT MW-year: AI 600,000 in both futures; mining 0 (low) or 1,927,200 (high), equally likely.
+
+    Risk-neutral: mining's 963,600 expected beats AI, so a = 0. CVaR at alpha = 0.5 is the low
+    future's net, 600,000 a, so with w = 0.5 the objective is 48.18M + 118,200 a: a = 100.
+    """
+    site = tiny(tmp_path, hashprice=10.0, rate=RATE)
+    scenarios = write(tmp_path / "sc.toml", TWO_HASHPRICES)
+    out = tmp_path / "out"
+    code, stdout, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(out),
+                                "--risk-weight", str(weight), "--risk-alpha", "0.5"])
+    assert code == 0, err
+    high = mining_usd_per_mw_year(120.0)
+    assert mining_usd_per_mw_year(10.0) == 0.0 and high == pytest.approx(1_927_200.0)
+    decision = pd.read_csv(out / "decision.csv").set_index(["kind", "name"])["it_mw"]
+    assert decision[("total", "ai")] == pytest.approx(ai_mw, abs=1e-6)
+    assert decision[("total", "mining")] == pytest.approx(100.0 - ai_mw, abs=1e-6)
+    nets = pd.read_csv(out / "scenarios.csv").set_index("scenario_id")
+    a = ai_mw
+    assert nets.loc["low", "net_usd_per_year"] == pytest.approx(LEASE_USD_PER_MW_YEAR * a, abs=1e-3)
+    assert nets.loc["high", "net_usd_per_year"] == pytest.approx(LEASE_USD_PER_MW_YEAR * a + high * (100 - a))
+    # at a = 100 both futures net the same: the tie goes to the lower id ("high")
+    assert list(nets.index[nets["in_tail"]]) == (["low"] if a < 100 else ["high"])
+    expected = 0.5 * LEASE_USD_PER_MW_YEAR * a + 0.5 * (LEASE_USD_PER_MW_YEAR * a + high * (100 - a))
+    objective = (1 - weight) * expected + weight * LEASE_USD_PER_MW_YEAR * a
+    cand = pd.read_csv(out / "candidates.csv").set_index("candidate")
+    assert cand.loc["stochastic", "objective_usd_per_year"] == pytest.approx(objective)
+    assert cand.loc["stochastic", "cvar_net_usd_per_year"] == pytest.approx(LEASE_USD_PER_MW_YEAR * a, abs=1e-3)
+    # the deterministic split: the site file's hashprice of 10 makes AI take all 100 MW
+    assert cand.loc["deterministic", "ai_it_mw"] == pytest.approx(100.0)
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")["value"]
+    det_objective = (1 - weight) * LEASE_USD_PER_MW_YEAR * 100 + weight * LEASE_USD_PER_MW_YEAR * 100
+    assert float(summary["vss_usd_per_year"]) == pytest.approx(objective - det_objective, abs=1e-3)
+    assert float(summary["optimality_gap_frac"]) <= 1e-6
+    if weight == 0:
+        # each future alone: AI everywhere when low (60M), mining everywhere when high (192.72M)
+        evpi = 0.5 * LEASE_USD_PER_MW_YEAR * 100 + 0.5 * high * 100 - expected
+        assert float(summary["evpi_usd_per_year"]) == pytest.approx(evpi)
+        assert evpi == pytest.approx(30_000_000.0)
+    else:
+        assert pd.isna(summary["evpi_usd_per_year"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tool"] == "allocator" and str(scenarios) in manifest["scenarios_sha256"]
+    assert set(manifest["files"]) == {"decision.csv", "scenarios.csv", "candidates.csv", "summary.csv"}
+
+
+def test_cvar_and_tail_by_hand():
+    net = np.array([10.0, -5.0, 3.0, -5.0])
+    prob = np.array([0.25, 0.25, 0.25, 0.25])
+    assert cvar(net, prob, 0.5) == pytest.approx(-5.0)
+    assert cvar(net, prob, 0.6) == pytest.approx((-5 * 0.5 + 3 * 0.1) / 0.6)  # the straddling 3 counts 0.1
+    assert cvar(net, prob, 1.0) == pytest.approx(net.mean())
+    # the straddling scenario is in the tail; ties by id
+    assert in_tail(net, prob, ["a", "b", "c", "d"], 0.6).tolist() == [False, True, True, True]
+    assert in_tail(net, prob, ["a", "b", "c", "d"], 0.25).tolist() == [False, True, False, False]
+
+
+# ------------------------------------------------------------------ method vs extensive form
+
+SC_CAMPUS = """
+[[scenario]]
+name = "a"
+probability = 0.2
+[scenario.set]
+"mining.hashprice.btc_price_usd" = 50000.0
+"mining.min_uptime_frac" = 0.97
+"curtailment[1]" = { start = "2024-06-10T00:00", end = "2024-06-12T00:00", cap_mw = 200.0 }
+
+[[scenario]]
+name = "b"
+probability = 0.5
+[scenario.set]
+"mining.hashprice.btc_price_usd" = 110000.0
+"ai.lease[0].rate_usd_per_kw_month" = 110.0
+
+[[scenario]]
+name = "c"
+probability = 0.3
+[scenario.set]
+"mining.hashprice.btc_price_usd" = 180000.0
+"prices.adder_usd_per_mwh" = 30.0
+"mining.min_uptime_frac" = 0.95
+"prices.end" = "2024-06-25"
+"""
+
+
+def _both(site_path, scenario_path, weight, alpha):
+    sset = read_scenarios(scenario_path)
+    prob = np.array([s.probability_frac for s in sset.scenarios])
+    with Scenarios(str(site_path), sset.scenarios) as sc:
+        first = FirstStage.of(load_site(site_path), min(i.min_cap_mw for i in sc.infos))
+        decision = solve_lshaped(first, sc, prob, weight, alpha)
+        sites = [m.site for m in sc.local.models]
+    y, obj = solve_extensive(first, sites, prob, weight, alpha)
+    return decision, y, obj
+
+
+@pytest.mark.parametrize("weight, alpha", [(0.0, 0.1), (0.5, 0.2), (1.0, 0.3)])
+def test_lshaped_equals_the_extensive_form(tmp_path, weight, alpha):
+    """Three futures of a campus month (one shorter, one with its own event, two with an uptime SLA that
+    the first iterates break): the cutting planes reach the extensive form's optimum."""
+    site = campus_month(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", SC_CAMPUS)
+    decision, y, obj = _both(site, scenarios, weight, alpha)
+    assert decision.gap_frac <= 1e-6
+    assert decision.objective_usd_per_year == pytest.approx(obj, rel=1e-6)
+    assert decision.y_mw == pytest.approx(y, abs=1e-4)
+
+
+def test_risk_averse_decision_differs_and_matches_extensive(tmp_path):
+    site = tiny(tmp_path, hashprice=10.0, rate=RATE)
+    scenarios = write(tmp_path / "sc.toml", TWO_HASHPRICES)
+    neutral, y0, obj0 = _both(site, scenarios, 0.0, 0.5)
+    averse, y1, obj1 = _both(site, scenarios, 0.5, 0.5)
+    assert neutral.objective_usd_per_year == pytest.approx(obj0, rel=1e-6)
+    assert averse.objective_usd_per_year == pytest.approx(obj1, rel=1e-6)
+    assert neutral.y_mw[0] == pytest.approx(0.0, abs=1e-6) and y0[0] == pytest.approx(0.0, abs=1e-6)
+    assert averse.y_mw[0] == pytest.approx(100.0) and y1[0] == pytest.approx(100.0)
+
+
+def test_subgradient_is_the_one_sided_slope(tmp_path):
+    """The reduced costs of the fixed first stage match a re-solve's difference quotient."""
+    site = load_site(campus_month(tmp_path))
+    m = ScenarioModel(site)
+    y = np.array([60.0, 80.0, 40.0])
+    e = m.evaluate(y)
+    for j in range(3):
+        step = np.zeros(3)
+        step[j] = 1e-3
+        up, down = m.evaluate(y + step).net_usd_per_year, m.evaluate(y - step).net_usd_per_year
+        # concave: the supergradient lies between the one-sided slopes
+        assert (up - e.net_usd_per_year) / 1e-3 <= e.gradient[j] + 1e-3 * abs(e.gradient[j]) + 1
+        assert (e.net_usd_per_year - down) / 1e-3 >= e.gradient[j] - 1e-3 * abs(e.gradient[j]) - 1
+
+
+# ------------------------------------------------------------------ infeasible, bad input
+
+
+def test_no_decision_feasible_in_every_scenario(tmp_path):
+    site = tiny(tmp_path, ai={"lease": [{"tenant": "T", "rate_usd_per_kw_month": RATE, "min_mw": 80.0,
+                                         "max_mw": 100.0}]})
+    scenarios = write(tmp_path / "sc.toml", """
+[[scenario]]
+name = "calm"
+
+[[scenario]]
+name = "storm"
+[scenario.set]
+"curtailment[0]" = { start = "2024-01-01T05:00", end = "2024-01-01T07:00", cap_mw = 50.0 }
+""")
+    out = tmp_path / "out"
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(out)])
+    assert code == 2, err
+    assert "scenario storm" in err and "curtailment[0]" in err and "min_mw" in err
+    assert not out.exists()
+
+
+def test_every_bad_input_listed(tmp_path):
+    site = tiny(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", """
+colour = "blue"
+[[scenario]]
+name = "Bad Name"
+probability = 0.5
+
+[[scenario]]
+name = "ok"
+probability = 0.4
+
+[[scenario]]
+name = "ok"
+""")
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o")])
+    assert code == 1
+    for text in ("colour", "scenario[0].name", "appears twice", "give a probability"):
+        assert text in err, text
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("path, value", [("ai.lease[0].max_mw", 50.0), ("site.facility_mw", 90.0),
+                                         ("ai.pue", 1.3), ("mining.fleet[0].mw", 10.0), ("mining.pue", 1.1)])
+def test_first_stage_paths_are_refused(tmp_path, path, value):
+    site = tiny(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", f'[[scenario]]\nname = "x"\n[scenario.set]\n"{path}" = {value}\n')
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o")])
+    assert code == 1
+    assert "scenario x" in err and path in err
+
+
+def test_first_stage_change_through_a_default_is_refused(tmp_path):
+    """facility_mw defaults to interconnect_mw: changing the interconnect changes the halls."""
+    site = tiny(tmp_path)
+    text = site.read_text().replace("facility_mw = 100.0\n", "")
+    site.write_text(text)
+    scenarios = write(tmp_path / "sc.toml", '[[scenario]]\nname = "x"\n[scenario.set]\n"site.interconnect_mw" = 90.0\n')
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o")])
+    assert code == 1
+    assert "scenario x" in err and "site.facility_mw" in err and "site.interconnect_mw" in err
+
+
+def test_event_outside_every_scenario_is_an_input_error(tmp_path):
+    site = campus_month(tmp_path)  # its event is on 2024-06-20
+    windows = [("early", "2024-06-01", "2024-06-10"), ("mid", "2024-06-10", "2024-06-19")]
+    text = "".join(f'[[scenario]]\nname = "{n}"\n[scenario.set]\n"prices.start" = "{a}"\n"prices.end" = "{b}"\n'
+                   for n, a, b in windows)
+    scenarios = write(tmp_path / "sc.toml", text)
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o")])
+    assert code == 1
+    assert "curtailment[0]" in err and "overlaps no scenario" in err
+
+
+def test_an_event_caps_only_the_scenarios_it_overlaps(tmp_path):
+    site = campus_month(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", """
+[[scenario]]
+name = "early"
+[scenario.set]
+"prices.end" = "2024-06-10"
+
+[[scenario]]
+name = "late"
+[scenario.set]
+"prices.start" = "2024-06-15"
+""")
+    sset = read_scenarios(scenarios)
+    with Scenarios(str(site), sset.scenarios) as sc:
+        caps = {i.id: i.min_cap_mw for i in sc.infos}
+        hours = {i.id: i.hours for i in sc.infos}
+    assert caps == {"early": 300.0, "late": 150.0}
+    assert hours == {"early": 9 * 24, "late": 16 * 24}
+
+
+# ------------------------------------------------------------------ samples and the product
+
+
+def test_samples_and_product(tmp_path):
+    path = write(tmp_path / "sc.toml", """
+[[scenario]]
+name = "a"
+probability = 0.25
+[[scenario]]
+name = "b"
+probability = 0.75
+
+[sample]
+count = 3
+seed = 11
+[[sample.param]]
+path = "mining.hashprice_usd_per_ph_day"
+dist = "uniform"
+low = 40.0
+high = 80.0
+""")
+    sset = read_scenarios(path)
+    ids = [s.id for s in sset.scenarios]
+    assert ids == ["a/s00001", "a/s00002", "a/s00003", "b/s00001", "b/s00002", "b/s00003"]
+    assert [s.probability_frac for s in sset.scenarios] == pytest.approx([0.25 / 3] * 3 + [0.75 / 3] * 3)
+    draws = [s.values["mining.hashprice_usd_per_ph_day"] for s in sset.scenarios]
+    assert draws[:3] == draws[3:] and all(40 <= d <= 80 for d in draws)
+    again = read_scenarios(path)
+    assert [s.values for s in again.scenarios] == [s.values for s in sset.scenarios]
+    other = read_scenarios(path, samples=5, seed=12)
+    assert len(other.scenarios) == 10
+    assert other.scenarios[0].values != sset.scenarios[0].values
+
+
+def test_workers_give_the_same_decision(tmp_path):
+    site = campus_month(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", SC_CAMPUS)
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(out),
+                               "--workers", workers, "--risk-weight", "0.3"])
+        assert code == 0, err
+        outs.append(pd.read_csv(out / "candidates.csv"))
+    pd.testing.assert_frame_equal(outs[0], outs[1])
