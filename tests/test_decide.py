@@ -332,3 +332,72 @@ def test_workers_give_the_same_decision(tmp_path):
         assert code == 0, err
         outs.append(pd.read_csv(out / "candidates.csv"))
     pd.testing.assert_frame_equal(outs[0], outs[1])
+
+
+# ------------------------------------------------------------------ block bootstrap
+
+
+ORDINAL0 = 738520  # 2022-12-31: prices stay below the schema's 100,000 USD/MWh
+
+
+def _coded_history_site(tmp_path):
+    """A Chicago site whose hub price encodes its own local day and hour: (day - ORDINAL0) x 100 + hour."""
+    from conftest import to_toml
+
+    index = pd.date_range("2023-01-01T06:00Z", "2025-01-01T06:00Z", freq="h", inclusive="left")
+    local = index.tz_convert("America/Chicago")
+    code = [(d.toordinal() - ORDINAL0) * 100 + int((t - t.normalize()) / pd.Timedelta(hours=1))
+            for d, t in zip(local.date, local)]
+    pd.DataFrame({"interval_start": index.strftime("%Y-%m-%dT%H:%M:%SZ"), "price_usd_per_mwh": code}).to_csv(
+        tmp_path / "coded.csv", index=False)
+    doc = {"site": {"timezone": "America/Chicago", "interconnect_mw": 10.0},
+           "prices": {"file": "coded.csv", "start": "2024-03-01", "end": "2024-04-15", "adder_usd_per_mwh": 0.5},
+           "mining": {"pue": 1.0, "hashprice_usd_per_ph_day": 50.0,
+                      "fleet": [{"model": "S", "efficiency_j_per_th": 20.0, "mw": 5.0}]}}
+    (tmp_path / "coded.toml").write_text(to_toml(doc), encoding="utf-8")
+    return tmp_path / "coded.toml"
+
+
+def test_block_bootstrap_copies_whole_aligned_blocks(tmp_path):
+    import datetime as dt
+
+    from allocator.decide_bootstrap import bootstrap_site
+    from allocator.decide_scenarios import PriceSampling
+
+    site = load_site(_coded_history_site(tmp_path))
+    sampling = PriceSampling(block_days=7)
+    paths = [bootstrap_site(site, site, sampling, seed=5, k=k) for k in range(3)]
+    again = bootstrap_site(site, site, sampling, seed=5, k=1)
+    np.testing.assert_array_equal(again.price_usd_per_mwh, paths[1].price_usd_per_mwh)
+    assert not np.array_equal(paths[0].price_usd_per_mwh, paths[1].price_usd_per_mwh)
+    local = site.index.tz_convert("America/Chicago")
+    target_day = np.array(local.date)
+    offset = ((local - local.normalize()) / pd.Timedelta(hours=1)).to_numpy().round().astype(int)
+    days = list(dict.fromkeys(target_day))
+    assert len(days) == 45 and site.hours == 45 * 24 - 1  # the 2024-03-10 spring-forward day has 23 hours
+    for p in paths:
+        hub = np.round(p.price_usd_per_mwh - 0.5).astype(int)  # the adder applies on top
+        source, position = hub // 100 + ORDINAL0, hub % 100
+        for b in range(0, len(days), 7):
+            block = days[b:b + 7]
+            first = source[target_day == block[0]][0]
+            for i, day in enumerate(block):
+                here = target_day == day
+                assert (source[here] == first + i).all()  # consecutive history days, whole block
+                src_hours = 23 if dt.date.fromordinal(first + i) in (dt.date(2023, 3, 12), dt.date(2024, 3, 10)) \
+                    else 25 if dt.date.fromordinal(first + i) in (dt.date(2023, 11, 5), dt.date(2024, 11, 3)) else 24
+                np.testing.assert_array_equal(position[here], np.minimum(offset[here], src_hours - 1))
+            src = dt.date.fromordinal(int(first))
+            gaps = [abs((src - block[0].replace(year=y)).days) for y in (2023, 2024, 2025)]
+            assert min(gaps) <= 15
+
+
+def test_bootstrapped_prices_through_decide(tmp_path):
+    site = _coded_history_site(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", "[sample]\ncount = 3\nseed = 9\n[sample.prices]\nblock_days = 5\n")
+    sset = read_scenarios(scenarios)
+    assert [s.id for s in sset.scenarios] == ["s00001", "s00002", "s00003"]
+    with Scenarios(str(site), sset.scenarios, sset.prices, sset.seed) as sc:
+        prices = [m.site.price_usd_per_mwh for m in sc.local.models]
+    assert not np.array_equal(prices[0], prices[1])
+    assert all(p.size == load_site(site).hours for p in prices)
