@@ -82,16 +82,19 @@ def _start_candidates(dates: list[dt.date], length: int) -> list[int]:
     return out
 
 
-def _near(target: dt.date, source: dt.date) -> bool:
-    """``source`` lies within +-WINDOW_DAYS calendar days of ``target`` moved to some year."""
-    for year in (source.year - 1, source.year, source.year + 1):
-        try:
-            moved = target.replace(year=year)
-        except ValueError:  # 29 February in a common year
-            moved = target.replace(year=year, day=28)
-        if abs((source - moved).days) <= WINDOW_DAYS:
-            return True
-    return False
+def _near(target: dt.date, sources: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Which ``sources`` (ordinals, with their ``years``) lie within +-WINDOW_DAYS calendar days of
+    ``target`` moved to some year."""
+    best = np.full(sources.size, np.iinfo(np.int64).max)
+    for shift in (-1, 0, 1):
+        for year in np.unique(years + shift):
+            try:
+                moved = target.replace(year=int(year)).toordinal()
+            except ValueError:  # 29 February in a common year
+                moved = target.replace(year=int(year), day=28).toordinal()
+            here = years + shift == year
+            best[here] = np.minimum(best[here], np.abs(sources[here] - moved))
+    return best <= WINDOW_DAYS
 
 
 def sample_hub_prices(index: pd.DatetimeIndex, timezone: str, dates: list[dt.date], days: list[np.ndarray],
@@ -104,12 +107,15 @@ def sample_hub_prices(index: pd.DatetimeIndex, timezone: str, dates: list[dt.dat
     position = {d: k for k, d in enumerate(target_days)}
     source_day = np.zeros(len(target_days), dtype=int)
     starts_by_length: dict[int, list[int]] = {}
+    ordinals = np.array([d.toordinal() for d in dates], dtype=np.int64)
+    years = np.array([d.year for d in dates], dtype=np.int64)
     for b in range(0, len(target_days), block_days):
         length = min(block_days, len(target_days) - b)
         if length not in starts_by_length:
             starts_by_length[length] = _start_candidates(dates, length)
-        pool = [i for i in starts_by_length[length] if _near(target_days[b], dates[i])]
-        if not pool:
+        starts = np.asarray(starts_by_length[length], dtype=np.int64)
+        pool = starts[_near(target_days[b], ordinals[starts], years[starts])] if starts.size else starts
+        if not pool.size:
             raise InputError([Problem(where, f"no {length}-day block of the price history starts within "
                                       f"+-{WINDOW_DAYS} days of {target_days[b]} in any year.",
                                       "Widen history_start/history_end, or lower block_days.")], where)

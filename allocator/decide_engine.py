@@ -102,7 +102,7 @@ def scenario_site(base: Site, raw: dict, scenario: Scenario, prices: PriceSampli
                                   f"{', '.join(values) or 'its values'}), which bound the first-stage decision "
                                   "shared by every scenario.",
                                   "Change it in the site file instead, or run decide once per value.")], where)
-    if all(FAST_PATH.match(p) for p in values) and scenario.price_sample is None:
+    if all(FAST_PATH.match(p) for p in values):  # same hours: hourly arrays derived in memory
         site, kept = (derive_site(base, config) if values else base), base_events
     else:
         site, kept = _load_windowed(base, config, scenario, values)
@@ -287,10 +287,12 @@ class Shard:
     """
 
     def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
-                 seed: int | None = None, time_limit_s: float | None = None) -> None:
+                 seed: int | None = None, time_limit_s: float | None = None, structured: bool = True) -> None:
+        from .decide_structured import StructuredScenario, applies
+
         base = load_site(site_path)
         raw = overrides.read_raw(Path(site_path))
-        self.models: list[ScenarioModel | None] = []
+        self.models: list = []  # StructuredScenario, ScenarioModel, or None (a conflict)
         self.infos: list[ScenarioInfo] = []
         for sc in scenarios:
             try:
@@ -302,7 +304,12 @@ class Shard:
             conflicts = _prefixed(diagnosis.conflicts(site), sc.id)
             self.infos.append(ScenarioInfo(sc.id, site.hours, float(site.grid_cap_mw.min()) if site.hours else 0.0,
                                            events, [], conflicts))
-            self.models.append(None if conflicts else ScenarioModel(site, time_limit_s))
+            if conflicts:
+                self.models.append(None)
+            elif structured and applies(site):
+                self.models.append(StructuredScenario(site))
+            else:
+                self.models.append(ScenarioModel(site, time_limit_s))
 
     def evaluate(self, y: np.ndarray) -> list[Evaluation]:
         return [m.evaluate(y) for m in self.models if m is not None]
@@ -379,18 +386,19 @@ class Scenarios:
     """
 
     def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
-                 seed: int | None = None, workers: int = 1, time_limit_s: float | None = None) -> None:
+                 seed: int | None = None, workers: int = 1, time_limit_s: float | None = None,
+                 structured: bool = True) -> None:
         n = max(1, min(workers, len(scenarios)))
         bounds = np.linspace(0, len(scenarios), n + 1).round().astype(int)
         parts = [scenarios[bounds[i]:bounds[i + 1]] for i in range(n)]
         self.processes: list[ShardProcess] = []
         self.local: Shard | None = None
         if n == 1:
-            self.local = Shard(site_path, scenarios, prices, seed, time_limit_s)
+            self.local = Shard(site_path, scenarios, prices, seed, time_limit_s, structured)
             self.infos = self.local.infos
             return
         try:
-            self.processes = [ShardProcess((site_path, part, prices, seed, time_limit_s)) for part in parts]
+            self.processes = [ShardProcess((site_path, part, prices, seed, time_limit_s, structured)) for part in parts]
             self.infos = [info for p in self.processes for info in p.receive()]
         except BaseException:
             self.close()

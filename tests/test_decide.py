@@ -141,10 +141,10 @@ probability = 0.3
 """
 
 
-def _both(site_path, scenario_path, weight, alpha):
+def _both(site_path, scenario_path, weight, alpha, structured=True):
     sset = read_scenarios(scenario_path)
     prob = np.array([s.probability_frac for s in sset.scenarios])
-    with Scenarios(str(site_path), sset.scenarios) as sc:
+    with Scenarios(str(site_path), sset.scenarios, structured=structured) as sc:
         first = FirstStage.of(load_site(site_path), min(i.min_cap_mw for i in sc.infos))
         decision = solve_lshaped(first, sc, prob, weight, alpha)
         sites = [m.site for m in sc.local.models]
@@ -152,13 +152,15 @@ def _both(site_path, scenario_path, weight, alpha):
     return decision, y, obj
 
 
+@pytest.mark.parametrize("structured", [True, False])
 @pytest.mark.parametrize("weight, alpha", [(0.0, 0.1), (0.5, 0.2), (1.0, 0.3)])
-def test_lshaped_equals_the_extensive_form(tmp_path, weight, alpha):
+def test_lshaped_equals_the_extensive_form(tmp_path, weight, alpha, structured):
     """Three futures of a campus month (one shorter, one with its own event, two with an uptime SLA that
-    the first iterates break): the cutting planes reach the extensive form's optimum."""
+    the first iterates break): the cutting planes reach the extensive form's optimum, with the closed-form
+    second stage where it applies or with every second stage an LP."""
     site = campus_month(tmp_path)
     scenarios = write(tmp_path / "sc.toml", SC_CAMPUS)
-    decision, y, obj = _both(site, scenarios, weight, alpha)
+    decision, y, obj = _both(site, scenarios, weight, alpha, structured)
     assert decision.gap_frac <= 1e-6
     assert decision.objective_usd_per_year == pytest.approx(obj, rel=1e-6)
     assert decision.y_mw == pytest.approx(y, abs=1e-4)
@@ -188,6 +190,23 @@ def test_subgradient_is_the_one_sided_slope(tmp_path):
         # concave: the supergradient lies between the one-sided slopes
         assert (up - e.net_usd_per_year) / 1e-3 <= e.gradient[j] + 1e-3 * abs(e.gradient[j]) + 1
         assert (e.net_usd_per_year - down) / 1e-3 >= e.gradient[j] - 1e-3 * abs(e.gradient[j]) - 1
+
+
+def test_closed_form_second_stage_equals_the_lp(tmp_path):
+    from allocator.decide_structured import StructuredScenario, applies
+
+    site = load_site(campus_month(tmp_path))
+    assert applies(site)
+    lp, closed = ScenarioModel(site), StructuredScenario(site)
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        y = np.array([rng.uniform(0, 125), rng.uniform(0, 120), rng.uniform(0, 80)])
+        a, b = lp.evaluate(y), closed.evaluate(y)
+        assert b.net_usd_per_year == pytest.approx(a.net_usd_per_year, rel=1e-9)
+        assert b.mining_energy_mwh == pytest.approx(a.mining_energy_mwh, rel=1e-9)
+        assert b.gradient == pytest.approx(a.gradient, rel=1e-6, abs=1.0)
+    own_lp, own_closed = lp.own_optimum(), closed.own_optimum()
+    assert own_closed[0] == pytest.approx(own_lp[0], rel=1e-6)
 
 
 # ------------------------------------------------------------------ infeasible, bad input
