@@ -97,35 +97,60 @@ def _near(target: dt.date, sources: np.ndarray, years: np.ndarray) -> np.ndarray
     return best <= WINDOW_DAYS
 
 
-def sample_hub_prices(index: pd.DatetimeIndex, timezone: str, dates: list[dt.date], days: list[np.ndarray],
-                      block_days: int, rng: np.random.Generator, where: str = "[sample.prices]") -> np.ndarray:
-    """One bootstrapped hub-price path on ``index`` (hourly UTC) [USD/MWh]."""
+@dataclasses.dataclass
+class _Plan:
+    """What every path on one horizon shares: each target day's block, the blocks' pools, hour offsets."""
+
+    block_of_day: np.ndarray      # (hours,) target day number of each hour
+    offset: np.ndarray            # (hours,) hours since the local midnight
+    blocks: list[tuple[int, int, np.ndarray]]  # (first target day, days, history start days drawn from)
+
+
+_PLANS: dict[tuple, _Plan] = {}
+
+
+def _plan(index: pd.DatetimeIndex, timezone: str, dates: list[dt.date], block_days: int, where: str) -> _Plan:
+    key = (index[0], index[-1], len(index), timezone, id(dates), block_days)
+    if key in _PLANS:
+        return _PLANS[key]
     local = index.tz_convert(timezone)
     day_of = np.array(local.date)
     offset = ((local - local.normalize()) / pd.Timedelta(hours=1)).to_numpy().round().astype(int)
     target_days = list(dict.fromkeys(day_of))
     position = {d: k for k, d in enumerate(target_days)}
-    source_day = np.zeros(len(target_days), dtype=int)
-    starts_by_length: dict[int, list[int]] = {}
     ordinals = np.array([d.toordinal() for d in dates], dtype=np.int64)
     years = np.array([d.year for d in dates], dtype=np.int64)
+    starts_by_length: dict[int, np.ndarray] = {}
+    blocks = []
     for b in range(0, len(target_days), block_days):
         length = min(block_days, len(target_days) - b)
         if length not in starts_by_length:
-            starts_by_length[length] = _start_candidates(dates, length)
-        starts = np.asarray(starts_by_length[length], dtype=np.int64)
+            starts_by_length[length] = np.asarray(_start_candidates(dates, length), dtype=np.int64)
+        starts = starts_by_length[length]
         pool = starts[_near(target_days[b], ordinals[starts], years[starts])] if starts.size else starts
         if not pool.size:
             raise InputError([Problem(where, f"no {length}-day block of the price history starts within "
                                       f"+-{WINDOW_DAYS} days of {target_days[b]} in any year.",
                                       "Widen history_start/history_end, or lower block_days.")], where)
+        blocks.append((b, length, pool))
+    plan = _Plan(np.array([position[d] for d in day_of]), offset, blocks)
+    _PLANS[key] = plan
+    return plan
+
+
+def sample_hub_prices(index: pd.DatetimeIndex, timezone: str, dates: list[dt.date], days: list[np.ndarray],
+                      block_days: int, rng: np.random.Generator, where: str = "[sample.prices]") -> np.ndarray:
+    """One bootstrapped hub-price path on ``index`` (hourly UTC) [USD/MWh]."""
+    plan = _plan(index, timezone, dates, block_days, where)
+    source_day = np.zeros(int(plan.block_of_day.max()) + 1 if plan.block_of_day.size else 0, dtype=np.int64)
+    for b, length, pool in plan.blocks:
         first = pool[int(rng.integers(len(pool)))]
         source_day[b:b + length] = np.arange(first, first + length)
     lengths = np.array([d.size for d in days])
     starts = np.r_[0, np.cumsum(lengths)[:-1]]
     flat = np.concatenate(days)
-    src = source_day[np.array([position[d] for d in day_of])]
-    return flat[starts[src] + np.minimum(offset, lengths[src] - 1)]
+    src = source_day[plan.block_of_day]
+    return flat[starts[src] + np.minimum(plan.offset, lengths[src] - 1)]
 
 
 def bootstrap_site(site: Site, base: Site, sampling: PriceSampling, seed: int, k: int) -> Site:
