@@ -420,3 +420,47 @@ def test_bootstrapped_prices_through_decide(tmp_path):
         prices = [m.site.price_usd_per_mwh for m in sc.local.models]
     assert not np.array_equal(prices[0], prices[1])
     assert all(p.size == load_site(site).hours for p in prices)
+
+
+# ------------------------------------------------------------------ real HB_WEST price years
+
+
+def test_hb_west_price_years_match_the_extensive_form(tmp_path, shared_raw):
+    """Two real ERCOT HB_WEST years (2024 a leap year) with a CVaR weight: method = extensive form."""
+    from conftest import write_site
+
+    price_file = shared_raw / "ercot_hb_west_rtlmp" / "nbohr_hourly_prices.csv"
+    doc = {
+        "site": {"timezone": "America/Chicago", "interconnect_mw": 100.0},
+        "prices": {"file": str(price_file), "column": "HUB", "fill": "ffill", "start": "2024-01-01",
+                   "end": "2025-01-01"},
+        "mining": {"pue": 1.05, "pool_fee_frac": 0.02, "opex_usd_per_mw_year": 40000.0,
+                   "hashprice_usd_per_ph_day": 50.0,
+                   "fleet": [{"model": "S21", "efficiency_j_per_th": 17.5, "mw": 50.0},
+                             {"model": "S19j Pro", "efficiency_j_per_th": 29.5, "mw": 70.0}]},
+        "ai": {"pue": 1.2, "convertible_mw": 60.0, "utilization_frac": 0.8, "fitout_capex_usd_per_mw": 9e6,
+               "opex_usd_per_mw_year": 60000.0, "lease": [{"tenant": "T", "rate_usd_per_kw_month": 120.0}]},
+    }
+    site = write_site(tmp_path, [1.0], doc, site_id="hb_west")
+    scenarios = write(tmp_path / "years.toml", """
+[[scenario]]
+name = "y2024"
+probability = 0.4
+
+[[scenario]]
+name = "y2025"
+probability = 0.6
+[scenario.set]
+"prices.start" = "2025-01-01"
+"prices.end" = "2026-01-01"
+"mining.hashprice_usd_per_ph_day" = 42.0
+""")
+    for weight in (0.0, 0.6):
+        decision, y, obj = _both(site, scenarios, weight, 0.5)
+        assert decision.objective_usd_per_year == pytest.approx(obj, rel=1e-6)
+        assert decision.y_mw == pytest.approx(y, abs=1e-3)
+    out = tmp_path / "out"
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(out)])
+    assert code == 0, err
+    table = pd.read_csv(out / "scenarios.csv").set_index("scenario_id")
+    assert table.loc["y2024", "hours"] == 8784 and table.loc["y2025", "hours"] == 8760
