@@ -464,3 +464,47 @@ probability = 0.6
     assert code == 0, err
     table = pd.read_csv(out / "scenarios.csv").set_index("scenario_id")
     assert table.loc["y2024", "hours"] == 8784 and table.loc["y2025", "hours"] == 8760
+
+
+# ------------------------------------------------------------------ interrupted runs
+
+
+def test_interrupted_decide_leaves_old_or_new_complete_folder(tmp_path):
+    """SIGINT/SIGTERM at random moments of `decide --force --workers 2`: the folder is the previous run or the
+    new one, complete, never a mix; exit 130 when interrupted."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+    from run_check import folder_is_complete
+
+    site = campus_month(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", SC_CAMPUS)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "allocator", "decide", str(site), "--scenarios", str(scenarios), "--out",
+               str(out), "--force", "--workers", "2"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    files = ("decision.csv", "scenarios.csv", "candidates.csv", "summary.csv", "manifest.json")
+    t0 = time.perf_counter()
+    first = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    full_s = time.perf_counter() - t0
+    assert first.returncode == 0, first.stderr
+    assert folder_is_complete(out, files)
+    rng = random.Random(18)
+    codes = set()
+    for _ in range(4):
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(rng.uniform(0.2, full_s))
+        proc.send_signal(rng.choice((signal.SIGINT, signal.SIGTERM)))
+        _, err = proc.communicate(timeout=120)
+        codes.add(proc.returncode)
+        assert proc.returncode in (0, 130), err
+        assert "Traceback" not in err, err
+        assert folder_is_complete(out, files)
+        assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+    assert codes  # at least one round ran
