@@ -55,7 +55,7 @@ class _Progress:
               help="Not available for decide yet (use --workers).")
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time limit of the cutting planes per site [s].")
-@click.option("--report", "report", default=None, metavar="html,xlsx", help="Not available for decide yet.")
+@click.option("--report", "report", default=None, metavar="html,xlsx", help="Also write report.html and/or report.xlsx into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
 def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, workers, dask_scheduler, time_limit_s,
            report, force) -> None:
@@ -67,11 +67,11 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     if dask_scheduler is not None:
         problems.append(Problem("--dask-scheduler", "decide does not run on a Dask cluster yet.",
                                 "Use --workers N (local processes)."))
-    if report is not None:
-        problems.append(Problem("--report", "decide writes no html/xlsx report yet.",
-                                "Read decision.csv, candidates.csv and summary.csv in the --out folder."))
     if problems:
         raise InputError(problems, "the decide options")
+    from .decide_report import parse_reports
+
+    reports = parse_reports(report)
     check_target(out, force)
     t0 = time.perf_counter()
     bar = _Progress()
@@ -82,7 +82,7 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     finally:
         bar.done()
     t1 = time.perf_counter()
-    decide_run.write_decision(found, sset, out, force, {"decide": t1 - t0})
+    decide_run.write_decision(found, sset, out, force, {"decide": t1 - t0}, reports)
     for d in found:
         sto = d.candidate("stochastic").row(d.site_id)
         click.echo(f"{d.site_id}: AI {sto['ai_it_mw']:.2f} IT MW, mining {sto['mining_it_mw']:.2f} IT MW over "
@@ -91,7 +91,8 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
         click.echo(f"  expected net {_usd(sto['expected_net_usd_per_year'])}/year, CVaR({d.alpha:g}) "
                    f"{_usd(sto['cvar_net_usd_per_year'])}/year, worst {_usd(sto['worst_net_usd_per_year'])}/year")
         click.echo(f"  VSS {_usd(d.vss_usd_per_year)}/year, EVPI {_usd(d.evpi_usd_per_year)}/year")
-    click.echo(f"wrote {out}/ (decision.csv, scenarios.csv, candidates.csv, summary.csv, manifest.json)")
+    extra = "".join(f", report.{k}" for k in reports)
+    click.echo(f"wrote {out}/ (decision.csv, scenarios.csv, candidates.csv, summary.csv{extra}, manifest.json)")
 
 
 def register(group: click.Group) -> None:

@@ -302,15 +302,20 @@ def manifest(found: list[SiteDecision], sset: ScenarioSet, seconds: dict[str, fl
 
 
 def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
-                   seconds: dict[str, float]) -> Path:
-    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv and manifest.json atomically."""
+                   seconds: dict[str, float], reports: list[str] | None = None) -> Path:
+    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv (and the asked-for reports), then
+    manifest.json, atomically."""
+    from .decide_report import write_reports
     from .reports.csv import write_csv
     from .reports.run_folder import RunFolder
 
+    tables = {"decision": decision_table(found), "scenarios": scenarios_table(found),
+              "candidates": candidates_table(found), "summary": summary_table(found)}
     with RunFolder(out, force) as folder:
-        for name, frame in (("decision.csv", decision_table(found)), ("scenarios.csv", scenarios_table(found)),
-                            ("candidates.csv", candidates_table(found)), ("summary.csv", summary_table(found))):
-            write_csv(frame, folder.path(name))
+        for name, frame in tables.items():
+            write_csv(frame, folder.path(f"{name}.csv"))
+        if reports:
+            write_reports(folder.tmp, tables, reports)
         data = manifest(found, sset, seconds)
         data["files"] = folder.file_list()
         folder.write_json("manifest.json", data)

@@ -508,3 +508,34 @@ def test_interrupted_decide_leaves_old_or_new_complete_folder(tmp_path):
         assert folder_is_complete(out, files)
         assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
     assert codes  # at least one round ran
+
+
+# ------------------------------------------------------------------ reports
+
+
+def test_reports_state_the_figures_of_the_tables(tmp_path):
+    from openpyxl import load_workbook
+
+    site = tiny(tmp_path, hashprice=10.0, rate=RATE,
+                ai={"lease": [{"tenant": "=HYPERLINK(1)", "rate_usd_per_kw_month": RATE, "max_mw": 100.0}]})
+    scenarios = write(tmp_path / "sc.toml", TWO_HASHPRICES)
+    out = tmp_path / "out"
+    code, stdout, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(out),
+                                "--report", "html,xlsx"])
+    assert code == 0, err
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")["value"]
+    vss, evpi = float(summary["vss_usd_per_year"]), float(summary["evpi_usd_per_year"])
+    assert vss == pytest.approx(96_360_000.0 - 60_000_000.0) and evpi == pytest.approx(30_000_000.0)
+    page = (out / "report.html").read_text()
+    assert f"worth ${vss / 1e6:,.2f}M a year in expectation (VSS)" in page
+    assert f"at most ${evpi / 1e6:,.2f}M a year (EVPI)" in page
+    assert page.count("<svg") == 1 and "#c0392b" in page  # the tail is drawn
+    book = load_workbook(out / "report.xlsx")
+    assert book.sheetnames == ["findings", "decision", "candidates", "summary", "scenarios"]
+    names = [row[2] for row in book["decision"].iter_rows(min_row=2, values_only=True)]
+    assert "'=HYPERLINK(1)" in names  # a formula-looking tenant name stays text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"report.html", "report.xlsx"} <= set(manifest["files"])
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o2"),
+                           "--report", "pdf"])
+    assert code == 1 and "pdf" in err

@@ -1,0 +1,162 @@
+"""``allocator decide --report html,xlsx``: the decision in one page and one workbook.
+
+Both read only the tables of the run folder (decision, scenarios, candidates,
+summary). The page shows, per site: the split; the distribution of annual net
+under it (a histogram, the CVaR tail in red, with the expected net and the
+CVaR marked); the candidates side by side; VSS and EVPI in plain words. The
+workbook holds the same tables, one sheet each, with a summary sheet of those
+sentences. Text cells a spreadsheet would run as formulas are escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .reports.csv import escape_frame
+
+REPORTS = ("html", "xlsx")
+
+
+def parse_reports(text: str | None) -> list[str]:
+    """``"html,xlsx"`` -> ``["html", "xlsx"]``; raise :class:`InputError` on an unknown kind."""
+    from .errors import InputError, Problem
+
+    if not text:
+        return []
+    kinds = [k.strip().lower() for k in text.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in REPORTS]
+    if bad or not kinds:
+        raise InputError([Problem(f"--report {text}", f"unknown report kind {', '.join(bad) or '(none)'}.",
+                                  "Use --report html, --report xlsx or --report html,xlsx.")], "--report")
+    return list(dict.fromkeys(kinds))
+
+
+def _m(x) -> str:
+    """USD per year in millions, or n/a."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "n/a"
+    return f"${float(x) / 1e6:,.2f}M"
+
+
+def sentences(site_id: str, summary: pd.DataFrame, candidates: pd.DataFrame) -> list[str]:
+    """VSS, EVPI and the tail in words a CFO reads."""
+    s = summary[summary.site_id == site_id].set_index("metric")["value"]
+    c = candidates[candidates.site_id == site_id].set_index("candidate")
+    alpha = float(s["risk_alpha_frac"])
+    weight = float(s["risk_weight_frac"])
+    vss, evpi = s.get("vss_usd_per_year"), s.get("evpi_usd_per_year")
+    sto = c.loc["stochastic"]
+    out = [f"The split nets {_m(sto['expected_net_usd_per_year'])} a year in expectation over "
+           f"{int(float(s['scenarios']))} futures; in the worst {alpha:.0%} of them it nets "
+           f"{_m(sto['cvar_net_usd_per_year'])} a year on average (CVaR), and {_m(sto['worst_net_usd_per_year'])} "
+           "in the worst one."]
+    if vss is None or pd.isna(vss):
+        out.append("The split decided for the site file's own prices alone cannot be run in every future (its AI "
+                   "lease is not firm in some future's hours, or a fleet misses its uptime SLA), so only a split "
+                   "decided for the range of futures is safe (VSS not defined).")
+    elif abs(float(vss)) < 0.5:
+        out.append("Deciding for the range of futures gives the same split as deciding for the site file's own "
+                   "prices alone: here the range adds nothing (VSS $0 a year).")
+    else:
+        what = "in expectation" if weight == 0 else "in the risk-weighted objective"
+        out.append(f"Deciding for the range of futures instead of for the site file's own prices alone is worth "
+                   f"{_m(vss)} a year {what} (VSS).")
+    if evpi is None or pd.isna(evpi):
+        out.append("EVPI is reported for risk-neutral decisions only (--risk-weight 0).")
+    else:
+        out.append(f"Knowing in advance which future comes would be worth at most {_m(evpi)} a year (EVPI): "
+                   "the most that better forecasts could ever be worth to this decision.")
+    return out
+
+
+def _histogram_svg(net: np.ndarray, prob: np.ndarray, tail: np.ndarray, expected: float, cvar_value: float) -> str:
+    """An inline SVG histogram of annual net [USD/year], probability-weighted; tail bars in red."""
+    width, height, pad = 640, 220, 40
+    lo, hi = float(net.min()), float(net.max())
+    if hi - lo < 1.0:
+        lo, hi = lo - 1.0, hi + 1.0
+    n_bins = int(min(30, max(5, np.sqrt(net.size) * 2)))
+    edges = np.linspace(lo, hi, n_bins + 1)
+    which = np.clip(np.searchsorted(edges, net, side="right") - 1, 0, n_bins - 1)
+    mass = np.bincount(which, weights=prob, minlength=n_bins)
+    tail_mass = np.bincount(which, weights=prob * tail, minlength=n_bins)
+    top = float(mass.max()) or 1.0
+
+    def x(v: float) -> float:
+        return pad + (v - lo) / (hi - lo) * (width - 2 * pad)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             'aria-label="distribution of annual net">']
+    bar_w = (width - 2 * pad) / n_bins
+    for k in range(n_bins):
+        h_all = mass[k] / top * (height - 2 * pad)
+        h_tail = tail_mass[k] / top * (height - 2 * pad)
+        x0 = pad + k * bar_w
+        parts.append(f'<rect x="{x0:.1f}" y="{height - pad - h_all:.1f}" width="{bar_w - 1:.1f}" '
+                     f'height="{h_all:.1f}" fill="#7a9cc6"/>')
+        if h_tail > 0:
+            parts.append(f'<rect x="{x0:.1f}" y="{height - pad - h_tail:.1f}" width="{bar_w - 1:.1f}" '
+                         f'height="{h_tail:.1f}" fill="#c0392b"/>')
+    for value, label, colour in ((expected, "expected", "#222"), (cvar_value, "CVaR", "#c0392b")):
+        parts.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{pad - 10}" y2="{height - pad}" '
+                     f'stroke="{colour}" stroke-dasharray="4 3"/>')
+        parts.append(f'<text x="{x(value) + 3:.1f}" y="{pad - 12}" font-size="11" fill="{colour}">'
+                     f'{label} {html.escape(_m(value))}</text>')
+    parts.append(f'<text x="{pad}" y="{height - 12}" font-size="11">{html.escape(_m(lo))}</text>')
+    parts.append(f'<text x="{width - pad}" y="{height - 12}" font-size="11" text-anchor="end">'
+                 f'{html.escape(_m(hi))} a year</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return escape_frame(frame).to_html(index=False, float_format=lambda v: f"{v:,.2f}", na_rep="",
+                                       escape=True, border=0, classes="t")
+
+
+def write_html(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """report.html: per site the split, the net distribution with its tail, the candidates, VSS and EVPI."""
+    decision, scenarios, candidates, summary = (tables[k] for k in ("decision", "scenarios", "candidates",
+                                                                     "summary"))
+    body = ["<h1>One split for many futures</h1>"]
+    for site_id in decision.site_id.unique():
+        sc = scenarios[scenarios.site_id == site_id]
+        c = candidates[candidates.site_id == site_id]
+        sto = c.set_index("candidate").loc["stochastic"]
+        body.append(f"<h2>{html.escape(str(site_id))}</h2>")
+        body += [f"<p>{html.escape(t)}</p>" for t in sentences(site_id, summary, candidates)]
+        body.append("<h3>The decision</h3>" + _table(decision[decision.site_id == site_id].drop(columns="site_id")))
+        body.append("<h3>Annual net under it, over the futures (the CVaR tail in red)</h3>")
+        body.append(_histogram_svg(sc.net_usd_per_year.to_numpy(float), sc.probability_frac.to_numpy(float),
+                                   sc.in_tail.astype(bool).to_numpy(), float(sto.expected_net_usd_per_year),
+                                   float(sto.cvar_net_usd_per_year)))
+        body.append("<h3>Candidates side by side [USD/year]</h3>" + _table(c.drop(columns="site_id")))
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>allocator decide</title><style>"
+            "body{font-family:sans-serif;max-width:900px;margin:2em auto}"
+            "table.t{border-collapse:collapse}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;"
+            "text-align:right}</style></head><body>" + "".join(body) + "</body></html>\n")
+    with open(folder / "report.html", "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(page)
+
+
+def write_xlsx(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """report.xlsx: a summary sheet of the sentences, then one sheet per table."""
+    words = [{"site_id": site_id, "finding": text}
+             for site_id in tables["decision"].site_id.unique()
+             for text in sentences(site_id, tables["summary"], tables["candidates"])]
+    with pd.ExcelWriter(folder / "report.xlsx", engine="openpyxl") as writer:
+        escape_frame(pd.DataFrame(words, columns=["site_id", "finding"])).to_excel(writer, sheet_name="findings", index=False)
+        for name in ("decision", "candidates", "summary", "scenarios"):
+            escape_frame(tables[name]).to_excel(writer, sheet_name=name, index=False)
+
+
+def write_reports(folder: Path, tables: dict[str, pd.DataFrame], kinds: list[str]) -> None:
+    """Write the asked-for reports into ``folder`` (the unpublished run folder)."""
+    if "html" in kinds:
+        write_html(folder, tables)
+    if "xlsx" in kinds:
+        write_xlsx(folder, tables)
