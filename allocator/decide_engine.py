@@ -41,6 +41,8 @@ from .site import HOURS_PER_YEAR, Site, load_site
 
 #: rows of the site LP on first-stage columns only: the master holds them
 FIRST_STAGE_ROWS = ("convertible", "halls", "firm_ai")
+#: most memory the futures held by one process may take; the others are rebuilt when evaluated [bytes]
+MEMORY_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -178,6 +180,11 @@ class ScenarioModel:
         self._solved = False
         self._phase_one = None
 
+    @property
+    def nbytes(self) -> int:
+        """Memory of its model, estimated from the LP's arrays (HiGHS holds about as much again) [bytes]."""
+        return 2 * sum(v.nbytes for v in self.lp.arrays().values())
+
     # ------------------------------------------------------------ solving
 
     def _run(self, h) -> str:
@@ -287,13 +294,18 @@ class Shard:
     """
 
     def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
-                 seed: int | None = None, time_limit_s: float | None = None, structured: bool = True) -> None:
+                 seed: int | None = None, time_limit_s: float | None = None, structured: bool = True,
+                 memory_bytes: int = MEMORY_BYTES) -> None:
         from .decide_structured import StructuredScenario, applies
 
         base = load_site(site_path)
         raw = overrides.read_raw(Path(site_path))
-        self.models: list = []  # StructuredScenario, ScenarioModel, or None (a conflict)
+        self.base, self.raw, self.scenarios, self.prices, self.seed = base, raw, scenarios, prices, seed
+        self.structured, self.time_limit_s = structured, time_limit_s
+        self.models: list = []  # StructuredScenario, ScenarioModel, or None (a conflict, or not held)
+        self.rebuild: list[bool] = []  # not held in memory: rebuilt whenever it is needed
         self.infos: list[ScenarioInfo] = []
+        held_bytes = 0
         for sc in scenarios:
             try:
                 site, events = scenario_site(base, raw, sc, prices, seed)
@@ -306,16 +318,39 @@ class Shard:
                                            events, [], conflicts))
             if conflicts:
                 self.models.append(None)
-            elif structured and applies(site):
-                self.models.append(StructuredScenario(site))
-            else:
-                self.models.append(ScenarioModel(site, time_limit_s))
+                self.rebuild.append(False)
+                continue
+            model_ = StructuredScenario(site) if structured and applies(site) else ScenarioModel(site, time_limit_s)
+            size = model_.nbytes
+            if held_bytes + size <= memory_bytes:
+                held_bytes += size
+                self.models.append(model_)
+                self.rebuild.append(False)
+            else:  # beyond the budget: memory stays flat, the future is rebuilt each time it is evaluated
+                self.models.append(None)
+                self.rebuild.append(True)
+
+    def _each(self):
+        """Every feasible scenario's model in order: held ones as they are, the others rebuilt for the call."""
+        for k, held in enumerate(self.models):
+            if held is not None:
+                yield held
+            elif self.rebuild[k]:
+                yield self._build(self.scenarios[k])
+
+    def _build(self, sc: Scenario):
+        from .decide_structured import StructuredScenario, applies
+
+        site, _ = scenario_site(self.base, self.raw, sc, self.prices, self.seed)
+        if self.structured and applies(site):
+            return StructuredScenario(site)
+        return ScenarioModel(site, self.time_limit_s)
 
     def evaluate(self, y: np.ndarray) -> list[Evaluation]:
-        return [m.evaluate(y) for m in self.models if m is not None]
+        return [m.evaluate(y) for m in self._each()]
 
     def own_optima(self) -> list[tuple[float, np.ndarray]]:
-        return [m.own_optimum() for m in self.models if m is not None]
+        return [m.own_optimum() for m in self._each()]
 
 
 def _serve(conn, args) -> None:
@@ -387,18 +422,18 @@ class Scenarios:
 
     def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
                  seed: int | None = None, workers: int = 1, time_limit_s: float | None = None,
-                 structured: bool = True) -> None:
+                 structured: bool = True, memory_bytes: int = MEMORY_BYTES) -> None:
         n = max(1, min(workers, len(scenarios)))
         bounds = np.linspace(0, len(scenarios), n + 1).round().astype(int)
         parts = [scenarios[bounds[i]:bounds[i + 1]] for i in range(n)]
         self.processes: list[ShardProcess] = []
         self.local: Shard | None = None
         if n == 1:
-            self.local = Shard(site_path, scenarios, prices, seed, time_limit_s, structured)
+            self.local = Shard(site_path, scenarios, prices, seed, time_limit_s, structured, memory_bytes)
             self.infos = self.local.infos
             return
         try:
-            self.processes = [ShardProcess((site_path, part, prices, seed, time_limit_s, structured)) for part in parts]
+            self.processes = [ShardProcess((site_path, part, prices, seed, time_limit_s, structured, memory_bytes)) for part in parts]
             self.infos = [info for p in self.processes for info in p.receive()]
         except BaseException:
             self.close()

@@ -50,15 +50,16 @@ class StructuredScenario:
     def __init__(self, site: Site) -> None:
         from .decide_program import FirstStage
 
-        self.site = site
         cfg = site.config
         lease_obj, fleet_obj, run_obj = objective_usd_per_mw(site)
         self.lease_obj, self.fleet_obj = lease_obj, fleet_obj
         self.margin = run_obj                       # (F, H) [USD per IT MWh]
-        self.order = np.argsort(-run_obj, axis=0, kind="stable")  # fleets by margin, per hour
+        # fleets by margin, per hour (few fleets: a small integer type keeps a future's memory small)
+        self.order = np.argsort(-run_obj, axis=0, kind="stable").astype(np.int16)
         self.pue_m = cfg.mining.pue
-        self.ai_grid = (cfg.ai.pue * site.ai_utilization_frac) if site.has_ai else np.zeros(site.hours)
-        self.cap = site.grid_cap_mw
+        ai_grid = (cfg.ai.pue * site.ai_utilization_frac) if site.has_ai else np.zeros(site.hours)
+        self.ai_grid = ai_grid if np.ptp(ai_grid) > 0 else np.full(1, ai_grid[0] if ai_grid.size else 0.0)
+        self.cap = site.grid_cap_mw  # shared with the base site unless the scenario moves an event
         self.n_lease = lease_obj.size
         self.fs_lower = np.r_[[lease.min_mw for lease in cfg.ai.lease] if site.has_ai else [],
                               np.zeros(len(cfg.mining.fleet))]
@@ -78,7 +79,8 @@ class StructuredScenario:
         grad = np.r_[self.lease_obj, self.fleet_obj].astype(float)
         energy = 0.0
         if n_f:
-            left = np.maximum(self.cap - self.ai_grid * a, 0.0) / self.pue_m
+            ai_grid = np.broadcast_to(self.ai_grid, (n_h,))
+            left = np.maximum(self.cap - ai_grid * a, 0.0) / self.pue_m
             hours = np.arange(n_h)
             x = np.zeros((n_f, n_h))
             for k in range(n_f):
@@ -96,8 +98,13 @@ class StructuredScenario:
             lam = np.maximum(self.margin - mu[None, :], 0.0)
             grad[self.n_lease:] += lam.sum(axis=1)
             if self.n_lease:
-                grad[:self.n_lease] -= float(mu @ self.ai_grid) / self.pue_m
+                grad[:self.n_lease] -= float(mu @ ai_grid) / self.pue_m
         return Evaluation(True, value * self.factor, grad * self.factor, energy)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by this future's arrays [bytes]."""
+        return sum(x.nbytes for x in (self.margin, self.order, self.ai_grid, self.cap))
 
     def own_optimum(self) -> tuple[float, np.ndarray]:
         """This scenario alone (its own split), by the same cutting planes over its one scenario."""

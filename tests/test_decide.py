@@ -141,20 +141,27 @@ probability = 0.3
 """
 
 
-def _both(site_path, scenario_path, weight, alpha, structured=True):
+def _sites(site_path, sset):
+    from allocator.decide_engine import scenario_site
+    from allocator.overrides import read_raw
+
+    base, raw = load_site(site_path), read_raw(site_path)
+    return [scenario_site(base, raw, s, sset.prices, sset.seed)[0] for s in sset.scenarios]
+
+
+def _both(site_path, scenario_path, weight, alpha, structured=True, memory_bytes=2**28):
     sset = read_scenarios(scenario_path)
     prob = np.array([s.probability_frac for s in sset.scenarios])
-    with Scenarios(str(site_path), sset.scenarios, structured=structured) as sc:
+    with Scenarios(str(site_path), sset.scenarios, structured=structured, memory_bytes=memory_bytes) as sc:
         first = FirstStage.of(load_site(site_path), min(i.min_cap_mw for i in sc.infos))
         decision = solve_lshaped(first, sc, prob, weight, alpha)
-        sites = [m.site for m in sc.local.models]
-    y, obj = solve_extensive(first, sites, prob, weight, alpha)
+    y, obj = solve_extensive(first, _sites(site_path, sset), prob, weight, alpha)
     return decision, y, obj
 
 
-@pytest.mark.parametrize("structured", [True, False])
+@pytest.mark.parametrize("structured, memory_bytes", [(True, 2**28), (False, 2**28), (True, 0)])
 @pytest.mark.parametrize("weight, alpha", [(0.0, 0.1), (0.5, 0.2), (1.0, 0.3)])
-def test_lshaped_equals_the_extensive_form(tmp_path, weight, alpha, structured):
+def test_lshaped_equals_the_extensive_form(tmp_path, weight, alpha, structured, memory_bytes):
     """Three futures of a campus month (one shorter, one with its own event, two with an uptime SLA that
     the first iterates break): the cutting planes reach the extensive form's optimum, with the closed-form
     second stage where it applies or with every second stage an LP."""
@@ -416,8 +423,7 @@ def test_bootstrapped_prices_through_decide(tmp_path):
     scenarios = write(tmp_path / "sc.toml", "[sample]\ncount = 3\nseed = 9\n[sample.prices]\nblock_days = 5\n")
     sset = read_scenarios(scenarios)
     assert [s.id for s in sset.scenarios] == ["s00001", "s00002", "s00003"]
-    with Scenarios(str(site), sset.scenarios, sset.prices, sset.seed) as sc:
-        prices = [m.site.price_usd_per_mwh for m in sc.local.models]
+    prices = [s.price_usd_per_mwh for s in _sites(site, sset)]
     assert not np.array_equal(prices[0], prices[1])
     assert all(p.size == load_site(site).hours for p in prices)
 
