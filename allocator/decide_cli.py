@@ -8,8 +8,6 @@ from pathlib import Path
 
 import click
 
-from .errors import InputError, Problem
-
 
 def _usd(x: float | None) -> str:
     return "n/a" if x is None else f"${x / 1e6:,.2f}M"
@@ -52,7 +50,7 @@ class _Progress:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes holding the scenarios' second stages.")
 @click.option("--dask-scheduler", "dask_scheduler", default=None, metavar="ADDRESS",
-              help="Not available for decide yet (use --workers).")
+              help="Hold the futures on an existing Dask cluster (tcp://host:8786) instead of local processes.")
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time limit of the cutting planes per site [s].")
 @click.option("--report", "report", default=None, metavar="html,xlsx", help="Also write report.html and/or report.xlsx into the --out folder.")
@@ -63,12 +61,6 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     from . import decide_run
     from .reports.run_folder import check_target
 
-    problems = []
-    if dask_scheduler is not None:
-        problems.append(Problem("--dask-scheduler", "decide does not run on a Dask cluster yet.",
-                                "Use --workers N (local processes)."))
-    if problems:
-        raise InputError(problems, "the decide options")
     from .decide_report import parse_reports
 
     reports = parse_reports(report)
@@ -78,7 +70,7 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     try:
         found, sset = decide_run.decide(list(sites), scenarios, samples=samples, seed=seed, risk_alpha=risk_alpha,
                                         risk_weight=risk_weight, workers=workers, time_limit_s=time_limit_s,
-                                        progress=bar)
+                                        dask_scheduler=dask_scheduler, progress=bar)
     finally:
         bar.done()
     t1 = time.perf_counter()

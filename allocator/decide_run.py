@@ -135,7 +135,7 @@ def check_paths(site_path: Path, sset: ScenarioSet) -> list[Problem]:
 
 
 def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alpha: float = 0.1, workers: int = 1,
-                time_limit_s: float | None = None,
+                time_limit_s: float | None = None, dask_scheduler: str | None = None,
                 progress: Callable[[int, float, float], None] | None = None) -> SiteDecision:
     """Decide one site over every scenario of ``sset``.
 
@@ -152,7 +152,8 @@ def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alph
     if problems:
         raise InputError(problems, f"{sset.path} for {site_path}")
     prob = np.array([s.probability_frac for s in sset.scenarios])
-    with Scenarios(str(site_path), sset.scenarios, sset.prices, sset.seed, workers, time_limit_s) as sc:
+    with Scenarios(str(site_path), sset.scenarios, sset.prices, sset.seed, workers, time_limit_s,
+                   dask_scheduler=dask_scheduler) as sc:
         infos = sc.infos
         problems = [p for info in infos for p in info.problems]
         covered = {i for info in infos for i in info.events}
@@ -324,7 +325,7 @@ def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, forc
 
 def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | None = None, seed: int | None = None,
            risk_alpha: float = 0.1, risk_weight: float = 0.0, workers: int = 1, time_limit_s: float | None = None,
-           progress: Callable[[str, int, float, float], None] | None = None) -> tuple[list[SiteDecision], ScenarioSet]:
+           dask_scheduler: str | None = None, progress: Callable[[str, int, float, float], None] | None = None) -> tuple[list[SiteDecision], ScenarioSet]:
     """Decide every site over the scenario file (the API behind ``allocator decide``)."""
     problems = []
     if not 0.0 <= risk_weight <= 1.0:
@@ -338,7 +339,7 @@ def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | Non
     for path in sites:
         step = None if progress is None else (lambda i, g, s, sid=Path(path).stem: progress(sid, i, g, s))
         found.append(decide_site(Path(path), sset, weight=risk_weight, alpha=risk_alpha, workers=workers,
-                                 time_limit_s=time_limit_s, progress=step))
+                                 time_limit_s=time_limit_s, dask_scheduler=dask_scheduler, progress=step))
     return found, sset
 
 

@@ -545,3 +545,34 @@ def test_reports_state_the_figures_of_the_tables(tmp_path):
     code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o2"),
                            "--report", "pdf"])
     assert code == 1 and "pdf" in err
+
+
+def test_dask_cluster_gives_the_same_decision(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    site = campus_month(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", SC_CAMPUS)
+    local = tmp_path / "local"
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(local),
+                           "--risk-weight", "0.3"])
+    assert code == 0, err
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cl:
+        remote = tmp_path / "dask"
+        code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(remote),
+                               "--risk-weight", "0.3", "--workers", "2", "--dask-scheduler", cl.scheduler_address])
+        assert code == 0, err
+    for name in ("candidates.csv", "scenarios.csv", "decision.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(local / name), pd.read_csv(remote / name))
+
+
+def test_unreachable_dask_scheduler_is_an_input_error(tmp_path):
+    import socket
+
+    site = tiny(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", TWO_HASHPRICES)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o"),
+                           "--dask-scheduler", f"tcp://127.0.0.1:{port}"])
+    assert code == 1 and "cannot reach the scheduler" in err
+    assert not (tmp_path / "o").exists()
