@@ -51,6 +51,7 @@ _LAZY = {
     "PlanResult": ("plan.site_plan", "PlanResult"),
     "solve_plan": ("plan.site_plan", "solve_plan"),
     "solve_portfolio": ("plan.portfolio", "solve_portfolio"),
+    "decide": ("whatif.decide", "decide"),
 }
 
 __all__ = sorted([*_LAZY, "__version__"])
