@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from . import diagnosis, model, overrides
-from .decide_engine import Evaluation, Scenarios
+from .decide_engine import Evaluation
+from .decide_parallel import Scenarios
 from .decide_program import Decision, FirstStage, cvar, in_tail, objective, solve_lshaped
 from .decide_scenarios import ScenarioSet, forbidden_paths, read_scenarios
 from .errors import InfeasibleError, InputError, Problem

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.decide_engine import ScenarioModel, Scenarios
+from allocator.decide_engine import ScenarioModel
+from allocator.decide_parallel import Scenarios
 from allocator.decide_program import FirstStage, cvar, in_tail, solve_extensive, solve_lshaped
 from allocator.decide_scenarios import read_scenarios
 from allocator.site import load_site

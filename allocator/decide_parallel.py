@@ -1,0 +1,184 @@
+"""Where the futures of ``decide`` live: this process, worker processes, or a Dask cluster.
+
+:class:`Scenarios` splits a site's scenarios into consecutive parts, one
+:class:`~allocator.decide_engine.Shard` each: in this process (``--workers 1``),
+in spawned worker processes that answer over a pipe (:class:`ShardProcess`),
+or as Dask actors on an existing cluster (``--dask-scheduler``). A shard keeps
+its futures' models between the cutting planes' iterations, so only a first
+stage goes out and the evaluations come back, always in scenario order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .decide_engine import MEMORY_BYTES, Evaluation, Shard
+from .decide_scenarios import PriceSampling, Scenario
+from .errors import InputError, Problem
+
+
+def _serve(conn, args) -> None:
+    """A worker process: load a shard, then answer ``(method, argument)`` requests until ``None``."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        shard = Shard(*args)
+        conn.send(("ok", shard.infos))
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("error", err))
+        return
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        method, arg = request
+        try:
+            result = getattr(shard, method)(*arg)
+            conn.send(("ok", result))
+        except BaseException as err:  # noqa: BLE001
+            conn.send(("error", err))
+
+
+class ShardProcess:
+    """A :class:`Shard` in its own (spawned) process, answering over a pipe."""
+
+    def __init__(self, args: tuple) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, args), daemon=True)
+        self.process.start()
+        child.close()
+        self.infos = None
+
+    def receive(self):
+        status, value = self.conn.recv()
+        if status == "error":
+            raise value
+        return value
+
+    def send(self, method: str, *arg) -> None:
+        self.conn.send((method, arg))
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def _split(scenarios: list[Scenario], n: int) -> list[list[Scenario]]:
+    """``n`` consecutive parts of nearly equal size."""
+    bounds = np.linspace(0, len(scenarios), n + 1).round().astype(int)
+    return [scenarios[bounds[i]:bounds[i + 1]] for i in range(n)]
+
+
+class Scenarios:
+    """Every scenario of one site spread over shards (in-process or worker processes), in scenario order.
+
+    Parameters
+    ----------
+    site_path : str
+    scenarios : list of Scenario
+    workers : int
+        1: every scenario in this process; more: that many worker processes.
+    dask_scheduler : str, optional
+        Address of a Dask scheduler: the scenarios live on its workers instead (as actors).
+    """
+
+    def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
+                 seed: int | None = None, workers: int = 1, time_limit_s: float | None = None,
+                 structured: bool = True, memory_bytes: int = MEMORY_BYTES, dask_scheduler: str | None = None) -> None:
+        self.processes: list[ShardProcess] = []
+        self.local: Shard | None = None
+        self.actors: list = []
+        self.actor_futures: list = []
+        self.client = None
+        args = (prices, seed, time_limit_s, structured, memory_bytes)
+        if dask_scheduler is not None:
+            self._on_dask(dask_scheduler, site_path, scenarios, workers, args)
+            return
+        n = max(1, min(workers, len(scenarios)))
+        parts = _split(scenarios, n)
+        if n == 1:
+            self.local = Shard(site_path, scenarios, *args)
+            self.infos = self.local.infos
+            return
+        try:
+            self.processes = [ShardProcess((site_path, part, *args)) for part in parts]
+            self.infos = [info for p in self.processes for info in p.receive()]
+        except BaseException:
+            self.close()
+            raise
+
+    def _on_dask(self, address: str, site_path: str, scenarios: list[Scenario], workers: int, args: tuple) -> None:
+        """Shards as Dask actors: each lives on a worker of the cluster and keeps its futures between calls."""
+        from .sweep import _no_listener
+
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise InputError([Problem("--dask-scheduler", "dask.distributed is not installed.",
+                                      "pip install 'dask[distributed]'.")], "--dask-scheduler") from None
+        unreachable = "Check the address (tcp://host:8786) and that the scheduler runs."
+        why = _no_listener(address)
+        if why:
+            raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({why}).",
+                                      unreachable)], "--dask-scheduler")
+        try:
+            self.client = Client(address, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({err}).",
+                                      unreachable)], "--dask-scheduler") from None
+        try:
+            n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+            n = max(1, min(max(workers, n_workers), len(scenarios)))
+            # the futures are kept: Dask releases an actor whose future is dropped
+            self.actor_futures = [self.client.submit(Shard, site_path, part, *args, actor=True, pure=False)
+                                  for part in _split(scenarios, n)]
+            self.actors = [f.result() for f in self.actor_futures]
+            calls = [a.scenario_infos() for a in self.actors]
+            self.infos = [info for call in calls for info in call.result()]
+        except BaseException:
+            self.close()
+            raise
+
+    def _all(self, method: str, *arg) -> list:
+        if self.local is not None:
+            return getattr(self.local, method)(*arg)
+        if self.actors:
+            calls = [getattr(a, method)(*arg) for a in self.actors]
+            return [item for call in calls for item in call.result()]
+        for p in self.processes:
+            p.send(method, *arg)
+        return [item for p in self.processes for item in p.receive()]
+
+    def evaluate(self, y: np.ndarray) -> list[Evaluation]:
+        """Every scenario's second stage at ``y``, in scenario order."""
+        return self._all("evaluate", np.asarray(y, float))
+
+    def own_optima(self) -> list[tuple[float, np.ndarray]]:
+        """Every scenario alone: (annualized optimum [USD/year], its first stage [IT MW])."""
+        return self._all("own_optima")
+
+    def close(self) -> None:
+        for p in self.processes:
+            p.close()
+        self.processes = []
+        self.actors = []
+        self.actor_futures = []
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def __enter__(self) -> Scenarios:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
