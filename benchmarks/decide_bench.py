@@ -33,9 +33,9 @@ def export_lp(site_path: Path, npz: Path) -> tuple[float, float]:
     """Write the base site's LP (coordinate form) to ``npz``; return allocator's own optimum [USD] and
     its HiGHS solve time [s] (shown beside the reference, for scale)."""
     sys.path.insert(0, str(REPO))
-    from allocator import model
-    from allocator.site import load_site
-    from allocator.solve import solve_model
+    from allocator.lp import model
+    from allocator.inputs.site import load_site
+    from allocator.lp.solve import solve_model
 
     lp = model.build([load_site(site_path)])
     arr = lp.arrays()

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.cli import main
-from allocator.decide_engine import ScenarioModel
-from allocator.decide_parallel import Scenarios
-from allocator.decide_program import FirstStage, cvar, in_tail, solve_extensive, solve_lshaped
-from allocator.decide_scenarios import read_scenarios
-from allocator.site import load_site
+from allocator.inputs.site import load_site
+from allocator.whatif.decide_engine import ScenarioModel
+from allocator.whatif.decide_parallel import Scenarios
+from allocator.whatif.decide_program import FirstStage, cvar, in_tail, solve_extensive, solve_lshaped
+from allocator.whatif.decide_scenarios import read_scenarios
 from whatif_sites import campus_month, tiny
 
 RATE = 50.0                       # USD/kW-month -> 600,000 USD per IT MW-year
@@ -143,8 +143,8 @@ probability = 0.3
 
 
 def _sites(site_path, sset):
-    from allocator.decide_engine import scenario_site
-    from allocator.overrides import read_raw
+    from allocator.inputs.overrides import read_raw
+    from allocator.whatif.decide_engine import scenario_site
 
     base, raw = load_site(site_path), read_raw(site_path)
     return [scenario_site(base, raw, s, sset.prices, sset.seed)[0] for s in sset.scenarios]
@@ -201,7 +201,7 @@ def test_subgradient_is_the_one_sided_slope(tmp_path):
 
 
 def test_closed_form_second_stage_equals_the_lp(tmp_path):
-    from allocator.decide_structured import StructuredScenario, applies
+    from allocator.whatif.decide_structured import StructuredScenario, applies
 
     site = load_site(campus_month(tmp_path))
     assert applies(site)
@@ -388,8 +388,8 @@ def _coded_history_site(tmp_path):
 def test_block_bootstrap_copies_whole_aligned_blocks(tmp_path):
     import datetime as dt
 
-    from allocator.decide_bootstrap import bootstrap_site
-    from allocator.decide_scenarios import PriceSampling
+    from allocator.whatif.decide_bootstrap import bootstrap_site
+    from allocator.whatif.decide_scenarios import PriceSampling
 
     site = load_site(_coded_history_site(tmp_path))
     sampling = PriceSampling(block_days=7)

@@ -20,15 +20,15 @@ dispatch, so the supergradient of the scenario's net is
     d/d a_l = lease value_l - sum_t mu_t pue_ai u_t / pue_m,
 
 the same the LP's reduced costs give (tested against the LP). Scenarios with
-an uptime SLA or power-market rows are solved as LPs (:mod:`allocator.decide_engine`).
+an uptime SLA or power-market rows are solved as LPs (:mod:`allocator.whatif.decide_engine`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .model import objective_usd_per_mw
-from .site import HOURS_PER_YEAR, Site
+from ..inputs.site import HOURS_PER_YEAR, Site
+from ..lp.model import objective_usd_per_mw
 
 
 def applies(site: Site) -> bool:
@@ -70,7 +70,7 @@ class StructuredScenario:
 
     def evaluate(self, y: np.ndarray):
         """Annualized net [USD/year] at first stage ``y`` [IT MW], its supergradient and the mined MWh."""
-        from .decide_engine import Evaluation
+        from .decide_program import Evaluation
 
         y = np.minimum(np.maximum(np.asarray(y, float), self.fs_lower), self.fs_upper)
         a, m = float(y[:self.n_lease].sum()), y[self.n_lease:]

@@ -18,7 +18,7 @@ given elastic columns ``v_f >= 0``, maximize ``-sum_f v_f`` [IT MWh]) gives
 ``V_s(y0) + g (y - y0) >= 0``.
 
 A :class:`Shard` holds the models of some scenarios of one site (where it
-lives: :mod:`allocator.decide_parallel`).
+lives: :mod:`allocator.whatif.decide_parallel`).
 """
 
 from __future__ import annotations
@@ -30,40 +30,20 @@ from typing import Any
 
 import numpy as np
 
-from . import diagnosis, model, overrides, series
-from . import site as site_mod
+from ..errors import InputError, Problem, SolverError
+from ..inputs import overrides, series
+from ..inputs import site as site_mod
+from ..inputs.site import HOURS_PER_YEAR, Site, load_site
+from ..lp import diagnosis, model
+from ..lp.model import RowBlock
+from .decide_program import Evaluation
 from .decide_scenarios import PriceSampling, Scenario, first_stage_changes
-from .errors import InputError, Problem, SolverError
-from .model import RowBlock
 from .reuse import FAST_PATH, derive_site
-from .site import HOURS_PER_YEAR, Site, load_site
 
 #: rows of the site LP on first-stage columns only: the master holds them
 FIRST_STAGE_ROWS = ("convertible", "halls", "firm_ai")
 #: most memory the futures held by one process may take; the others are rebuilt when evaluated [bytes]
 MEMORY_BYTES = 256 * 2**20
-
-
-@dataclass
-class Evaluation:
-    """A scenario's second stage at one first stage.
-
-    Attributes
-    ----------
-    feasible : bool
-        The second stage has a solution (the SLA can be met).
-    net_usd_per_year : float
-        Annualized optimum (feasible) or the phase-one value ``V_s`` [IT MWh] (infeasible).
-    gradient : np.ndarray
-        Supergradient of that value w.r.t. the first stage [USD/year per IT MW, or IT MWh per IT MW].
-    mining_energy_mwh : float
-        IT MWh mined over the scenario's horizon.
-    """
-
-    feasible: bool
-    net_usd_per_year: float
-    gradient: np.ndarray
-    mining_energy_mwh: float = 0.0
 
 
 @dataclass
@@ -156,7 +136,7 @@ class ScenarioModel:
     """
 
     def __init__(self, site: Site, time_limit_s: float | None = None) -> None:
-        from .solve import highs_for
+        from ..lp.solve import highs_for
 
         self.site = site
         self.lp = model.build([site], name=site.id)
@@ -189,7 +169,7 @@ class ScenarioModel:
     def _run(self, h) -> str:
         import highspy
 
-        from .solve import raise_if_interrupted, run
+        from ..lp.solve import raise_if_interrupted, run
 
         run(h)
         raise_if_interrupted(h)
@@ -246,8 +226,8 @@ class ScenarioModel:
 
     def _phase_one_at(self, y: np.ndarray) -> tuple[float, np.ndarray]:
         """max -sum_f v_f with the SLA rows elastic, first stage fixed at y: (value [IT MWh], gradient)."""
-        from .matrix import pass_model
-        from .solve import _quiet_highs
+        from ..lp.matrix import pass_model
+        from ..lp.solve import _quiet_highs
 
         if self._phase_one is None:
             lp = model.build([self.site], name=f"{self.site.id}_phase_one")

@@ -24,10 +24,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from . import series
+from ..inputs import series
 from .decide_scenarios import PriceSampling
-from .errors import InputError, Problem
-from .site import Site
+from ..errors import InputError, Problem
+from ..inputs.site import Site
 
 #: a source block starts within this many calendar days of the target block's first day
 WINDOW_DAYS = 15

@@ -1,8 +1,8 @@
-"""``allocator decide``: one split for many futures, its candidates, VSS and EVPI, and its run folder.
+"""``allocator decide``: one split for many futures, its candidates, VSS and EVPI, and their tables.
 
 For each site (decided on its own): check the scenarios against the site,
-load them (:mod:`allocator.decide_engine`), solve the two-stage program
-(:func:`allocator.decide_program.solve_lshaped`), then evaluate every
+load them (:mod:`allocator.whatif.decide_engine`), solve the two-stage program
+(:func:`allocator.whatif.decide_program.solve_lshaped`), then evaluate every
 candidate first stage the same way (first stage fixed, each scenario's second
 stage optimized):
 
@@ -13,31 +13,26 @@ stage optimized):
 
 ``VSS = objective(stochastic) - objective(deterministic)``;
 ``EVPI = sum_s p_s (scenario s's own optimum) - expected(stochastic)`` (risk-neutral only).
+The run folder and the reports are written by :mod:`allocator.reports.decide`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import diagnosis, model, overrides
-from .decide_engine import Evaluation
+from ..errors import InfeasibleError, InputError, Problem
+from ..inputs import overrides
+from ..inputs.site import load_site
+from ..lp import diagnosis, model
 from .decide_parallel import Scenarios
-from .decide_program import Decision, FirstStage, cvar, in_tail, objective, solve_lshaped
+from .decide_program import Decision, Evaluation, FirstStage, cvar, in_tail, objective, solve_lshaped
 from .decide_scenarios import ScenarioSet, forbidden_paths, read_scenarios
-from .errors import InfeasibleError, InputError, Problem
-from .file_hash import sha256_file
-from .site import load_site
 
 #: scenario candidates of a sampled set
 SAMPLED_CANDIDATES = 20
@@ -198,7 +193,7 @@ def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alph
 
 def deterministic_split(site) -> np.ndarray | None:
     """The first stage ``allocator solve`` gives on the site file alone (None when it is infeasible)."""
-    from .solve import solve_model
+    from ..lp.solve import solve_model
 
     if diagnosis.conflicts(site):
         return None
@@ -274,56 +269,6 @@ def summary_table(found: list[SiteDecision]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["site_id", "metric", "value"], dtype=object)
 
 
-def manifest(found: list[SiteDecision], sset: ScenarioSet, seconds: dict[str, float]) -> dict:
-    """As ``solve``'s manifest, plus the scenario and distributions files' sha256, the seed and the method."""
-    from .run import _dist_version, _version
-    from .solve import solver_version
-
-    inputs: dict[str, str] = {}
-    for d in found:
-        inputs.update(d.inputs_sha256)
-    files = {str(sset.path): sha256_file(sset.path)[0]}
-    if sset.distributions_path is not None:
-        files[str(sset.distributions_path)] = sha256_file(sset.distributions_path)[0]
-    definition = json.dumps([[s.id, s.probability_frac, s.values, s.price_sample] for s in sset.scenarios],
-                            sort_keys=True, default=str)
-    return {
-        "tool": "allocator", "tool_version": _version(),
-        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "python": platform.python_version(), "pulp_version": _dist_version("pulp"),
-        "solver": solver_version("highs"), "status": "optimal",
-        "objective_usd": sum(d.decision.objective_usd_per_year for d in found),
-        "sites": {d.site_id: {"objective_usd_per_year": d.decision.objective_usd_per_year,
-                              "site_file": str(d.site_file), "optimality_gap_frac": d.decision.gap_frac,
-                              "iterations": d.decision.iterations} for d in found},
-        "inputs_sha256": inputs, "scenarios_sha256": files, "seed": sset.seed,
-        "scenarios_definition_sha256": hashlib.sha256(definition.encode()).hexdigest(),
-        "method": found[0].decision.method if found else "",
-        "seconds": {k: round(v, 6) for k, v in seconds.items()}, "argv": sys.argv,
-    }
-
-
-def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
-                   seconds: dict[str, float], reports: list[str] | None = None) -> Path:
-    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv (and the asked-for reports), then
-    manifest.json, atomically."""
-    from .decide_report import write_reports
-    from .reports.csv import write_csv
-    from .reports.run_folder import RunFolder
-
-    tables = {"decision": decision_table(found), "scenarios": scenarios_table(found),
-              "candidates": candidates_table(found), "summary": summary_table(found)}
-    with RunFolder(out, force) as folder:
-        for name, frame in tables.items():
-            write_csv(frame, folder.path(f"{name}.csv"))
-        if reports:
-            write_reports(folder.tmp, tables, reports)
-        data = manifest(found, sset, seconds)
-        data["files"] = folder.file_list()
-        folder.write_json("manifest.json", data)
-        return folder.publish()
-
-
 def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | None = None, seed: int | None = None,
            risk_alpha: float = 0.1, risk_weight: float = 0.0, workers: int = 1, time_limit_s: float | None = None,
            dask_scheduler: str | None = None, progress: Callable[[str, int, float, float], None] | None = None) -> tuple[list[SiteDecision], ScenarioSet]:
@@ -344,4 +289,5 @@ def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | Non
     return found, sset
 
 
-__all__ = ["SiteDecision", "decide", "decide_site", "write_decision"]
+__all__ = ["SiteDecision", "candidates_table", "decide", "decide_site", "decision_table", "scenarios_table",
+           "summary_table"]

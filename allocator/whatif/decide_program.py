@@ -13,7 +13,7 @@ site LP with ``y`` fixed. Maximize
 :func:`solve_lshaped` is the multi-cut L-shaped method: a master LP over
 ``y``, one ``theta_s`` per scenario [USD/year] and, when ``w > 0``, the CVaR
 variables ``eta`` and ``u_s >= eta - theta_s``; each iteration evaluates
-every scenario at the master's ``y`` (:mod:`allocator.decide_engine`), adds
+every scenario at the master's ``y`` (:mod:`allocator.whatif.decide_engine`), adds
 one optimality cut ``theta_s <= net_s(y0) + g_s (y - y0)`` per scenario whose
 ``theta_s`` overshoots, or a feasibility cut where the SLA cannot be met, and
 stops when the master's bound and the best evaluated decision are within a
@@ -30,10 +30,32 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import Problem, SolverError
-from .site import Site
+from ..errors import Problem, SolverError
+from ..inputs.site import Site
 
 REL_GAP = 1e-6
+
+
+@dataclass
+class Evaluation:
+    """A scenario's second stage at one first stage.
+
+    Attributes
+    ----------
+    feasible : bool
+        The second stage has a solution (the SLA can be met).
+    net_usd_per_year : float
+        Annualized optimum (feasible) or the phase-one value ``V_s`` [IT MWh] (infeasible).
+    gradient : np.ndarray
+        Supergradient of that value w.r.t. the first stage [USD/year per IT MW, or IT MWh per IT MW].
+    mining_energy_mwh : float
+        IT MWh mined over the scenario's horizon.
+    """
+
+    feasible: bool
+    net_usd_per_year: float
+    gradient: np.ndarray
+    mining_energy_mwh: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -156,7 +178,7 @@ class _Master:
     def __init__(self, first: FirstStage, prob: np.ndarray, weight: float, alpha: float) -> None:
         import highspy
 
-        from .solve import _quiet_highs
+        from ..lp.solve import _quiet_highs
 
         self.n, self.s = len(first.names), prob.size
         self.h = h = _quiet_highs()
@@ -196,7 +218,7 @@ class _Master:
     def solve(self) -> tuple[np.ndarray, np.ndarray, float]:
         import highspy
 
-        from .solve import raise_if_interrupted, run
+        from ..lp.solve import raise_if_interrupted, run
 
         run(self.h)
         raise_if_interrupted(self.h)
@@ -273,9 +295,9 @@ def solve_extensive(first: FirstStage, sites: list[Site], prob: np.ndarray, weig
 
     The reference for :func:`solve_lshaped` (its size is S site-years).
     """
-    from . import model
-    from .site import HOURS_PER_YEAR
-    from .solve import solve_model
+    from ..inputs.site import HOURS_PER_YEAR
+    from ..lp import model
+    from ..lp.solve import solve_model
 
     lp = model.LinearModel("extensive")
     spans = []

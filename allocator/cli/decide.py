@@ -1,4 +1,5 @@
-"""``allocator decide``: thin, like cli.py: parse, call allocator.decide_run, print, exit code."""
+"""``allocator decide``: thin, like the other command groups: parse, call allocator.whatif.decide, write the
+run folder with allocator.reports.decide, print. No pandas or pydantic at import time."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class _Progress:
     """One line on stderr, rewritten each iteration, only on a terminal (never in CI)."""
 
     def __init__(self) -> None:
-        from .sweep import is_tty_progress
+        from ..whatif.sweep import is_tty_progress
 
         self.on = is_tty_progress()
         self.t0 = time.perf_counter()
@@ -58,23 +59,24 @@ class _Progress:
 def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, workers, dask_scheduler, time_limit_s,
            report, force) -> None:
     """One split for many futures: the two-stage decision over a scenario file (risk-neutral or CVaR)."""
-    from . import decide_run
-    from .reports.run_folder import check_target
+    from ..reports.decide import write_decision
+    from ..reports.run_folder import check_target
+    from ..whatif.decide import decide as decide_sites
 
-    from .decide_report import parse_reports
+    from ..reports.decide import parse_reports
 
     reports = parse_reports(report)
     check_target(out, force)
     t0 = time.perf_counter()
     bar = _Progress()
     try:
-        found, sset = decide_run.decide(list(sites), scenarios, samples=samples, seed=seed, risk_alpha=risk_alpha,
+        found, sset = decide_sites(list(sites), scenarios, samples=samples, seed=seed, risk_alpha=risk_alpha,
                                         risk_weight=risk_weight, workers=workers, time_limit_s=time_limit_s,
                                         dask_scheduler=dask_scheduler, progress=bar)
     finally:
         bar.done()
     t1 = time.perf_counter()
-    decide_run.write_decision(found, sset, out, force, {"decide": t1 - t0}, reports)
+    write_decision(found, sset, out, force, {"decide": t1 - t0}, reports)
     for d in found:
         sto = d.candidate("stochastic").row(d.site_id)
         click.echo(f"{d.site_id}: AI {sto['ai_it_mw']:.2f} IT MW, mining {sto['mining_it_mw']:.2f} IT MW over "

@@ -2,7 +2,7 @@
 
 A scenario is a set of site-file overrides (dotted paths as ``--set`` takes
 them) with a probability, and optionally a sampled price path
-(:mod:`allocator.decide_bootstrap`)::
+(:mod:`allocator.whatif.decide_bootstrap`)::
 
     description = "Price years x BTC 2027"
 
@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from .distributions import Distributions, parse_distributions, read_distributions
-from .errors import InputError, Problem
-from .overrides import _INDEX, parse_path
-from .schema import read_toml
+from ..errors import InputError, Problem
+from ..inputs.overrides import _INDEX, parse_path
+from ..inputs.schema import read_toml
 
 NAME = re.compile(r"^[a-z0-9_]+$")
 #: paths that add, remove, bound or scale a first-stage variable (a lease's or a fleet's IT MW)

@@ -1,4 +1,9 @@
-"""``allocator decide --report html,xlsx``: the decision in one page and one workbook.
+"""The run folder of ``allocator decide`` and its ``--report html,xlsx``: the decision in one page and one workbook.
+
+:func:`write_decision` writes decision.csv, scenarios.csv, candidates.csv and
+summary.csv (and the asked-for reports), then manifest.json, into a hidden
+folder published by one rename (:class:`~allocator.reports.run_folder.RunFolder`).
+
 
 Both read only the tables of the run folder (decision, scenarios, candidates,
 summary). The page shows, per site: the split; the distribution of annual net
@@ -10,20 +15,28 @@ sentences. Text cells a spreadsheet would run as formulas are escaped.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import platform
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .reports.csv import escape_frame
+from ..csv_files import escape_frame, write_csv
+from ..file_hash import sha256_file
+from ..whatif.decide import SiteDecision, candidates_table, decision_table, scenarios_table, summary_table
+from ..whatif.decide_scenarios import ScenarioSet
 
 REPORTS = ("html", "xlsx")
 
 
 def parse_reports(text: str | None) -> list[str]:
     """``"html,xlsx"`` -> ``["html", "xlsx"]``; raise :class:`InputError` on an unknown kind."""
-    from .errors import InputError, Problem
+    from ..errors import InputError, Problem
 
     if not text:
         return []
@@ -160,3 +173,53 @@ def write_reports(folder: Path, tables: dict[str, pd.DataFrame], kinds: list[str
         write_html(folder, tables)
     if "xlsx" in kinds:
         write_xlsx(folder, tables)
+
+
+# ------------------------------------------------------------------ the run folder
+
+
+def manifest(found: list[SiteDecision], sset: ScenarioSet, seconds: dict[str, float]) -> dict:
+    """As ``solve``'s manifest, plus the scenario and distributions files' sha256, the seed and the method."""
+    from ..lp.solve import dist_version, solver_version, tool_version
+
+    inputs: dict[str, str] = {}
+    for d in found:
+        inputs.update(d.inputs_sha256)
+    files = {str(sset.path): sha256_file(sset.path)[0]}
+    if sset.distributions_path is not None:
+        files[str(sset.distributions_path)] = sha256_file(sset.distributions_path)[0]
+    definition = json.dumps([[s.id, s.probability_frac, s.values, s.price_sample] for s in sset.scenarios],
+                            sort_keys=True, default=str)
+    return {
+        "tool": "allocator", "tool_version": tool_version(),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": platform.python_version(), "pulp_version": dist_version("pulp"),
+        "solver": solver_version("highs"), "status": "optimal",
+        "objective_usd": sum(d.decision.objective_usd_per_year for d in found),
+        "sites": {d.site_id: {"objective_usd_per_year": d.decision.objective_usd_per_year,
+                              "site_file": str(d.site_file), "optimality_gap_frac": d.decision.gap_frac,
+                              "iterations": d.decision.iterations} for d in found},
+        "inputs_sha256": inputs, "scenarios_sha256": files, "seed": sset.seed,
+        "scenarios_definition_sha256": hashlib.sha256(definition.encode()).hexdigest(),
+        "method": found[0].decision.method if found else "",
+        "seconds": {k: round(v, 6) for k, v in seconds.items()}, "argv": sys.argv,
+    }
+
+
+def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
+                   seconds: dict[str, float], reports: list[str] | None = None) -> Path:
+    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv (and the asked-for reports), then
+    manifest.json, atomically."""
+    from .run_folder import RunFolder
+
+    tables = {"decision": decision_table(found), "scenarios": scenarios_table(found),
+              "candidates": candidates_table(found), "summary": summary_table(found)}
+    with RunFolder(out, force) as folder:
+        for name, frame in tables.items():
+            write_csv(frame, folder.path(f"{name}.csv"))
+        if reports:
+            write_reports(folder.tmp, tables, reports)
+        data = manifest(found, sset, seconds)
+        data["files"] = folder.file_list()
+        folder.write_json("manifest.json", data)
+        return folder.publish()

@@ -1,7 +1,7 @@
 """Where the futures of ``decide`` live: this process, worker processes, or a Dask cluster.
 
 :class:`Scenarios` splits a site's scenarios into consecutive parts, one
-:class:`~allocator.decide_engine.Shard` each: in this process (``--workers 1``),
+:class:`~allocator.whatif.decide_engine.Shard` each: in this process (``--workers 1``),
 in spawned worker processes that answer over a pipe (:class:`ShardProcess`),
 or as Dask actors on an existing cluster (``--dask-scheduler``). A shard keeps
 its futures' models between the cutting planes' iterations, so only a first
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .decide_engine import MEMORY_BYTES, Evaluation, Shard
+from .decide_engine import MEMORY_BYTES, Shard
+from .decide_program import Evaluation
 from .decide_scenarios import PriceSampling, Scenario
-from .errors import InputError, Problem
+from ..errors import InputError, Problem
 
 
 def _serve(conn, args) -> None:
