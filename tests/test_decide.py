@@ -577,3 +577,13 @@ def test_unreachable_dask_scheduler_is_an_input_error(tmp_path):
                            "--dask-scheduler", f"tcp://127.0.0.1:{port}"])
     assert code == 1 and "cannot reach the scheduler" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_bad_options_are_listed_together(tmp_path):
+    site = tiny(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", TWO_HASHPRICES)
+    code, _, err = invoke(["decide", str(site), str(site), "--scenarios", str(scenarios), "--out",
+                           str(tmp_path / "o"), "--risk-weight", "1.5", "--risk-alpha", "0"])
+    assert code == 1
+    assert "--risk-weight" in err and "--risk-alpha" in err and "appears twice" in err
+    assert not (tmp_path / "o").exists()

@@ -278,6 +278,9 @@ def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | Non
         problems.append(Problem("--risk-weight", f"= {risk_weight:g} is outside [0, 1].", "Use e.g. 0.5."))
     if not 0.0 < risk_alpha <= 1.0:
         problems.append(Problem("--risk-alpha", f"= {risk_alpha:g} is outside (0, 1].", "Use e.g. 0.1."))
+    ids = [Path(p).stem for p in sites]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(Problem("SITES", f"site id {dup!r} appears twice.", "Give each site file once."))
     if problems:
         raise InputError(problems, "the decide options")
     sset = read_scenarios(scenarios, samples, seed)
