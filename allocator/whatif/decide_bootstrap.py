@@ -43,12 +43,15 @@ def history_days(site: Site, sampling: PriceSampling) -> tuple[list[dt.date], li
     p = cfg.prices
     path = site.input_files["prices"]
     key = (str(path), cfg.site.timezone, p.format, p.time_column, p.column, p.location, p.fill,
-           sampling.history_start, sampling.history_end)
+           p.time_label, p.time_format, sampling.history_start, sampling.history_end)
     if key not in _HISTORY:
         where = f"{site.path}: prices (history of [sample.prices])"
-        prices = series.load_price_series(path, timezone=cfg.site.timezone, fmt=p.format, time_column=p.time_column,
+        # the history is read exactly as the site file's prices are (naive times: UTC without a site.timezone)
+        series_tz = cfg.site.timezone if "timezone" in cfg.site.model_fields_set else None
+        prices = series.load_price_series(path, timezone=series_tz, fmt=p.format, time_column=p.time_column,
                                           column=p.column, location=p.location, start=sampling.history_start,
-                                          end=sampling.history_end, fill=p.fill, where=where)
+                                          end=sampling.history_end, fill=p.fill, where=where,
+                                          time_label=p.time_label, time_format=p.time_format, warnings=[])
         local = pd.DatetimeIndex(prices.index).tz_convert(cfg.site.timezone)
         values = prices.to_numpy(float)
         dates: list[dt.date] = []
