@@ -76,6 +76,9 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     finally:
         bar.done()
     t1 = time.perf_counter()
+    from .app import echo_warnings
+
+    echo_warnings(w for d in found for w in d.warnings)
     write_decision(found, sset, out, force, {"decide": t1 - t0}, reports)
     for d in found:
         sto = d.candidate("stochastic").row(d.site_id)

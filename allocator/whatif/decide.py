@@ -85,6 +85,7 @@ class SiteDecision:
     weight: float
     alpha: float
     inputs_sha256: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the site file's input warnings (load_site)
 
     @property
     def prob(self) -> np.ndarray:
@@ -188,7 +189,7 @@ def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alph
             candidates.append(evaluate(f"scenario:{scenario.id}", own[k][1]))
     inputs = base.file_sha256()
     return SiteDecision(base.id, site_path, first, sset, decision, [info.hours for info in infos], candidates,
-                        own_net, weight, alpha, inputs)
+                        own_net, weight, alpha, inputs, [str(w) for w in base.warnings])
 
 
 def deterministic_split(site) -> np.ndarray | None:
