@@ -225,7 +225,7 @@ def backtest_site(path: Path, first: date, end: date, policies: tuple[str, ...] 
     rt_file = Path(real_time_file) if real_time_file is not None else site.input_files["prices"]
     rt_column = real_time_column if real_time_column is not None else site.config.prices.column \
         if day_ahead_column is None else read_column(path)
-    prices = native_prices(site, rt_file, rt_column, f"{where}: real-time prices")
+    prices = native_prices(site, rt_file, rt_column, f"{where}: real-time prices", like_site=real_time_file is None)
     return run_backtest(site, split, prices, policies, solver)
 
 

@@ -41,8 +41,11 @@ class NativePrices:
     hour: np.ndarray
 
 
-def native_prices(site: Site, path: Path, column: str | None, where: str) -> NativePrices:
+def native_prices(site: Site, path: Path, column: str | None, where: str, like_site: bool = False) -> NativePrices:
     """Read ``column`` of ``path`` at its own intervals over the site's hours.
+
+    With ``like_site`` the file is read with the site's ``[prices]`` settings (format,
+    location, time label and format): the site's own price file at its own resolution.
 
     Raises
     ------
@@ -50,8 +53,11 @@ def native_prices(site: Site, path: Path, column: str | None, where: str) -> Nat
         The file's problems, irregular intervals, or hours of the site it does not cover.
     """
     first, end = site.index[0], site.index[-1] + pd.Timedelta(hours=1)
+    p = site.config.prices
+    how = {"fmt": p.format, "location": p.location, "time_column": p.time_column, "time_label": p.time_label,
+           "time_format": p.time_format} if like_site else {}
     series = load_price_series(Path(path), timezone=site.timezone, column=column, start=first.isoformat(),
-                               end=end.isoformat(), where=where, native=True)
+                               end=end.isoformat(), where=where, native=True, **how)
     index = pd.DatetimeIndex(series.index)
     steps = np.asarray((index[1:] - index[:-1]).total_seconds(), float) / 3600.0
     step = float(steps.min()) if steps.size else 1.0
