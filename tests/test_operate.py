@@ -190,3 +190,13 @@ def test_a_demand_response_award_raises_the_stand_down_and_is_offered(tmp_path):
     np.testing.assert_allclose(plan.stand_down_usd_per_mwh[0], 85.0, atol=1e-7)
     np.testing.assert_allclose(plan.run_mw[0], np.where(np.array(prices) < 85.0, 40.0, 0.0), atol=1e-7)
     np.testing.assert_allclose(plan.offers_mw["rrs"], 1.25 * plan.run_mw[0], atol=1e-7)
+
+
+def test_a_day_that_cannot_keep_the_sla_exits_2_and_says_why(tmp_path, capsys):
+    doc = site_doc(uptime_frac=0.95, curtailment=[{"start": "2024-01-01T06:00", "end": "2024-01-01T12:00",
+                                                   "cap_mw": 0.0}])
+    path = write_site(tmp_path, [20.0] * 24, doc)
+    assert main(["operate", str(path), "--day", "2024-01-01", "--out", str(tmp_path / "op")]) == 2
+    err = capsys.readouterr().err
+    assert "2024-01-01" in err and "min_uptime_frac = 0.95" in err
+    assert not (tmp_path / "op").exists()

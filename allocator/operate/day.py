@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem
+from ..errors import InfeasibleError, InputError, Problem
 from ..inputs.hashprice import mining_revenue_usd_per_mwh
 from ..inputs.site import Site, load_site
 from ..lp import model, results
@@ -105,7 +105,17 @@ def plan_day(site: Site, split: InstalledSplit, solver: str = "highs") -> DayPla
         lp.fix_columns(block.lease_cols, split.lease_mw)
     if block.fleet_cols.size:
         lp.fix_columns(block.fleet_cols, split.fleet_mw)
-    solution = solve_model(lp, solver=solver)
+    try:
+        solution = solve_model(lp, solver=solver)
+    except InfeasibleError:
+        day = site.index[0].tz_convert(site.timezone)
+        raise InfeasibleError([Problem(
+            f"{site.path}: {day:%Y-%m-%d}",
+            f"the installed split cannot be run on this day's {site.hours} hours: a lease's firm AI load above a "
+            f"curtailment cap, or mining.min_uptime_frac = {site.config.mining.min_uptime_frac:g} that the day's "
+            "grid caps do not leave room for (operate keeps the SLA day by day).",
+            "Check the day's [[curtailment]] caps against the signed leases and the uptime SLA.")],
+            site.id) from None
     site_solution = results.site_solution(block, solution)
     market = market_price_usd_per_mwh(site)
     pue = site.config.mining.pue
