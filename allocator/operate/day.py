@@ -122,6 +122,8 @@ def plan_day(site: Site, split: InstalledSplit, solver: str = "highs") -> DayPla
     margin = run_margin_usd_per_mwh(lp, block, solution.row_dual)
     base = breakeven_usd_per_mwh(site)
     stand_down = market[None, :] + margin / pue if margin.size else np.zeros((0, site.hours))
+    shift = stand_down - base
+    stand_down = base + np.where(np.abs(shift) < 1e-9, 0.0, shift)  # solver noise around the plain breakeven
     offers = {}
     for key, cols in block.cols.items():
         if key.startswith("dr_offer:"):
