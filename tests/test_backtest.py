@@ -147,3 +147,24 @@ def test_bundled_15_minute_file_is_the_raw_file_with_offsets():
                            "rt": shipped["hb_south_rtm_usd_per_mwh"]}).drop_duplicates("Time").merge(raw, on="Time")
     assert len(merged) == len(raw) - 4  # the four spring-forward rows that name no real time
     np.testing.assert_allclose(merged["rt"], merged["HB_SOUTH_RTM"], atol=5e-5)
+
+
+@pytest.mark.skipif(not SHARED_RAW.is_dir(), reason="../shared/data/raw is absent")
+def test_real_hb_west_15_minutes_through_the_ercot_reader(tmp_path):
+    """August 2024 HB_WEST real-time prices in ERCOT's own layout: the site reads their hourly means,
+    the backtest their 2,976 15-minute intervals; the plan on foreseen hourly means, run at 15
+    minutes, cannot beat hindsight at 15 minutes, and the threshold rule (no SLA) equals it."""
+    month = SHARED_RAW / "ercot_hubs_rtm_15min" / "August_2024.csv"
+    doc = site_doc(adder=4.0)
+    doc["site"]["timezone"] = "America/Chicago"
+    doc["prices"].update(file=str(month), location="HB_WEST")
+    path = tmp_path / "hb_west.toml"
+    write_site(tmp_path, [20.0] * 24, doc, site_id="hb_west")
+    result = backtest_site(path, date(2024, 8, 1), date(2024, 9, 1))
+    rows = {r["policy"]: r for r in result.rows}
+    assert rows["perfect"]["intervals"] == 31 * 96 and rows["perfect"]["resolution_minutes"] == 15
+    assert rows["threshold"]["mining_net_usd"] == pytest.approx(rows["perfect"]["mining_net_usd"], rel=1e-9)
+    assert rows["day_ahead"]["mining_net_usd"] < rows["perfect"]["mining_net_usd"]
+    # hourly means hide 15-minute spikes (the month peaks at 4,844.87 USD/MWh on 2024-08-20 19:30):
+    # the plan on them keeps less than all of the value of curtailing
+    assert result.capture().set_index("policy").loc["day_ahead", "curtailment_capture_frac"] < 1.0
