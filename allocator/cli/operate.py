@@ -21,11 +21,13 @@ def _day(text: str, option: str) -> date:
 
 
 def write_run(out: Path, force: bool, tables: dict, text: str, manifest: dict) -> Path:
-    """Write ``tables`` (name -> DataFrame), ``summary.txt`` and ``manifest.json`` (last) as one run folder."""
-    from ..csv_files import write_csv
-    from ..reports.run_folder import RunFolder
+    """Write ``tables`` (name -> DataFrame), ``summary.txt`` and ``manifest.json`` (last) as one run folder.
 
-    with RunFolder(out, force) as folder:
+    The files the manifest hashes are the run's inputs: ``--force`` refuses a target holding one."""
+    from ..csv_files import write_csv
+    from ..reports.run_folder import RunFolder, manifest_inputs
+
+    with RunFolder(out, force, inputs=manifest_inputs(manifest)) as folder:
         for name, frame in tables.items():
             folder.write_with(name, lambda p, f=frame: write_csv(f, p))
         folder.write_text("summary.txt", text + "\n")
