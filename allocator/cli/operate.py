@@ -145,7 +145,8 @@ def backtest_text(name: str, first: date, end: date, table, capture) -> str:
              "(lease and fixed costs are the same for every policy)"]
     for row, cap in zip(table.itertuples(), capture.itertuples()):
         lines.append(f"  {row.policy:<10} net {row.mining_net_usd:>14,.0f} USD  ({cap.capture_frac:.1%} of perfect; "
-                     f"{cap.curtailment_capture_frac:.1%} of its curtailment value)  uptime {row.mining_uptime_frac:.1%}"
+                     f"{cap.curtailment_capture_frac:.1%} of its curtailment value)  "
+                     f"uptime {row.mining_uptime_frac:.1%}"
                      f"  SLA {'met' if row.sla_met else 'MISSED'}")
     lines.append(f"  running every interval would net {capture['always_on_net_usd'].iloc[0]:,.0f} USD")
     return "\n".join(lines)

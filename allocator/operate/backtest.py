@@ -65,7 +65,8 @@ def market_for(site: Site, split: InstalledSplit, prices: NativePrices) -> Marke
     m = cfg.mining
     h = prices.hour
     revenue = np.array([mining_revenue_usd_per_mwh(site.hashprice_usd_per_ph_day[h], m.pool_fee_frac,
-                                                   f.efficiency_j_per_th) for f in m.fleet]).reshape(len(m.fleet), h.size)
+                                                   f.efficiency_j_per_th) for f in m.fleet])
+    revenue = revenue.reshape(len(m.fleet), h.size)
     adders = (site.price_usd_per_mwh - market_price_usd_per_mwh(site))[h]
     ai_grid = cfg.ai.pue * site.ai_utilization_frac * split.lease_mw.sum() if site.has_ai else np.zeros(site.hours)
     headroom = np.maximum(site.grid_cap_mw - ai_grid, 0.0)[h] / m.pue

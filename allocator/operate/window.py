@@ -64,7 +64,8 @@ def window_config(path: Path, first: date, days: int, extra: dict | None = None)
         update["power"] = config.power.model_copy(update={"contract": kept})
     cp = config.coincident_peak
     if cp is not None and cp.intervals is not None:
-        inside = [t for i, t in enumerate(cp.intervals) if _inside(t, tz, start, end, f"{where}: coincident_peak.intervals[{i}]")]
+        inside = [t for i, t in enumerate(cp.intervals)
+                  if _inside(t, tz, start, end, f"{where}: coincident_peak.intervals[{i}]")]
         update["coincident_peak"] = cp.model_copy(update={"intervals": inside}) if inside else None
     return config.model_copy(update=update)
 
