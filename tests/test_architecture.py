@@ -4,10 +4,11 @@ The graph is read from the source with ``ast`` (imports inside functions count: 
 lazy import is still a dependency; imports under ``if TYPE_CHECKING:`` do not run
 and do not count). Wings, upstream first::
 
-    base (errors, limits, file_hash, csv_files, time_fields, staging, out_check) -> inputs -> lp -> power | plan | whatif -> run -> reports -> cli
+    base (errors, limits, file_hash, csv_files, time_fields, staging, out_check) -> inputs -> lp
+    -> power | plan | whatif | operate -> run -> reports -> cli
 
-A module may import its own wing and any wing upstream of it. ``power``, ``plan``
-and ``whatif`` sit side by side and do not import each other. The package facade
+A module may import its own wing and any wing upstream of it. ``power``, ``plan``,
+``whatif`` and ``operate`` sit side by side and do not import each other. The package facade
 (``allocator/__init__.py``, ``__main__``) sits above everything; a module may
 read the package's ``__version__`` from it (metadata, not code).
 """
@@ -26,7 +27,8 @@ PACKAGE = REPO / "allocator"
 #: and the output-folder safety every writer shares (marked staging folders, --out checks)
 BASE = {"allocator.errors", "allocator.limits", "allocator.file_hash", "allocator.csv_files", "allocator.time_fields",
         "allocator.staging", "allocator.out_check"}
-RANK = {"base": 0, "inputs": 1, "lp": 2, "power": 3, "plan": 3, "whatif": 3, "run": 4, "reports": 5, "cli": 6}
+RANK = {"base": 0, "inputs": 1, "lp": 2, "power": 3, "plan": 3, "whatif": 3, "operate": 3, "run": 4, "reports": 5,
+        "cli": 6}
 FACADE = {"allocator", "allocator.__main__"}
 #: Site-file sections owned by an extension wing: the site schema composes them. They are
 #: leaves (pydantic and the base only), so composing them can never close a circle.

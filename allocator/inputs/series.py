@@ -94,8 +94,9 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
                       time_column: str | None = None, column: str | None = None,
                       location: str | None = None, start: str | None = None, end: str | None = None,
                       fill: str | None = None, where: str = "prices", time_label: str = "start",
-                      time_format: str | None = None, warnings: list[Problem] | None = None) -> pd.Series:
-    """Load an hourly power price series.
+                      time_format: str | None = None, warnings: list[Problem] | None = None,
+                      native: bool = False) -> pd.Series:
+    """Load an hourly power price series (or, with ``native``, the file's own intervals).
 
     Parameters
     ----------
@@ -130,6 +131,9 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
     warnings : list of Problem, optional
         Receives what was read in a way worth saying (naive times read as UTC,
         a fall-back hour written once, prices that look like other units).
+    native : bool
+        Keep the file's own intervals (15-minute settlement prices, say) instead of
+        averaging them to hours; every check is the same (see :mod:`allocator.operate.native`).
 
     Returns
     -------
@@ -210,6 +214,10 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
         raise InputError(problems, str(path))
     if len(missing):
         prices = _fill(hourly, hours, fill)
+    if native:  # the same rows the hourly means are made of, at their own times
+        keep = good & (times >= lo) & (times < hi)
+        return pd.Series(raw.values[keep], index=pd.DatetimeIndex(times[keep], name=INDEX_NAME),
+                         name=PRICE_NAME).sort_index()
     return pd.Series(prices.to_numpy(dtype="float64"), index=pd.DatetimeIndex(hours, freq="h"), name=PRICE_NAME)
 
 

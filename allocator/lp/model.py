@@ -152,6 +152,23 @@ class LinearModel:
         self._arrays = None
         return idx
 
+    def fix_columns(self, cols, value) -> None:
+        """Fix columns ``cols`` at ``value`` (lower = upper bound), e.g. an installed split.
+
+        Parameters
+        ----------
+        cols : array_like of int
+            Global column indices.
+        value : array_like
+            Value of each column, broadcast to ``cols`` [the columns' unit, IT MW for a split].
+        """
+        cols, value = np.broadcast_arrays(np.asarray(cols, np.int64).ravel(), np.asarray(value, float).ravel())
+        lower, upper = np.concatenate(self._lower), np.concatenate(self._upper)
+        lower[cols], upper[cols] = value, value
+        self._lower, self._upper = [lower], [upper]
+        self._cost = [np.concatenate(self._cost)]
+        self._arrays = None
+
     # ------------------------------------------------------------ reading
 
     def arrays(self) -> dict[str, np.ndarray]:

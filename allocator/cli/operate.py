@@ -1,0 +1,152 @@
+"""``allocator operate | backtest``: running the installed split day by day, and replaying history."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from ..errors import InputError, Problem
+from .app import cli, echo_warnings, files_in
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError([Problem(option, f"{text!r} is not a date.", "Write it as YYYY-MM-DD.")],
+                         "the command line") from None
+
+
+def write_run(out: Path, force: bool, tables: dict, text: str, manifest: dict) -> Path:
+    """Write ``tables`` (name -> DataFrame), ``summary.txt`` and ``manifest.json`` (last) as one run folder.
+
+    The files the manifest hashes are the run's inputs: ``--force`` refuses a target holding one."""
+    from ..csv_files import write_csv
+    from ..reports.run_folder import RunFolder, manifest_inputs
+
+    with RunFolder(out, force, inputs=manifest_inputs(manifest)) as folder:
+        for name, frame in tables.items():
+            folder.write_with(name, lambda p, f=frame: write_csv(f, p))
+        folder.write_text("summary.txt", text + "\n")
+        manifest["files"] = folder.file_list()
+        folder.write_json("manifest.json", manifest)
+        return folder.publish()
+
+
+def manifest_for(command: str, sites: list, extra: dict) -> dict:
+    """The run folder's manifest: tool, versions, the inputs' sha256 and the command's settings."""
+    from ..lp.solve import tool_version
+
+    inputs: dict[str, str] = {}
+    for site in sites:
+        inputs.update(site.file_sha256())
+    return {"tool": "allocator", "tool_version": tool_version(), "command": command,
+            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "inputs_sha256": inputs,
+            "warnings": sorted({str(w) for site in sites for w in site.warnings}), "argv": sys.argv, **extra}
+
+
+@cli.command()
+@click.argument("site_file", type=click.Path(path_type=Path))
+@click.option("--day", "day_text", required=True, metavar="YYYY-MM-DD", help="First operating day (site time).")
+@click.option("--days", type=click.IntRange(min=1, max=366), default=1, show_default=True,
+              help="Consecutive days, each planned on its own.")
+@click.option("--split", "split_folder", type=click.Path(path_type=Path), default=None,
+              help="A `solve --out` run folder whose split (fleets.csv, leases.csv) is installed; "
+                   "default: the site file's fleets and signed leases (min_mw).")
+@click.option("--prices-column", "price_column", default=None,
+              help="Column of the site's price file holding the day-ahead prices; default prices.column.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Run folder to write (schedule.csv, offers.csv, summary.txt, manifest.json).")
+@click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None, price_column: str | None,
+            out: Path, force: bool, solver: str) -> None:
+    """The plan of an operating day: running MW per fleet and the stand-down prices."""
+    from ..operate.day import offers_table, plan_days, schedule_table, summary_text
+    from ..reports.run_folder import check_target
+
+    first = _day(day_text, "--day")
+    check_target(out, force)
+    plans = plan_days(site_file, first, days, split_folder, price_column, solver)
+    sites = [p.site for p in plans]
+    echo_warnings(sorted({str(w) for s in sites for w in s.warnings}))
+    text = summary_text(plans)
+    click.echo(text)
+    split = plans[0].split
+    manifest = manifest_for("operate", sites, {
+        "site_file": str(site_file), "first_day": first.isoformat(), "days": days, "solver": solver,
+        "prices_column": price_column or sites[0].config.prices.column, "split_source": split.source,
+        "lease_it_mw": split.lease_mw.tolist(), "fleet_it_mw": split.fleet_mw.tolist()})
+    written = write_run(out, force, {"schedule.csv": schedule_table(plans), "offers.csv": offers_table(plans)},
+                        text, manifest)
+    click.echo(f"\nwrote {out}/ ({files_in(written)})")
+
+
+@cli.command()
+@click.argument("site_file", type=click.Path(path_type=Path))
+@click.option("--from", "from_text", required=True, metavar="YYYY-MM-DD", help="First day replayed (site time).")
+@click.option("--to", "to_text", required=True, metavar="YYYY-MM-DD", help="Day after the last one replayed.")
+@click.option("--policy", "policy_text", default="perfect,threshold,day_ahead", show_default=True,
+              help="Policies to replay, comma-separated (perfect is always replayed: the shares are of it).")
+@click.option("--split", "split_folder", type=click.Path(path_type=Path), default=None,
+              help="A `solve --out` run folder whose split is installed; default: the site file's.")
+@click.option("--day-ahead-column", default=None,
+              help="Column of the site's price file with day-ahead prices (operate plans on them); "
+                   "default prices.column.")
+@click.option("--real-time-file", type=click.Path(path_type=Path), default=None,
+              help="Real-time prices at their native resolution (15-minute...); default the site's price file.")
+@click.option("--real-time-column", default=None, help="Its price column; default the site's prices.column.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Run folder to write (backtest.csv, capture.csv, summary.txt, manifest.json).")
+@click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+def backtest(site_file: Path, from_text: str, to_text: str, policy_text: str, split_folder: Path | None,
+             day_ahead_column: str | None, real_time_file: Path | None, real_time_column: str | None, out: Path,
+             force: bool, solver: str) -> None:
+    """Replay history with the installed split: what perfect hindsight, a stand-down threshold and
+    the day-ahead plan earn from mining."""
+    from ..operate.backtest import POLICIES, backtest_site
+    from ..reports.run_folder import check_target
+
+    first, end = _day(from_text, "--from"), _day(to_text, "--to")
+    policies = tuple(p.strip() for p in policy_text.split(",") if p.strip())
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown or not policies:
+        raise InputError([Problem("--policy", f"unknown polic{'ies' if len(unknown) > 1 else 'y'} "
+                                  f"{', '.join(map(repr, unknown)) or '(none given)'}.",
+                                  f"Use any of {', '.join(POLICIES)}, comma-separated.")], "the command line")
+    check_target(out, force)
+    result = backtest_site(site_file, first, end, policies, split_folder, day_ahead_column, real_time_file,
+                           real_time_column, solver)
+    echo_warnings(sorted({str(w) for w in result.site.warnings}))
+    table, capture = result.table(), result.capture()
+    text = backtest_text(result.site.name, first, end, table, capture)
+    click.echo(text)
+    manifest = manifest_for("backtest", [result.site], {
+        "site_file": str(site_file), "from": first.isoformat(), "to": to_text, "policies": list(policies),
+        "solver": solver, "day_ahead_column": day_ahead_column or result.site.config.prices.column,
+        "real_time_file": str(real_time_file) if real_time_file else None, "real_time_column": real_time_column,
+        "split_source": str(split_folder) if split_folder else "site file"})
+    if real_time_file is not None:
+        from ..file_hash import sha256_file
+
+        manifest["inputs_sha256"][str(real_time_file)] = sha256_file(Path(real_time_file))[0]
+    written = write_run(out, force, {"backtest.csv": table, "capture.csv": capture}, text, manifest)
+    click.echo(f"\nwrote {out}/ ({files_in(written)})")
+
+
+def backtest_text(name: str, first: date, end: date, table, capture) -> str:
+    """The backtest's summary: one line per policy."""
+    step = table["resolution_minutes"].iloc[0]
+    lines = [f"{name}: {first} to {end} (exclusive), real-time prices at {step:g} minutes; mining only "
+             "(lease and fixed costs are the same for every policy)"]
+    for row, cap in zip(table.itertuples(), capture.itertuples()):
+        lines.append(f"  {row.policy:<10} net {row.mining_net_usd:>14,.0f} USD  ({cap.capture_frac:.1%} of perfect; "
+                     f"{cap.curtailment_capture_frac:.1%} of its curtailment value)  "
+                     f"uptime {row.mining_uptime_frac:.1%}"
+                     f"  SLA {'met' if row.sla_met else 'MISSED'}")
+    lines.append(f"  running every interval would net {capture['always_on_net_usd'].iloc[0]:,.0f} USD")
+    return "\n".join(lines)
