@@ -365,7 +365,7 @@ def hb_west_campus(shared_raw, fields: dict) -> str:
     doc = {"site": {"timezone": "America/Chicago", "interconnect_mw": 300.0, "facility_mw": 300.0},
            "prices": {"file": str(shared_raw / "ercot_hb_west_rtlmp" / "nbohr_hourly_prices.csv"),
                       "time_column": "HOUR", "column": "HUB", "adder_usd_per_mwh": 4.0,
-                      "start": "2024-01-01", "end": "2025-01-01", "fill": "ffill"},
+                      "time_label": "end", "start": "2024-01-01", "end": "2025-01-01"},
            "mining": {"pue": 1.05, "pool_fee_frac": 0.02, "opex_usd_per_mw_year": 40000.0,
                       "hashprice_usd_per_ph_day": 50.0,
                       "fleet": [{"model": "S21", "efficiency_j_per_th": 17.5, "mw": 200.0},
