@@ -20,12 +20,12 @@ def test_benchmark_runs_at_one_site(tmp_path):
     assert list(rows[0]) == ["experiment", "source", "sites", "phase", "value", "unit", "floor", "ratio", "target",
                              "met", "note"]
     by_phase = {(r["experiment"], r["phase"]): r for r in rows}
-    for phase in ("load", "build", "handoff", "solve", "extract", "write", "floor total"):
+    for phase in ("load", "build", "handoff", "solve", "marginal", "extract", "write", "floor total"):
         assert float(by_phase["site_year", phase]["value"]) >= 0.0
-    core = by_phase["site_year", "build+handoff+solve+extract"]
+    core = by_phase["site_year", "build+handoff+solve+marginal+extract"]
     # the ratio is the allocator phases over the floor measured in the same run
     assert abs(float(core["ratio"]) - float(core["value"]) / float(core["floor"])) < 2e-3
     assert core["met"] in ("yes", "no")
     assert float(by_phase["memory", "floor peak RSS"]["value"]) > 10.0  # MB: numpy + HiGHS at least
     assert by_phase["cli", "allocator solve (whole process)"]["unit"] == "s"
-    assert "build+handoff+solve+extract" in proc.stdout  # the printed table
+    assert "build+handoff+solve+marginal+extract" in proc.stdout  # the printed table

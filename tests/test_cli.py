@@ -42,7 +42,7 @@ def test_solve_writes_every_file(tmp_path):
                                    "mining_it_mw", "mining_grid_mw", "ai_share_frac", "mining_share_frac",
                                    "mining_energy_mwh", "mining_uptime_frac", "hours", "net_usd"]
     assert split.ai_it_mw[0] == pytest.approx(4.0)
-    assert "tiny" in stdout and "AI at its convertible cap" in stdout
+    assert "tiny" in stdout and "AI at ai.convertible_mw = 4 MW" in stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "optimal"
     assert manifest["solver"].startswith("HiGHS")

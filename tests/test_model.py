@@ -57,7 +57,7 @@ def test_ai_wins_the_halls(tmp_path):
     assert row.ai_grid_mw == pytest.approx(10.0, rel=1e-6)
     assert row.mining_it_mw == pytest.approx(0.0, abs=1e-9)
     assert r.objective_usd == pytest.approx(8 * AI_USD_PER_MW, rel=1e-6)
-    assert "convertible cap" in r.reasons["tiny"]
+    assert "AI at ai.convertible_mw = 8 MW" in r.reasons["tiny"]
 
 
 def test_power_not_passed_through_flips_the_decision(tmp_path):

@@ -36,7 +36,7 @@ def test_pool_gives_the_serial_result_in_order(tmp_path):
     assert pooled.objective_usd == serial.objective_usd
     # the sites differ, so equal tables are not a coincidence of identical inputs
     assert len(set(np.round(serial.split["net_usd"], 3))) == 4
-    assert set(pooled.seconds) == {"load", "build", "handoff", "solve", "extract"}
+    assert set(pooled.seconds) == {"load", "build", "handoff", "solve", "marginal", "extract"}
 
 
 def test_pool_raises_the_error_the_serial_run_raises(tmp_path):

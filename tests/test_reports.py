@@ -41,7 +41,8 @@ DOC = {
     "curtailment": [{"start": "2024-02-01T12:00Z", "end": "2024-02-01T15:00Z", "cap_mw": 6.0}],
 }
 SHEET_FILES = {"summary": "split.csv", "financials": "financials.csv", "leases": "leases.csv",
-               "fleets": "fleets.csv", "dispatch": "dispatch.csv", "assumptions": "assumptions.csv"}
+               "fleets": "fleets.csv", "marginal_values": "marginal_values.csv", "dispatch": "dispatch.csv",
+               "assumptions": "assumptions.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +97,8 @@ def assert_sheet_equals_csv(sheet, path: Path) -> None:
 
 def test_every_sheet_equals_its_csv(run_dir):
     book = load_workbook(run_dir / "report.xlsx")
-    assert book.sheetnames == ["summary", "financials", "leases", "fleets", "dispatch", "dispatch_monthly",
-                               "assumptions", "run_info"]
+    assert book.sheetnames == ["summary", "financials", "leases", "fleets", "marginal_values", "dispatch",
+                               "dispatch_monthly", "assumptions", "run_info"]
     for sheet, name in SHEET_FILES.items():
         assert_sheet_equals_csv(book[sheet], run_dir / name)
         assert book[sheet].freeze_panes == "A2"
@@ -121,7 +122,7 @@ def test_number_formats_widths_and_text_never_formulas(run_dir):
     # ...and no sheet holds a formula at all (read the XML itself, not openpyxl's view of it)
     with zipfile.ZipFile(run_dir / "report.xlsx") as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert len(sheets) == 8
+        assert len(sheets) == 9
         for name in sheets:
             assert "<f>" not in archive.read(name).decode() and "<f " not in archive.read(name).decode()
 
@@ -191,6 +192,10 @@ def test_html_is_self_contained_and_escaped(run_dir):
     assert "Tiny &lt;Campus&gt;" in page and "<Campus>" not in page
     assert "=HYPERLINK(&quot;x&quot;)" in page
     assert "<title>allocator report: run</title>" in page  # the published name, not the temporary folder
+    marginal = pd.read_csv(run_dir / "marginal_values.csv")
+    assert "<h3>Marginal values (USD per MW-year)</h3>" in page
+    assert "<th>loss_usd_per_mw_year</th>" in page and "lease:+Tenant &lt;b&gt;&amp;&lt;/b&gt;:max_mw" in page
+    assert len(marginal) == 5  # interconnect, facility, convertible, the tenant's min and max
 
 
 def test_sweep_sensitivity_and_plan_sections(plan_run):

@@ -78,3 +78,22 @@ def unit_slips(config, price_usd_per_mwh: np.ndarray, hashprice_usd_per_ph_day: 
                                            f"(power markets' median is about 20-60 USD/MWh).",
                                     "If the file is in cents/MWh, divide its prices by 100 to USD/MWh."))
     return warnings
+
+
+def lease_above_convertible(config, where: str) -> list[Problem]:
+    """A lease whose ``max_mw`` exceeds ``ai.convertible_mw``: the tenant can take no more than the
+    halls can convert, so its offer is cut; the warning names both (and the default, if used)."""
+    ai = config.ai
+    if ai is None:
+        return []
+    defaulted = "convertible_mw" not in ai.model_fields_set
+    out = []
+    for i, lease in enumerate(ai.lease):
+        if lease.max_mw is not None and lease.max_mw > ai.convertible_mw * (1 + 1e-9) + 1e-9:
+            source = f" (its default, facility_mw {config.facility_mw:g} / ai.pue {ai.pue:g})" if defaulted else ""
+            out.append(Problem(f"{where}: ai.lease[{i}].max_mw",
+                               f"= {lease.max_mw:g} MW ({lease.tenant!r}) exceeds ai.convertible_mw = "
+                               f"{ai.convertible_mw:g} MW{source}: the tenant can take at most "
+                               f"{ai.convertible_mw:g} MW.",
+                               "Lower max_mw or raise ai.convertible_mw."))
+    return out

@@ -169,7 +169,9 @@ class AiSection(_Strict):
     """``[ai]``: contracted GPU hosting."""
 
     pue: Pue = Field(description="Grid MW per IT MW of AI [-].")
-    convertible_mw: Mw = Field(0.0, description="Most IT MW the halls can host after conversion [MW].")
+    convertible_mw: Mw | None = Field(
+        None, description="Most IT MW the halls can host after conversion [MW]; default facility_mw / ai.pue."
+    )
     utilization_frac: Fraction = Field(1.0, description="Share of contracted IT the tenant draws [0..1].")
     utilization: SeriesFile | None = Field(
         None, description="Hourly utilization profile [0..1]; replaces utilization_frac."
@@ -207,6 +209,18 @@ class SiteFile(_Strict):
     coincident_peak: CoincidentPeak | None = None
     demand_response: list[DemandResponse] = Field(default_factory=list)
     plan: PlanSection | None = Field(None, description="Multi-year conversion plan (allocator plan); docs/PLAN.md.")
+
+    @model_validator(mode="after")
+    def _default_convertible(self) -> SiteFile:
+        """``ai.convertible_mw`` defaults to ``facility_mw / ai.pue``: every hall may be converted.
+
+        The default is filled in without marking the field as set, so a copy of the file with
+        ``facility_mw`` (or ``interconnect_mw``, or ``ai.pue``) changed derives it afresh.
+        """
+        if self.ai is not None and self.ai.convertible_mw is None:
+            self.ai.convertible_mw = self.facility_mw / self.ai.pue
+            self.ai.model_fields_set.discard("convertible_mw")
+        return self
 
     @property
     def facility_mw(self) -> float:

@@ -183,7 +183,8 @@ def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
         id=path.stem, path=path, config=config, index=index, price_usd_per_mwh=price,
         hashprice_usd_per_ph_day=hashprice, grid_cap_mw=grid_cap,
         ai_utilization_frac=utilization, input_files=files, power=power,
-        warnings=warnings + input_checks.unit_slips(config, prices.to_numpy(dtype=float), hashprice, where),
+        warnings=warnings + input_checks.unit_slips(config, prices.to_numpy(dtype=float), hashprice, where)
+        + input_checks.lease_above_convertible(config, where),
     )
 
 

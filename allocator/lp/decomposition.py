@@ -165,7 +165,8 @@ class _Sites:
             sol = h.getSolution() if lp.n_cols else None
             row_dual = np.asarray(sol.row_dual, dtype=float) if sol else np.zeros(lp.n_rows)
             col_dual = np.asarray(sol.col_dual, dtype=float) if sol else np.zeros(0)
-            out.append(Solution("optimal", float(cost @ x), x, row_dual, col_dual, solver_version("highs")))
+            out.append(Solution("optimal", float(cost @ x), x, row_dual, col_dual, solver_version("highs"),
+                                highs=h if lp.n_cols else None))
         return out
 
 

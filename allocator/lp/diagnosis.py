@@ -71,12 +71,12 @@ def limits(site: Site) -> list[Limit]:
               "raise site.interconnect_mw"),
     ]
     for i, event in enumerate(cfg.curtailment):
-        hours = _event_hours(site, i)
+        hours = event_hours(site, i)
         if event.cap_mw >= site.interconnect_mw or not hours.any():
             continue
         out.append(Limit(
             f"curtailment[{i}]", event.cap_mw / pue,
-            f"curtailment[{i}] on {_span(site, hours)} caps the site at {event.cap_mw:g} MW "
+            f"curtailment[{i}] on {span(site, hours)} caps the site at {event.cap_mw:g} MW "
             f"({_count(int(hours.sum()), 'hour')})",
             "remove the event or raise its cap_mw"))
     return out
@@ -127,7 +127,7 @@ def _round_down(value: float) -> str:
     return f"{math.floor(value * step * (1 + 1e-12)) / step:.{decimals}f}"
 
 
-def _event_hours(site: Site, i: int) -> np.ndarray:
+def event_hours(site: Site, i: int) -> np.ndarray:
     """Hours of the horizon that curtailment[i] overlaps."""
     from ..inputs.series import to_utc
 
@@ -138,7 +138,7 @@ def _event_hours(site: Site, i: int) -> np.ndarray:
     return np.asarray((site.index < end) & (ends > start))
 
 
-def _span(site: Site, hours: np.ndarray) -> str:
+def span(site: Site, hours: np.ndarray) -> str:
     """``"2024-08-20 15:00-21:00 CDT"`` for the first to the last marked hour, in site time."""
     idx = np.flatnonzero(hours)
     tz = site.timezone

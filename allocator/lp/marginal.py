@@ -1,30 +1,41 @@
-"""What one more MW is worth: marginal values and hourly shadow prices from the duals.
+"""What one more MW is worth: one-sided marginal values, and hourly shadow prices (duals).
+
+- ``marginal_values``: per resource (a site-file field), annualized by ``8760 / H``
+  [USD per MW-year]:
+
+  - ``value_usd_per_mw_year``: net USD gained by one more MW of that field alone
+    (the right derivative of the optimum), defaults that follow the field moving
+    with it (``facility_mw`` defaults to ``interconnect_mw``, ``ai.convertible_mw``
+    to ``facility_mw / ai.pue``, a lease's ``max_mw`` to ``ai.convertible_mw``);
+  - ``loss_usd_per_mw_year``: net USD lost by one MW less (the left derivative);
+    ``value <= loss``, equal unless two limits bind together; NaN (an empty cell)
+    when the field cannot be lowered (a ``min_mw`` of 0, or a site that would become
+    infeasible);
+  - ``lp_dual_usd_per_mw_year``: the LP's dual for the same field. When limits bind
+    together it is any number between value and loss, whichever the solver's basis
+    gives: it is kept for reference, not to be read as "one more MW".
+
+  Value and loss are computed exactly by warm re-solves (one_sided.py).
+- ``shadow_prices``: per hour, the dual of the grid cap (``grid_limit``,
+  including the run bound x_{f,t} <= c_t / pue_m, the same limit stated on the
+  variable, and the demand-response shed rows) and of the firm AI row
+  (``firm_ai``) [USD/MWh]. These stay duals: one valid split of the value when
+  limits bind together, not one-sided values.
 
 Signs are normalized once, in :mod:`allocator.solve` (HiGHS and CBC disagree):
 every dual here is **net USD gained per unit of relaxation** of the bound it
-belongs to, so a binding limit on a resource has a value >= 0 and a binding
-commitment (a lease's ``min_mw``) a value <= 0.
-
-- ``marginal_values``: per resource, the duals of every row and column bound
-  whose right-hand side moves with that site-file field, summed over the
-  horizon and annualized by ``8760 / H`` [USD per MW-year]. Defaults that
-  follow a field move with it: ``facility_mw`` defaults to ``interconnect_mw``
-  and a lease's ``max_mw`` to ``ai.convertible_mw``.
-- ``shadow_prices``: per hour, the value of one more MW of grid cap
-  (``grid_limit``, including the run bound x_{f,t} <= c_t / pue_m, the same limit
-  stated on the variable, and the demand-response shed rows) and of the firm
-  AI row (``firm_ai``) [USD/MWh].
-
-In a degenerate optimum (two limits binding at once) the duals are one valid
-split of the value between them; a finite difference of one resource then
-gives the one-sided value, which can be lower.
+belongs to, so a binding limit on a resource has a dual >= 0 and a binding
+commitment (a lease's ``min_mw``) a dual <= 0.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from .model import SiteBlock
+from . import one_sided
+from .model import LinearModel, SiteBlock
 from .solve import Solution
 
 HOURS_PER_YEAR = 8760.0
@@ -56,8 +67,69 @@ def shadow_prices(block: SiteBlock, solution: Solution) -> dict[str, np.ndarray]
     return {"grid_limit": grid, "firm_ai": firm}
 
 
-def marginal_values(block: SiteBlock, solution: Solution) -> dict[str, float]:
-    """Net USD per year gained by one more MW of each resource [USD per MW-year]."""
+class MarginalValue(NamedTuple):
+    """One resource's marginal values [USD per MW-year]."""
+
+    value_usd_per_mw_year: float  # gained by one more MW (right derivative)
+    loss_usd_per_mw_year: float   # lost by one MW less (left derivative); NaN: cannot be lowered
+    lp_dual_usd_per_mw_year: float  # the LP's dual: between the two when limits bind together
+
+
+def marginal_values(block: SiteBlock, solution: Solution, lp: LinearModel | None = None) -> dict[str, MarginalValue]:
+    """Per resource, what one more and one less MW of it is worth [USD per MW-year].
+
+    Parameters
+    ----------
+    block : SiteBlock
+        The site.
+    solution : Solution
+        The optimal solution of ``lp``; its HiGHS model (``solution.highs``) is re-solved
+        warm, or a HiGHS model is built from ``lp`` when the LP was solved by CBC.
+    lp : LinearModel, optional
+        The LP holding ``block``. Without it, value and loss are NaN (only the dual is given).
+    """
+    import time
+
+    site = block.site
+    annualize = HOURS_PER_YEAR / site.hours if site.hours else 0.0
+    duals = dual_values(block, solution)
+    slopes: dict[str, tuple[float, float]] = {}
+    if lp is not None and solution.col_value.size and (solution.highs is not None or _has_highs()):
+        t0 = time.perf_counter()
+        slopes = one_sided.site_slopes(resolver(lp, solution), block)
+        solution.seconds["marginal"] = solution.seconds.get("marginal", 0.0) + time.perf_counter() - t0
+    out = {}
+    for resource, _ in one_sided.resource_fields(site.config):
+        right, left = slopes.get(resource, (np.nan, np.nan))
+        if lp is not None and not solution.col_value.size:  # nothing to decide: every value is 0
+            right, left = 0.0, 0.0
+        # + 0.0: no -0.0 in a table
+        out[resource] = MarginalValue(right * annualize + 0.0, left * annualize + 0.0, duals.get(resource, np.nan) + 0.0)
+    return out
+
+
+def _has_highs() -> bool:
+    """Whether highspy is installed (a CBC-only install reports the duals alone)."""
+    import importlib.util
+
+    return importlib.util.find_spec("highspy") is not None
+
+
+def resolver(lp: LinearModel, solution: Solution) -> one_sided.Resolver:
+    """The solution's warm re-solver, made once per LP (shared by a portfolio's sites)."""
+    if solution.resolver is None:
+        h = solution.highs
+        if h is None:  # solved by CBC: re-solve with HiGHS from its own optimum
+            from .solve import highs_for, run
+
+            h = highs_for(lp)
+            run(h)
+        solution.resolver = one_sided.Resolver(lp, h)
+    return solution.resolver
+
+
+def dual_values(block: SiteBlock, solution: Solution) -> dict[str, float]:
+    """The LP's duals summed per resource [USD per MW-year]: one of many when limits bind together."""
     site = block.site
     cfg = site.config
     annualize = HOURS_PER_YEAR / site.hours if site.hours else 0.0
@@ -91,15 +163,17 @@ def marginal_values(block: SiteBlock, solution: Solution) -> dict[str, float]:
 
 # ------------------------------------------------------------------ tables
 
-MARGINAL_COLUMNS = ("site_id", "resource", "value_usd_per_mw_year")
+MARGINAL_COLUMNS = ("site_id", "resource", "value_usd_per_mw_year", "loss_usd_per_mw_year",
+                    "lp_dual_usd_per_mw_year")
 SHADOW_COLUMNS = ("site_id", "constraint", "interval_start_utc", "value_usd_per_mwh")
 
 
 def marginal_values_table(solutions):
-    """``site_id, resource, value_usd_per_mw_year``: one row per site and resource."""
+    """``site_id, resource, value_usd_per_mw_year, loss_usd_per_mw_year, lp_dual_usd_per_mw_year``:
+    one row per site and resource."""
     import pandas as pd
 
-    rows = [{"site_id": s.site.id, "resource": k, "value_usd_per_mw_year": v}
+    rows = [{"site_id": s.site.id, "resource": k, **v._asdict()}
             for s in solutions for k, v in s.marginal_usd_per_mw_year.items()]
     return pd.DataFrame(rows, columns=list(MARGINAL_COLUMNS))
 

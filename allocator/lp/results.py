@@ -22,7 +22,7 @@ from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_p
 from ..inputs.site import Site, crf
 from . import marginal, model
 from .extensions import EXTENSIONS
-from .model import SiteBlock
+from .model import LinearModel, SiteBlock
 from .solve import Solution, dist_version, solve_model, tool_version
 
 FINANCIAL_ITEMS = (
@@ -59,7 +59,7 @@ class SiteSolution:
     objective_usd: float
     financials_usd: dict[str, float] = field(default_factory=dict)
     power: Any = None  # contracts, 4CP, demand response: allocator.power.results.PowerOutcome
-    marginal_usd_per_mw_year: dict[str, float] = field(default_factory=dict)  # marginal.py
+    marginal_usd_per_mw_year: dict[str, marginal.MarginalValue] = field(default_factory=dict)  # marginal.py
     shadow_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict)   # marginal.py
 
     @property
@@ -71,8 +71,13 @@ class SiteSolution:
         return float(self.fleet_mw.sum())
 
 
-def site_solution(block: SiteBlock, solution: Solution, objective_usd: float | None = None) -> SiteSolution:
-    """Read one block's variables out of the solution arrays and price them."""
+def site_solution(block: SiteBlock, solution: Solution, objective_usd: float | None = None,
+                  lp: LinearModel | None = None, marginal_values: bool = True) -> SiteSolution:
+    """Read one block's variables out of the solution arrays and price them.
+
+    ``lp`` (the model holding ``block``) lets the marginal values be computed one-sided, by warm
+    re-solves (marginal.py); ``marginal_values=False`` skips them (a sweep's points need none).
+    """
     values = solution.col_value
 
     def take(cols: np.ndarray) -> np.ndarray:
@@ -88,8 +93,9 @@ def site_solution(block: SiteBlock, solution: Solution, objective_usd: float | N
     for extension in EXTENSIONS.values():  # the power market's contracts, 4CP and programs
         outcomes[extension.name] = extension.outcome(block, values, lease, fleet, run)
         fin = extension.merge_items(fin, outcomes[extension.name])
+    marginals = marginal.marginal_values(block, solution, lp) if marginal_values else {}
     return SiteSolution(site, lease, fleet, run, fin["net"] if objective_usd is None else objective_usd, fin,
-                        outcomes.get("power"), marginal.marginal_values(block, solution), marginal.shadow_prices(block, solution))
+                        outcomes.get("power"), marginals, marginal.shadow_prices(block, solution))
 
 
 def _clean(x: np.ndarray) -> np.ndarray:
@@ -232,54 +238,10 @@ def check_adds_up(total_usd: float, objective_usd: float, what: str) -> None:
 
 
 def reason(s: SiteSolution) -> str:
-    """One line on why the split is what it is."""
-    site = s.site
-    cfg = site.config
-    parts = []
-    if not site.has_ai:
-        parts.append("no AI lease offered")
-    else:
-        ai = cfg.ai
-        a = s.ai_it_mw
-        max_total = sum(cfg.lease_max_mw(lease) for lease in ai.lease)
-        committed = sum(lease.min_mw for lease in ai.lease)
-        firm_cap = float(site.grid_cap_mw.min()) / ai.pue
-        hall_cap = site.facility_mw / ai.pue
-        if a <= TOLERANCE_MW:
-            parts.append("AI not worth it: leases pay less than fit-out and opex")
-        elif _near(a, ai.convertible_mw):
-            parts.append("AI at its convertible cap")
-        elif _near(a, max_total):
-            parts.append("AI at the tenants' max_mw")
-        elif _near(a, firm_cap) and firm_cap < hall_cap:
-            parts.append("AI at the firm limit set by the lowest grid cap")
-        elif _near(a, hall_cap):
-            parts.append("AI fills the halls")
-        elif _near(a, committed):
-            parts.append("AI only at its signed minimum")
-        else:
-            parts.append("AI sized against mining's margin")
-    if not cfg.mining.fleet:
-        parts.append("no ASIC fleet")
-    elif s.mining_it_mw <= TOLERANCE_MW:
-        parts.append("no mining kept")
-    else:
-        energy = float(s.run_mw.sum())
-        uptime = energy / (s.mining_it_mw * site.hours)
-        running = s.run_mw.sum(axis=0)
-        ai_draw = s.ai_it_mw * cfg.ai.pue * site.ai_utilization_frac if cfg.ai else 0.0
-        available = np.minimum(s.mining_it_mw, (site.grid_cap_mw - ai_draw) / cfg.mining.pue)
-        priced_out = running < available - 1e-6
-        text = f"mining runs {uptime:.0%} of hours"
-        if priced_out.any():
-            threshold = float(site.price_usd_per_mwh[priced_out].min())
-            text += f", curtailed above ${threshold:,.0f}/MWh"
-        parts.append(text)
-    return "; ".join(parts)
+    """One line on why the split is what it is (reasons.py)."""
+    from .reasons import reason as why
 
-
-def _near(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(1.0, abs(b))
+    return why(s)
 
 
 def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[SiteSolution, dict[str, float]]:
@@ -289,10 +251,12 @@ def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[Sit
     build_s = time.perf_counter() - t1
     solution = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
     t2 = time.perf_counter()
-    site_sol = site_solution(lp.blocks[0], solution)
+    site_sol = site_solution(lp.blocks[0], solution, lp=lp)
+    solution.highs = solution.resolver = None  # HiGHS's memory goes with the site
     check_objective(site_sol, solution.objective_usd)
+    marginal_s = solution.seconds.get("marginal", 0.0)  # the warm re-solves of the one-sided values
     return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],
-                      "extract": time.perf_counter() - t2}
+                      "marginal": marginal_s, "extract": time.perf_counter() - t2 - marginal_s}
 
 
 def check_objective(s: SiteSolution, objective_usd: float) -> None:
@@ -300,7 +264,7 @@ def check_objective(s: SiteSolution, objective_usd: float) -> None:
     check_adds_up(s.financials_usd["net"], objective_usd, f"site {s.site.id}")
 
 
-PHASES = ("load", "build", "handoff", "solve", "extract")
+PHASES = ("load", "build", "handoff", "solve", "marginal", "extract")
 
 
 @dataclass
@@ -343,7 +307,8 @@ class Result:
 
     @cached_property
     def marginal_values(self) -> pd.DataFrame:
-        """``site_id, resource, value_usd_per_mw_year`` (marginal.py)."""
+        """``site_id, resource, value_usd_per_mw_year, loss_usd_per_mw_year, lp_dual_usd_per_mw_year``
+        (marginal.py)."""
         return marginal.marginal_values_table(self.sites)
 
     @cached_property

@@ -43,6 +43,11 @@ class Solution:
         Solver name and version.
     seconds : dict[str, float]
         Wall time of hand-off and solve [s].
+    highs : highspy.Highs or None
+        The solved HiGHS model (None for CBC), kept for the warm re-solves of the one-sided
+        marginal values (one_sided.py).
+    resolver : one_sided.Resolver or None
+        Made from ``highs`` on first use, shared by the sites of one LP.
     """
 
     status: str
@@ -52,6 +57,8 @@ class Solution:
     col_dual: np.ndarray
     solver: str
     seconds: dict[str, float] = field(default_factory=dict)
+    highs: object = field(default=None, repr=False, compare=False)
+    resolver: object = field(default=None, repr=False, compare=False)
 
 
 def solver_version(name: str = "highs") -> str:
@@ -177,6 +184,7 @@ def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int
         col_dual=np.asarray(sol.col_dual, dtype=float),
         solver=solver_version("highs"),
         seconds={"handoff": t1 - t0, "solve": t2 - t1},
+        highs=h,
     )
 
 

@@ -197,7 +197,7 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
     if method not in METHODS:
         raise InputError([Problem("method", f"unknown portfolio method {method!r}.", f"Use one of {', '.join(METHODS)}.")],
                          "--portfolio")
-    seconds = dict.fromkeys(("load", "build", "handoff", "solve", "extract"), 0.0)
+    seconds = dict.fromkeys(("load", "build", "handoff", "solve", "marginal", "extract"), 0.0)
     t0 = time.perf_counter()
     pf = load_portfolio(portfolio)
     loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
@@ -237,9 +237,10 @@ def _solve_one_lp(loaded: list[Site], pf: PortfolioFile, where: str, time_limit_
     sol = solve_coupled(lp, pf, where, time_limit_s=time_limit_s)
     seconds["handoff"], seconds["solve"] = sol.seconds["handoff"], sol.seconds["solve"]
     t2 = time.perf_counter()
-    solved = [results.site_solution(b, sol) for b in lp.blocks]
+    solved = [results.site_solution(b, sol, lp=lp) for b in lp.blocks]
     results.check_adds_up(sum(s.financials_usd["net"] for s in solved), sol.objective_usd, "portfolio")
-    seconds["extract"] = time.perf_counter() - t2
+    seconds["marginal"] = sol.seconds.get("marginal", 0.0)
+    seconds["extract"] = time.perf_counter() - t2 - seconds["marginal"]
     return solved, row_duals(coupling, sol), "one LP"
 
 
@@ -259,9 +260,10 @@ def _solve_decomposed(loaded: list[Site], pf: PortfolioFile, where: str, time_li
     seconds["handoff"] = dec.seconds["build"]
     seconds["solve"] = dec.seconds["first_solve"] + dec.seconds["rounds"]
     t2 = time.perf_counter()
-    solved = [results.site_solution(lp.blocks[0], sol) for lp, sol in zip(lps, dec.solutions)]
+    solved = [results.site_solution(lp.blocks[0], sol, lp=lp) for lp, sol in zip(lps, dec.solutions)]
     results.check_adds_up(sum(s.financials_usd["net"] for s in solved), dec.objective_usd, "portfolio")
-    seconds["extract"] = time.perf_counter() - t2
+    seconds["marginal"] = sum(s.seconds.get("marginal", 0.0) for s in dec.solutions)
+    seconds["extract"] = time.perf_counter() - t2 - seconds["marginal"]
     dual = 0.0 if shared.empty else dec.dual
     return solved, {shared.name: [dual]}, f"decomposition ({dec.rounds} prices of {shared.name})"
 

@@ -22,7 +22,7 @@ from .run_files import RunFiles
 
 # (sheet, file) in workbook order; files absent from the run folder are skipped
 SHEETS = (("summary", "split.csv"), ("financials", "financials.csv"), ("leases", "leases.csv"),
-          ("fleets", "fleets.csv"), ("dispatch", "dispatch.csv"), ("dispatch_monthly", None),
+          ("fleets", "fleets.csv"), ("marginal_values", "marginal_values.csv"), ("dispatch", "dispatch.csv"), ("dispatch_monthly", None),
           ("assumptions", "assumptions.csv"), ("sweep", "sweep.csv"), ("sensitivity", "sensitivity.csv"),
           ("plan", "plan.csv"), ("cashflows", "cashflows.csv"), ("run_info", None))
 

@@ -86,6 +86,13 @@ def _solve_sections(run: RunFiles, names: dict[str, str]) -> str:
         out += ["<h3>Leases</h3>", _table(leases, None)]
     if len(fleets):
         out += ["<h3>Fleets</h3>", _table(fleets, None)]
+    marginal = run.get("marginal_values.csv")
+    if marginal is not None and len(marginal):
+        out += ["<h3>Marginal values (USD per MW-year)</h3>",
+                "<p class=\"note\">value: gained by one more MW of the field alone; loss: lost by one MW less "
+                "(empty: the field cannot be lowered); lp_dual: the LP's dual, any number between the two when "
+                "limits bind together.</p>",
+                _table(marginal, None)]
     site_ids = split["site_id"].tolist()
     shown = site_ids[:MAX_SITE_SECTIONS]
     if len(site_ids) > len(shown):

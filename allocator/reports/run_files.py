@@ -23,7 +23,7 @@ from ..errors import InputError, Problem
 
 # the files of `allocator solve --out`: all of them, or none (a sweep or plan folder)
 SOLVE_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv")
-OPTIONAL_FILES = ("assumptions.csv", "sweep.csv", "sensitivity.csv", "plan.csv", "cashflows.csv")
+OPTIONAL_FILES = ("assumptions.csv", "marginal_values.csv", "sweep.csv", "sensitivity.csv", "plan.csv", "cashflows.csv")
 # the columns the reports use, per file (more columns are fine)
 REQUIRED_COLUMNS = {
     "split.csv": ("site_id", "facility_mw", "ai_it_mw", "ai_grid_mw", "mining_it_mw", "mining_grid_mw",
@@ -35,13 +35,14 @@ REQUIRED_COLUMNS = {
     "leases.csv": ("site_id", "tenant", "it_mw"),
     "fleets.csv": ("site_id", "model", "installed_mw", "it_mw", "breakeven_price_usd_per_mwh"),
     "assumptions.csv": ("site_id", "field", "value"),
+    "marginal_values.csv": ("site_id", "resource", "value_usd_per_mw_year", "loss_usd_per_mw_year"),
     "sweep.csv": ("ai_it_mw", "mining_it_mw"),
     "sensitivity.csv": ("site_id", "parameter", "level", "value", "net_usd"),
     "plan.csv": ("site_id", "year", "ai_it_mw", "mining_it_mw"),
     "cashflows.csv": ("site_id", "year", "item", "usd"),
 }
 # columns that are text even when every cell looks like a number
-TEXT_COLUMNS = frozenset({"site_id", "item", "tenant", "model", "status", "scenario_id", "parameter",
+TEXT_COLUMNS = frozenset({"site_id", "item", "tenant", "model", "status", "scenario_id", "parameter", "resource",
                           "field", "unit", "source", "error"})
 # columns that are text or numbers cell by cell
 MIXED_COLUMNS = frozenset({"value", "level"})

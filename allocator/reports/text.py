@@ -21,14 +21,21 @@ def summary(result) -> str:
 
 
 def headline_values(result, site_id: str) -> list[str]:
-    """One line of marginal values of the site's resources [USD per MW-year] (marginal.py)."""
+    """One line of one-sided marginal values of the site's resources [USD per MW-year] (marginal.py):
+    what one more MW gains / what one MW less loses."""
     values = result.marginal_values
     rows = values[(values["site_id"] == site_id)
                   & values["resource"].isin(["interconnect_mw", "facility_mw", "convertible_mw"])]
     if not len(rows):
         return []
-    shown = [f"{r.resource.removesuffix('_mw')} {r.value_usd_per_mw_year:,.0f}" for r in rows.itertuples()]
-    return ["  one more MW, USD/MW-year: " + ", ".join(shown)]
+    shown = [f"{r.resource.removesuffix('_mw')} {_usd(r.value_usd_per_mw_year)} / {_usd(r.loss_usd_per_mw_year)}"
+             for r in rows.itertuples()]
+    return ["  USD/MW-year, one more MW gains / one MW less loses: " + ", ".join(shown)]
+
+
+def _usd(value: float) -> str:
+    """``358,166``; ``n/a`` for a field that cannot move that way (NaN)."""
+    return "n/a" if value != value else f"{value:,.0f}"
 
 
 def bar(ai_share_frac: float, mining_share_frac: float, width: int = 30) -> str:

@@ -193,7 +193,7 @@ class SiteScenarios:
                 raise InfeasibleError(problems, site.id)
             lp = model.build([site], name=site.id)
             solution = self.solver.solve(lp)
-            site_sol = results.site_solution(lp.blocks[0], solution)
+            site_sol = results.site_solution(lp.blocks[0], solution, marginal_values=False)
             results.check_objective(site_sol, solution.objective_usd)
         except AllocatorError as err:
             status = "input_error" if isinstance(err, InputError) else (
