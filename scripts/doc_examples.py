@@ -11,7 +11,7 @@ commands, the lines after each one are what it prints (stdout, then stderr)::
 
 A trailing ``# exit N`` comment states the expected exit status (default 0).
 Commands are ``allocator ...`` (run as ``python -m allocator`` from this
-checkout), ``head -N FILE`` and ``. .venv/bin/activate`` (a no-op here). The
+checkout, with ``*`` patterns expanded as a shell does), ``head -N FILE`` and ``. .venv/bin/activate`` (a no-op here). The
 blocks of one page run in order in one fresh copy of the repository's example
 files (sites/, scenarios/, portfolios/, docs/examples/), so a page's examples
 must work when followed in order, as a reader would.
@@ -129,6 +129,7 @@ def run(command: str, cwd: Path) -> tuple[int, list[str]]:
             return 0, [line.rstrip("\n") for _, line in zip(range(int(argv[1][1:])), f)]
     if argv[0] != "allocator":
         raise ValueError(f"unsupported command in a doc example: {command!r} (allocator, head -N FILE)")
+    argv = [a for arg in argv for a in _glob(arg, cwd)]
     env = {**os.environ, "CI": "1", "COLUMNS": "100", "PYTHONPATH": str(ROOT)}
     env.pop("ALLOCATOR_DEBUG", None)
     proc = subprocess.run(
@@ -137,6 +138,13 @@ def run(command: str, cwd: Path) -> tuple[int, list[str]]:
     )
     printed = (proc.stdout + proc.stderr).replace(str(cwd) + os.sep, "").replace(str(cwd), ".")
     return proc.returncode, printed.splitlines()
+
+
+def _glob(arg: str, cwd: Path) -> list[str]:
+    """Expand a shell pattern (``sites/*.toml``) as the shell would: sorted, or kept when nothing matches."""
+    if not any(ch in arg for ch in "*?["):
+        return [arg]
+    return sorted(str(p.relative_to(cwd)) for p in cwd.glob(arg)) or [arg]
 
 
 @dataclass

@@ -112,7 +112,11 @@ def _default(node: dict[str, Any], required: bool) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """A description as one table cell: one line, ``|`` and brackets escaped (``[MW]`` is no link)."""
+    text = " ".join(text.split())
+    for ch in "|[]*":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _table(schema: dict[str, Any], path: str, model: dict[str, Any], out: list[str],
