@@ -34,7 +34,7 @@ docs: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict
 	@echo "open site/index.html"
 
-# timings against HiGHS alone on the same matrices (README "Performance"); BENCH_SITES=1,10 for a shorter run
+# timings against HiGHS alone on the same matrices (benchmarks/README.md); BENCH_SITES=1,10 for a shorter run
 BENCH_SITES ?= 1,10,50
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py --sites $(BENCH_SITES)
