@@ -82,3 +82,21 @@ def test_no_page_points_outside_the_repository():
 
 def test_readme_fits_on_a_few_screens():
     assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 250
+
+
+def test_examples_never_write_the_same_folder_twice():
+    """A reader who follows the README and then every page in one checkout never hits 'already exists'."""
+    import shlex
+
+    from scripts.doc_examples import parse
+
+    written: dict[str, str] = {}
+    for page in pages():
+        for command in parse(page.read_text(encoding="utf-8")):
+            argv = shlex.split(command.text)
+            if command.exit_code or "--out" not in argv or "--force" in argv:
+                continue
+            out = argv[argv.index("--out") + 1]
+            where = f"{page.name}:{command.line_index + 1}"
+            assert out not in written, f"--out {out} in {where} and {written[out]}"
+            written[out] = where
