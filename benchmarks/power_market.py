@@ -3,7 +3,7 @@
 Solves the campus as shipped, then once with each snippet below appended to
 its site file, and prints the split, net USD and its change, the new items,
 and the marginal values of the base case. The snippets' numbers are
-illustrative (see docs/power_market.md); the peak probabilities are the three
+illustrative (see docs/power.md); the peak probabilities are the three
 highest-priced 15:00-19:00 hours of each summer month in the price file, a
 stand-in for ERCOT's published 4CP intervals, which the data does not include.
 

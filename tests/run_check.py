@@ -1,6 +1,6 @@
 """Check a written run folder against its site file, without trusting the model.
 
-Used by the fuzz, numerics and interrupt tests: every constraint of MODEL.md
+Used by the fuzz, numerics and interrupt tests: every constraint of docs/model.md
 is re-derived in pandas from the CSVs on disk and the site file's numbers,
 and the folder is checked to be complete (every file the manifest lists is
 there with its recorded size and sha256).
@@ -47,7 +47,7 @@ def local_to_utc(text: str, timezone: str) -> pd.Timestamp:
 
 
 def check_constraints(site: Site, out: Path, tol_mw: float | None = None) -> None:
-    """Assert every MODEL.md constraint and financial item from the CSVs in ``out``."""
+    """Assert every docs/model.md constraint and financial item from the CSVs in ``out``."""
     cfg = site.config
     scale = max(1.0, site.interconnect_mw, site.facility_mw)
     tol = tol_mw if tol_mw is not None else 1e-6 * scale

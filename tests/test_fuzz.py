@@ -6,7 +6,7 @@ CSVs (BOM, Latin-1, UTF-16, ``;`` with decimal commas, duplicated, unsorted,
 DST-shifted and mixed-zone times, $/kWh, junk cells, empty files). Every case
 runs ``allocator solve SITE --out DIR`` in-process and must end in:
 
-- exit 0: a complete run folder whose CSVs satisfy every constraint of MODEL.md
+- exit 0: a complete run folder whose CSVs satisfy every constraint of docs/model.md
   (re-derived by tests/run_check.py, never trusting the model);
 - exit 1: a message naming the site file and the field or rows, nothing written;
 - exit 2: an infeasibility explained in site terms, nothing written;

@@ -1,4 +1,4 @@
-"""The array model and its hand-off: the matrix HiGHS receives is the LP MODEL.md states."""
+"""The array model and its hand-off: the matrix HiGHS receives is the LP docs/model.md states."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_csc_equals_the_coordinate_rows(lp):
 
 
 def test_rows_are_the_families_of_model_md(lp):
-    """Re-derive a few rows by hand from MODEL.md and compare with the matrix."""
+    """Re-derive a few rows by hand from docs/model.md and compare with the matrix."""
     b = lp.blocks[0]
     a = dense(lp)
     arr = lp.arrays()

@@ -1,4 +1,4 @@
-"""Hand-solved sites for the power-market extension (docs/power_market.md).
+"""Hand-solved sites for the power-market extension (docs/power.md).
 
 Same tiny world as test_model.py: four UTC hours priced [20, 50, 150, 80]
 USD/MWh, one 10 MW fleet at 20 J/TH with hashprice 48 USD/PH/day and PUE 1.0,

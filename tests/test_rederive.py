@@ -1,4 +1,4 @@
-"""Every constraint of MODEL.md re-derived from the written CSVs, in pandas.
+"""Every constraint of docs/model.md re-derived from the written CSVs, in pandas.
 
 The test never trusts the model: it reads split/dispatch/leases/fleets/
 financials from disk and checks each constraint and each financial item

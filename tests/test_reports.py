@@ -161,7 +161,7 @@ def test_assumptions_hold_every_input_with_unit_and_default(run_dir):
     assert table.loc["mining.fleet[1].efficiency_j_per_th", "unit"] == "J/TH"
     assert tuple(table.loc["curtailment[0].cap_mw", ["value", "unit"]]) == ("6.0", "MW")
     assert table.loc["prices.fill", "source"] == "not given"
-    # optional extension tables the site does not use (docs/power_market.md, docs/PLAN.md)
+    # optional extension tables the site does not use (docs/power.md, docs/plan.md)
     assert table.loc[["power", "coincident_peak", "plan"], "source"].tolist() == ["not given"] * 3
     # every field: site 4, prices 11, mining 6 + 2 fleets x 3, ai 9 + 1 lease x 4, 1 curtailment x 3, 3 tables
     assert len(table) == 4 + 11 + 6 + 2 * 3 + 9 + 4 + 3 + 3

@@ -1,6 +1,6 @@
 """The site file (TOML) as pydantic models.
 
-Field names are the names of MODEL.md, units in every name. Unknown keys are
+Field names are the names of docs/model.md, units in every name. Unknown keys are
 errors (``extra="forbid"``), NaN and infinity are refused, and every problem in
 a file is collected and reported at once with its field and a fix.
 """
@@ -204,11 +204,11 @@ class SiteFile(_Strict):
     mining: MiningSection
     ai: AiSection | None = None
     curtailment: list[Curtailment] = Field(default_factory=list)
-    # power-market extension (docs/power_market.md); absent tables mean the base model
+    # power-market extension (docs/power.md); absent tables mean the base model
     power: PowerSection | None = None
     coincident_peak: CoincidentPeak | None = None
     demand_response: list[DemandResponse] = Field(default_factory=list)
-    plan: PlanSection | None = Field(None, description="Multi-year conversion plan (allocator plan); docs/PLAN.md.")
+    plan: PlanSection | None = Field(None, description="Multi-year conversion plan (allocator plan); docs/plan.md.")
 
     @model_validator(mode="after")
     def _default_convertible(self) -> SiteFile:

@@ -4,7 +4,7 @@ Everything about time lives here: site-local wall-clock times and their DST
 traps, explicit UTC offsets, averaging finer data to hours, windows, gaps and
 fills. File formats are read by :mod:`allocator.inputs.price_formats`.
 
-Conventions (see MODEL.md): every hour is labelled by its start in UTC
+Conventions (see docs/model.md): every hour is labelled by its start in UTC
 (``interval_start_utc``); a time written without an offset is wall-clock time
 in the site's time zone; a time with an offset (``Z``, ``-05:00``) is honored.
 On the fall-back day a naive hour written twice is first daylight time, then

@@ -2,7 +2,7 @@
 
 Every variable of the LP can go to zero except the signed leases
 (``ai.lease[].min_mw``), so every conflict the model can have is a set of
-signed leases against one limit (MODEL.md's constraint numbers):
+signed leases against one limit (docs/model.md's constraint numbers):
 
 =====================  ==========================================================
 limit                  conflict

@@ -1,6 +1,6 @@
 """Tidy tables from a solution: split, financials, dispatch, leases, fleets.
 
-One row per observation, units in column names (the names of MODEL.md).
+One row per observation, units in column names (the names of docs/model.md).
 Financial items are signed: revenues positive, costs negative, so the items
 of a site add up to its ``net`` row, which equals the LP objective.
 """
@@ -105,7 +105,7 @@ def _clean(x: np.ndarray) -> np.ndarray:
 
 
 def financials(site: Site, lease_mw: np.ndarray, fleet_mw: np.ndarray, run_mw: np.ndarray) -> dict[str, float]:
-    """Every financial item of MODEL.md, signed (costs negative) [USD over the horizon]."""
+    """Every financial item of docs/model.md, signed (costs negative) [USD over the horizon]."""
     cfg = site.config
     years = site.horizon_years
     out = dict.fromkeys(FINANCIAL_ITEMS, 0.0)

@@ -163,7 +163,7 @@ def plan_data(site: Site, bins_per_month: int | None = None) -> PlanData:
     where = str(site.path)
     if plan is None:
         raise InputError([Problem(f"{where}", "has no [plan] table.",
-                                  "Add one (see docs/PLAN.md), or leave the site out of `allocator plan`.")], where)
+                                  "Add one (see docs/plan.md), or leave the site out of `allocator plan`.")], where)
     bins = plan.price_bins_per_month if bins_per_month is None else bins_per_month
     rate = plan.discount_rate_frac
     if rate is None:

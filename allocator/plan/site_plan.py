@@ -144,7 +144,7 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
     seconds = dict.fromkeys(("load", "build", "solve", "extract"), 0.0)
     t0 = time.perf_counter()
     loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
-    missing = [Problem(str(s.path), "has no [plan] table.", "Add one (see docs/PLAN.md) or leave the site out.")
+    missing = [Problem(str(s.path), "has no [plan] table.", "Add one (see docs/plan.md) or leave the site out.")
                for s in loaded if s.config.plan is None]
     for s in loaded:
         missing += plan_mode_problems(s.config, str(s.path))

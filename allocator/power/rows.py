@@ -2,7 +2,7 @@
 
 Called from :func:`allocator.lp.model.add_site_block` only for a site whose file
 has these tables (``site.power``); the recipe, top to bottom (symbols as in
-docs/power_market.md):
+docs/power.md):
 
 1. ``add_contract_constant``   -- a column fixed at 1 carrying the contracts' fixed payments and,
                                   for financial contracts, the CfD settlement, both independent of dispatch

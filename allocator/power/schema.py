@@ -1,7 +1,7 @@
 """The power-market tables of a site file: contracts, 4CP, demand response, TOU adders.
 
 Every table is optional; a site file without them means exactly the base
-model of MODEL.md. The LP terms they add are described in docs/power_market.md.
+model of docs/model.md. The LP terms they add are described in docs/power.md.
 Times follow the site file's rule: site-local wall-clock time unless an
 offset is given.
 """

@@ -6,7 +6,7 @@ need not keep any site's hourly arrays once they are on disk.
 
 Sites can bring different extra dispatch columns (a power contract adds
 ``contract_mw``, a demand-response program ``offered_mw_NAME``: see
-docs/power_market.md). The file's header is the union of every site's
+docs/power.md). The file's header is the union of every site's
 columns in order of first appearance, and a site's row leaves the columns it
 does not have empty. The file is written with the first site's header; only
 when a later site adds columns is it rewritten with the union, line by line.

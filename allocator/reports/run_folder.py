@@ -236,7 +236,7 @@ def _exchange(a: Path, b: Path) -> bool:
 def write_result(result, out: Path, force: bool = False, extra: dict[str, Callable[[Path], None]] | None = None,
                  finish: Callable[[Path], None] | None = None,
                  inputs: Iterable[Path] | Callable[[], Iterable[Path]] = ()) -> Path:
-    """Write the files of MODEL.md (plus ``fleets.csv``, ``assumptions.csv``) for ``result`` into ``out``, atomically.
+    """Write the files of docs/model.md (plus ``fleets.csv``, ``assumptions.csv``) for ``result`` into ``out``, atomically.
 
     Parameters
     ----------
@@ -279,7 +279,7 @@ def complete(folder: RunFolder, result, extra: dict[str, Callable[[Path], None]]
     for name, frame in (("power_contracts.csv", result.power_contracts),
                         ("demand_response.csv", result.demand_response),
                         ("coincident_peak.csv", result.coincident_peak)):
-        if len(frame):  # only when a site has these tables (docs/power_market.md)
+        if len(frame):  # only when a site has these tables (docs/power.md)
             write_csv(frame, folder.path(name))
     for name, writer in (extra or {}).items():
         folder.write_with(name, writer)
