@@ -24,6 +24,7 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/allocator validate sites/*.toml
 	$(VENV)/bin/allocator solve sites/west_texas.toml sites/permian_hybrid.toml --out out/demo --force --report html,xlsx
+	@echo; echo "allocator is installed in $(VENV): run '. $(VENV)/bin/activate' to type 'allocator ...' in this shell, or call $(VENV)/bin/allocator"
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

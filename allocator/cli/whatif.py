@@ -21,11 +21,13 @@ class SweepInterrupted(AllocatorError):
 
 def overrides_from(sets: tuple[str, ...], scenario: Path | None) -> dict:
     """``--scenario`` file values, then ``--set`` values on top (later wins)."""
-    from ..inputs.overrides import parse_assignment, read_scenario_file
+    from ..inputs.overrides import Overrides, parse_assignment, read_scenario_file
 
-    values: dict = {}
+    values = Overrides()
     if scenario is not None:
-        values.update(read_scenario_file(scenario))
+        for path, value in read_scenario_file(scenario).items():
+            values[path] = value
+            values.sources[path] = "scenario"
     problems: list[Problem] = []
     for text in sets:
         try:
@@ -34,6 +36,7 @@ def overrides_from(sets: tuple[str, ...], scenario: Path | None) -> dict:
             problems += err.problems
             continue
         values[path] = value
+        values.sources[path] = "set"
     if problems:
         raise InputError(problems, "--set")
     return values

@@ -28,8 +28,10 @@ from ..lp.solve import Solution, dist_version, pick_solver, solve_model, solver_
 from .data import PlanData, plan_data, plan_mode_problems
 from .model import PlanBlock, add_plan_block, hashrate_ph_per_mw
 
+#: the yearly items of cashflows.csv: the names of financials.csv where they mean the same thing;
+#: capex is cash when paid here (``ai_capex``, ``mining_capex``), not ``ai_capex_recovery``
 CASHFLOW_ITEMS = (
-    "ai_lease_revenue", "ai_fixed_cost", "ai_power_cost", "ai_capex",
+    "ai_lease_revenue", "ai_opex", "ai_power_cost", "ai_capex",
     "mining_revenue", "mining_power_cost", "mining_fixed_cost", "mining_capex", "net",
 )
 PLAN_COLUMNS = ("site_id", "year", "ai_it_mw", "mining_it_mw", "mining_energy_mwh", "net_usd",
@@ -92,6 +94,9 @@ class PlanResult:
             scopes.append(("total", self.sites, self.bau))
         for scope, plans, baus in scopes:
             flows = sum(_net_by_year(p) for p in plans) - sum(_net_by_year(b) for b in baus)
+            converted = any(float(p.plan["ai_converted_mw"].sum()) > 0.0 for p in plans)
+            if not converted:  # the plan is business as usual: no investment, nothing to pay back
+                flows = flows * 0.0
             rows.append({"scope": scope, "npv_usd": sum(p.npv_usd for p in plans),
                          "bau_npv_usd": sum(b.npv_usd for b in baus),
                          "conversion_npv_usd": sum(p.npv_usd for p in plans) - sum(b.npv_usd for b in baus),
@@ -244,7 +249,7 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
         items = dict.fromkeys(CASHFLOW_ITEMS, 0.0)
         if ai is not None:
             items["ai_lease_revenue"] = float(lease[:, i] @ block.rates_usd_per_mw_year[:, i]) if lease.size else 0.0
-            items["ai_fixed_cost"] = -ai.opex_usd_per_mw_year * online[i]
+            items["ai_opex"] = -ai.opex_usd_per_mw_year * online[i]
             items["ai_capex"] = -ai.fitout_capex_usd_per_mw * build[i]
             if not ai.power_pass_through and lease.size:
                 items["ai_power_cost"] = -year.ai_power_usd_per_mw * float(lease[:, i].sum())
@@ -266,6 +271,10 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
         flow_rows += [{"site_id": block.site.id, "year": year.year, "item": k, "usd": val} for k, val in items.items()]
     return SitePlan(block, pd.DataFrame(plan_rows, columns=list(PLAN_COLUMNS)),
                     pd.DataFrame(flow_rows, columns=["site_id", "year", "item", "usd"]), npv, lease)
+
+
+#: yearly incremental flows smaller than this are solver noise, not a conversion [USD]
+PAYBACK_NOISE_USD = 1.0
 
 
 def _net_by_year(s: SitePlan) -> pd.Series:
@@ -297,15 +306,22 @@ def irr(flows_usd: np.ndarray) -> float:
 
 
 def payback_years(flows_usd: np.ndarray) -> float:
-    """Years until the cumulative (undiscounted) flow is back to >= 0, interpolated within a year.
+    """Whole years from the start of the first year until the cumulative (undiscounted) flow is back
+    to >= 0 for good [years]; NaN when there is nothing to pay back or it never comes back.
 
-    0 when it never goes negative; NaN when it never recovers in the horizon.
+    The timing is the NPV's: the flow of year ``i`` (0 = the first year) is counted at the start of
+    that year, ``i`` years in, so the payback is a whole number of years: ``0`` when the cumulative
+    flow is never negative, ``k`` when it is back to >= 0 from the flow of year ``k`` on. All flows
+    zero (no conversion: the plan is business as usual) gives NaN, not 0.
     """
-    cum = np.cumsum(np.asarray(flows_usd, float))
-    if not (cum < 0).any():
-        return 0.0
-    last_negative = int(np.flatnonzero(cum < 0)[-1])
-    if last_negative == len(cum) - 1:
+    flows = np.asarray(flows_usd, float)
+    noise = 1e-9 * float(np.abs(flows).sum()) + PAYBACK_NOISE_USD
+    if not flows.size or not (np.abs(flows) > PAYBACK_NOISE_USD).any():
         return float("nan")
-    i = last_negative + 1
-    return float(i + (-cum[i - 1]) / (cum[i] - cum[i - 1]))
+    negative = np.flatnonzero(np.cumsum(flows) < -noise)
+    if not negative.size:
+        return 0.0
+    if negative[-1] == flows.size - 1:
+        return float("nan")
+    return float(negative[-1] + 1)
+

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..csv_files import escape_cell
+from ..csv_files import csv_cell
 from ..errors import InputError, Problem
 from ..inputs.overrides import check_path, parse_value, read_raw
 from ..lp.results import SPLIT_COLUMNS
@@ -321,7 +321,7 @@ def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, da
             results = _on_pool(workers, chunks, reuse, sweep.time_limit_s)
         for rows in results:
             for row in rows:
-                writer.writerow({k: escape_cell(_cell(v)) for k, v in row.items()})
+                writer.writerow({k: csv_cell(_cell(v)) for k, v in row.items()})
                 statuses[row["status"]] += 1
             fh.flush()
             if progress:
