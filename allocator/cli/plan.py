@@ -28,7 +28,8 @@ def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, forc
     files = command_inputs([*sites, portfolio])
     if out is not None:
         check_target(out, force, files)
-    result = solve_plan(list(sites), portfolio=portfolio, bins_per_month=bins, time_limit_s=time_limit_s)
+    result = solve_plan(list(sites), portfolio=portfolio, bins_per_month=bins, time_limit_s=time_limit_s,
+                        progress=lambda line: click.echo(f"plan: {line}", err=True))
     from .app import echo_warnings
 
     echo_warnings(result.warnings)

@@ -89,12 +89,17 @@ def sweep(sites, vary, samples, distributions, seed, out, workers, dask_schedule
         definition = sw.grid_sweep(list(sites), list(vary), time_limit_s)
     else:
         definition = sw.monte_carlo_sweep(list(sites), distributions, samples, seed, time_limit_s)
+    from ..whatif.sweep_findings import rebuild_warning
+
+    slow = None if no_reuse else rebuild_warning(definition.paths)
     bar = None
     state = {"total": 0}
 
-    def start(total: int) -> None:
+    def start(total: int) -> None:  # the sweep is checked, nothing solved yet
         nonlocal bar
         state["total"] = total
+        if slow and total:
+            click.echo(slow, err=True)
         if sw.is_tty_progress() and total:
             bar = click.progressbar(length=total, label="sweep", show_eta=True, show_pos=True,
                                     file=click.get_text_stream("stderr"))

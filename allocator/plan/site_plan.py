@@ -13,6 +13,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..file_hash import sha256_file
 from ..inputs.site import Site, load_site
 from ..lp.model import LinearModel
 from ..lp.solve import Solution, dist_version, pick_solver, solve_model, solver_version, tool_version
+from ..lp.solve_progress import SolveWatch
 from .data import PlanData, plan_data, plan_mode_problems
 from .model import PlanBlock, add_plan_block, hashrate_ph_per_mw
 
@@ -132,7 +134,7 @@ class PlanResult:
 
 
 def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month: int | None = None,
-               time_limit_s: float | None = None) -> PlanResult:
+               time_limit_s: float | None = None, progress: Callable[[str], None] | None = None) -> PlanResult:
     """Solve the multi-year plan of each site (and business as usual).
 
     Parameters
@@ -145,6 +147,9 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
         Representative price levels per month (overrides ``plan.price_bins_per_month``; 0 = every hour).
     time_limit_s : float, optional
         Solver time limit per LP [s].
+    progress : callable, optional
+        Called with a line of text while a solve runs longer than a few seconds (the CLI prints it
+        on stderr); with it, Ctrl-C stops a solve within about a second (:mod:`allocator.lp.solve_progress`).
     """
     seconds = dict.fromkeys(("load", "build", "solve", "extract"), 0.0)
     t0 = time.perf_counter()
@@ -176,11 +181,11 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
         plans, baus = [], []
         for d in data:
             for convert, out in ((True, plans), (False, baus)):
-                out += _solve([d], convert, None, None, seconds, time_limit_s)[0]
+                out += _solve([d], convert, None, None, seconds, time_limit_s, progress)[0]
         result = PlanResult(plans, baus, solver_version("highs"), method, seconds=seconds, input_files=files)
     else:
-        plans, coupling, sol = _solve(data, True, pf, pf_path, seconds, time_limit_s)
-        baus, _, _ = _solve(data, False, pf, pf_path, seconds, time_limit_s)
+        plans, coupling, sol = _solve(data, True, pf, pf_path, seconds, time_limit_s, progress)
+        baus, _, _ = _solve(data, False, pf, pf_path, seconds, time_limit_s, progress)
         result = PlanResult(plans, baus, solver_version("highs"), method, seconds=seconds, input_files=files)
         from . import portfolio as pmod
 
@@ -192,7 +197,8 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
     return result
 
 
-def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time_limit_s) -> tuple:
+def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time_limit_s,
+           progress: Callable[[str], None] | None = None) -> tuple:
     t0 = time.perf_counter()
     lp = LinearModel("plan" if convert else "business_as_usual")
     for d in data:
@@ -211,9 +217,10 @@ def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time
     if pf is not None:
         from . import portfolio as pmod
 
-        sol = pmod.solve_coupled(lp, pf, str(pf_path or "portfolio"), time_limit_s=time_limit_s)
+        sol = pmod.solve_coupled(lp, pf, str(pf_path or "portfolio"), time_limit_s=time_limit_s,
+                                 watch=_watch(lp, data, convert, progress))
     else:
-        sol = solve_model(lp, time_limit_s=time_limit_s)
+        sol = solve_model(lp, time_limit_s=time_limit_s, watch=_watch(lp, data, convert, progress))
     seconds["solve"] += sol.seconds["handoff"] + sol.seconds["solve"]
     t1 = time.perf_counter()
     out = [site_plan(b, sol) for b in lp.blocks]
@@ -222,6 +229,15 @@ def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time
         raise AssertionError(f"plan items add to {total} but the objective is {sol.objective_usd}")
     seconds["extract"] += time.perf_counter() - t1
     return out, coupling, sol
+
+
+def _watch(lp: LinearModel, data: list[PlanData], convert: bool, progress) -> SolveWatch | None:
+    """Progress lines for this LP's solve (None: solve without them)."""
+    if progress is None:
+        return None
+    which = "plan" if convert else "business-as-usual"
+    sites = data[0].site.id if len(data) == 1 else f"{len(data)} sites"
+    return SolveWatch(f"the {which} LP of {sites} ({lp.n_rows:,} rows x {lp.n_cols:,} columns)", progress)
 
 
 def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:

@@ -237,6 +237,7 @@ class SweepSummary:
     skipped: int
     statuses: Counter
     seconds: float
+    findings: list[str] = field(default_factory=list)  # sweep_findings.findings: ranges, failed points
 
     @property
     def solved(self) -> int:
@@ -246,8 +247,8 @@ class SweepSummary:
         per_s = self.solved / self.seconds if self.seconds > 0 else float("nan")
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items())) or "nothing to do"
         resumed = f" ({self.skipped} already done)" if self.skipped else ""
-        return (f"sweep: {self.total} scenario rows{resumed}: {counts} in {self.seconds:.1f} s "
-                f"({per_s:.1f} rows/s); wrote {self.out / CSV_NAME}")
+        return "\n".join([f"sweep: {self.total} scenario rows{resumed}: {counts} in {self.seconds:.1f} s "
+                          f"({per_s:.1f} rows/s); wrote {self.out / CSV_NAME}", *self.findings])
 
 
 def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_scheduler: str | None = None,
@@ -277,7 +278,7 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
     csv_path = out / CSV_NAME
     lock = claim(out, definition)
     try:
-        return _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
+        summary = _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
     except OSError as err:
         if err.errno not in _WRITE_ERRNOS and not str(err.filename or "").startswith(str(out)):
             raise
@@ -287,6 +288,10 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
                                                "to resume)")], str(out)) from None
     finally:
         lock.close()
+    from .sweep_findings import findings
+
+    summary.findings = findings(csv_path, sweep.paths)
+    return summary
 
 
 def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, dask_scheduler: str | None,
