@@ -34,8 +34,8 @@ def test_sweep_summary_gives_ranges_and_failed_points(tmp_path):
     ai_net = 10 * 100 * 12000 * YEARS  # rate 100: the halls leased, 32,876.7 USD
     assert lines[1] == (f"  tiny: 3 of 6 points optimal; AI IT MW 0.0 to 10.0, mining IT MW 0.0 to 10.0, "
                         f"net USD {mining_net:,.0f} to {ai_net:,.0f} (max net at "
-                        "ai.lease[0].rate_usd_per_kw_month=100.0, site.interconnect_mw=12)")
-    assert lines[2].startswith("    input_error: 3: s00002 (ai.lease[0].rate_usd_per_kw_month=0.0, "
+                        "ai.lease[0].rate_usd_per_kw_month=100, site.interconnect_mw=12)")
+    assert lines[2].startswith("    input_error: 3: s00002 (ai.lease[0].rate_usd_per_kw_month=0, "
                                "site.interconnect_mw=-5); s00004 (")
     assert "first error: " in lines[2] and "site.interconnect_mw" in lines[2]
     assert "note:" not in err

@@ -274,7 +274,6 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
             items["mining_power_cost"] = -m.pue * float(run.sum(axis=0) @ (w * year.price_usd_per_mwh))
         items["mining_fixed_cost"] = -m.opex_usd_per_mw_year * float(kept[:, i].sum())
         items["mining_capex"] = -float(offer_capex @ buy[:, i]) if buy.size else 0.0
-        items = {k: val + 0.0 for k, val in items.items()}  # no -0.0 in the CSV
         items["net"] = sum(val for k, val in items.items() if k != "net")
         npv += year.discount_factor * items["net"]
         plan_rows.append({

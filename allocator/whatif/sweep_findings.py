@@ -86,4 +86,12 @@ def _span(values: list[float], fmt: str) -> str:
 
 
 def _values(row: dict, paths: list[str]) -> str:
-    return ", ".join(f"{p}={row.get(p, '')}" for p in paths)
+    """``path=value, ...`` of a row, numbers to 6 significant digits (sweep.csv has them in full)."""
+    return ", ".join(f"{p}={_short(row.get(p, ''))}" for p in paths)
+
+
+def _short(text: str) -> str:
+    try:
+        return f"{float(text):.6g}"
+    except ValueError:
+        return text
