@@ -53,10 +53,11 @@ def plan_summary_text(result) -> str:
 
     lines = [f"{'scope':<18}{'plan NPV':>14}{'all-mining NPV':>16}{'conversion NPV':>16}{'IRR':>8}{'payback':>9}",
              "-" * 81]
-    built = result.plan.groupby("site_id", sort=False)["ai_converted_mw"].sum()
-    for r in result.summary.itertuples():
+    # summary rows: one per site in the plan's order, then "total" when there are several
+    built = result.plan.groupby("site_id", sort=False)["ai_converted_mw"].sum().tolist()
+    for i, r in enumerate(result.summary.itertuples()):
         irr = "-" if math.isnan(r.conversion_irr_frac) else f"{r.conversion_irr_frac:.1%}"
-        converts = (built.sum() if r.scope == "total" else built.get(r.scope, 0.0)) > 0.0
+        converts = (built[i] if i < len(built) else sum(built)) > 0.0
         # payback in whole years, flows at the start of each year as in the NPV (plan.payback_years)
         pb = "-" if not converts else "never" if math.isnan(r.payback_years) else f"{r.payback_years:.0f} y"
         lines.append(f"{r.scope:<18}{money(r.npv_usd):>14}{money(r.bau_npv_usd):>16}"
