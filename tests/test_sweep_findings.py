@@ -56,6 +56,18 @@ def test_sweep_of_a_pue_says_up_front_it_is_slower(tmp_path):
     assert code == 0 and "note:" not in err
 
 
+def test_monte_carlo_sampling_a_pue_says_so_too(tmp_path):
+    site = write_site(tmp_path, [20.0] * HOURS, DOC)
+    dists = tmp_path / "d.toml"
+    dists.write_text('seed = 1\n[[param]]\npath = "ai.pue"\ndist = "triangular"\nlow = 1.1\nmode = 1.2\nhigh = 1.3\n'
+                     '[[param]]\npath = "mining.hashprice_usd_per_ph_day"\ndist = "normal"\nmean = 48.0\nsd = 2.0\n')
+    code, stdout, err = invoke(["sweep", str(site), "--samples", "3", "--distributions", str(dists),
+                                "--out", str(tmp_path / "mc"), "--workers", "1"])
+    assert code == 0, err
+    assert err.startswith("note: ai.pue changes the LP's matrix") and "mining.hashprice" not in err
+    assert "tiny: 3 of 3 points optimal" in stdout
+
+
 FIELDS = {
     "site.interconnect_mw": (10.0, 9.0), "site.facility_mw": (10.0, 9.5), "prices.adder_usd_per_mwh": (1.0, 2.0),
     "mining.pue": (1.05, 1.1), "mining.pool_fee_frac": (0.01, 0.02), "mining.opex_usd_per_mw_year": (1e3, 2e3),
