@@ -34,8 +34,9 @@ class SolveWatch:
     ----------
     label : str
         What is solved, e.g. ``"the plan LP of west_texas (432,104 rows x 324,105 columns)"``.
-    report : callable
-        Called with one line of progress text (the CLI prints it on stderr).
+    report : callable or None
+        Called with one line of progress text (the CLI prints it on stderr); None: no progress
+        lines, only the prompt stop on Ctrl-C.
     first_after_s : float
         Say nothing for a solve shorter than this [s].
     every_s : float
@@ -43,7 +44,7 @@ class SolveWatch:
     """
 
     label: str
-    report: Callable[[str], None]
+    report: Callable[[str], None] | None
     first_after_s: float = 5.0
     every_s: float = 10.0
 
@@ -94,7 +95,7 @@ def run_watched(h, watch: SolveWatch | None = None, run: Callable | None = None)
     thread = threading.Thread(target=target, name="highs-solve", daemon=True)
     t0 = time.monotonic()
     thread.start()
-    next_report = watch.first_after_s if watch else float("inf")
+    next_report = watch.first_after_s if watch and watch.report else float("inf")
     reported = False
     try:
         while not done.wait(POLL_S):

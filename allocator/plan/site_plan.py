@@ -149,7 +149,7 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
         Solver time limit per LP [s].
     progress : callable, optional
         Called with a line of text while a solve runs longer than a few seconds (the CLI prints it
-        on stderr); with it, Ctrl-C stops a solve within about a second (:mod:`allocator.lp.solve_progress`).
+        on stderr). Ctrl-C stops a solve within about a second either way (:mod:`allocator.lp.solve_progress`).
     """
     seconds = dict.fromkeys(("load", "build", "solve", "extract"), 0.0)
     t0 = time.perf_counter()
@@ -231,10 +231,8 @@ def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time
     return out, coupling, sol
 
 
-def _watch(lp: LinearModel, data: list[PlanData], convert: bool, progress) -> SolveWatch | None:
-    """Progress lines for this LP's solve (None: solve without them)."""
-    if progress is None:
-        return None
+def _watch(lp: LinearModel, data: list[PlanData], convert: bool, progress) -> SolveWatch:
+    """Progress lines for this LP's solve (none without ``progress``); either way Ctrl-C stops it at once."""
     which = "plan" if convert else "business-as-usual"
     sites = data[0].site.id if len(data) == 1 else f"{len(data)} sites"
     return SolveWatch(f"the {which} LP of {sites} ({lp.n_rows:,} rows x {lp.n_cols:,} columns)", progress)
