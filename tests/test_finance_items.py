@@ -17,10 +17,10 @@ import typing
 import pandas as pd
 import pytest
 
-from allocator.plan import CASHFLOW_ITEMS, payback_years
-from allocator.reports.assumptions import unit_of
-from allocator.results import FINANCIAL_ITEMS
-from allocator.schema import SiteFile, _inner_model
+from allocator.plan.site_plan import CASHFLOW_ITEMS, payback_years
+from allocator.inputs.assumptions import unit_of
+from allocator.lp.results import FINANCIAL_ITEMS
+from allocator.inputs.schema import SiteFile, _inner_model
 from conftest import REPO, write_site
 from test_cli import invoke
 from test_plan import plan_doc
@@ -168,7 +168,7 @@ def test_no_negative_zero_in_any_csv_of_solve_plan_and_sweep(tmp_path):
 
 
 def test_csv_writer_drops_the_sign_of_zero_only(tmp_path):
-    from allocator.reports.csv import write_csv
+    from allocator.csv_files import write_csv
 
     frame = pd.DataFrame({"x_usd": [-0.0, 0.0, -1.5, float("nan")], "note": ["=1", "ok", -0.0, "-0.0"]})
     write_csv(frame, tmp_path / "t.csv")
