@@ -17,7 +17,7 @@ from ..csv_files import unescape_cell
 #: fields that change the LP's matrix (a PUE, the AI utilization, the uptime SLA): each scenario that
 #: moves one is solved from scratch, not warm-started from the previous basis (allocator.whatif.reuse)
 REBUILD_PATH = re.compile(r"^(mining\.(pue|min_uptime_frac)|ai\.(pue|utilization_frac|utilization(\..+)?))$")
-#: CPU time per scenario of a rebuild field over a reused one, bundled west_texas: 7x (mining.pue against
+#: CPU time per scenario of a rebuild field over a reused one, bundled west_texas: 6-7x (mining.pue against
 #: hashprice) to 26x (ai.pue against a lease rate), benchmarks/sweep_rebuild.py; the message rounds it
 REBUILD_SLOWDOWN = 10
 #: failed points listed by name before "and N more"
