@@ -1,13 +1,12 @@
 # Two commands do all the set-up on a fresh machine with Python and make:
 #   make demo   creates .venv, installs allocator, solves the bundled campuses into out/demo (CSVs + report.html, report.xlsx)
 #   make test   creates .venv, installs the test extras, runs the test suite
-#   make docs   builds the user guide (docs/) into site/ with MkDocs, failing on any warning
 VENV    := .venv
 PY      := $(VENV)/bin/python
 PYTHON  ?=
 export PYTHON
 
-.PHONY: demo test docs bench venv clean
+.PHONY: demo test bench venv clean
 
 $(VENV)/.installed: pyproject.toml
 	@base=$$(sh scripts/find_python.sh) || exit 1; \
@@ -25,19 +24,15 @@ venv: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/allocator validate sites/*.toml
 	$(VENV)/bin/allocator solve sites/west_texas.toml sites/permian_hybrid.toml --out out/demo --force --report html,xlsx
-	@echo; echo "allocator is installed in .venv: run '. .venv/bin/activate' to put it on your PATH (or call .venv/bin/allocator)"
+	@echo; echo "allocator is installed in $(VENV): run '. $(VENV)/bin/activate' to type 'allocator ...' in this shell, or call $(VENV)/bin/allocator"
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
-docs: $(VENV)/.installed
-	$(VENV)/bin/mkdocs build --strict
-	@echo "open site/index.html"
-
-# timings against HiGHS alone on the same matrices (benchmarks/README.md); BENCH_SITES=1,10 for a shorter run
+# timings against HiGHS alone on the same matrices (README "Performance"); BENCH_SITES=1,10 for a shorter run
 BENCH_SITES ?= 1,10,50
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run.py --sites $(BENCH_SITES)
 
 clean:
-	rm -rf $(VENV) out site .pytest_cache .hypothesis
+	rm -rf $(VENV) out .pytest_cache .hypothesis

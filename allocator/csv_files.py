@@ -3,7 +3,10 @@
 Text cells a spreadsheet would run as a formula (starting with ``=``, ``+``,
 ``-``, ``@``, tab or carriage return) are written with a leading ``'``;
 :func:`unescape_cell` reverses it exactly (the reports read the CSVs back).
-Numbers are written at full precision (``repr``-exact floats).
+Numbers are written at full precision (``repr``-exact floats), and a negative
+zero (``-0.0``, what ``-1 * 0.0`` gives) as ``0.0``: a reader sees a cost of
+nothing, not a sign. Every CSV of a run goes through :func:`escape_frame` or
+:func:`csv_cell`, so this holds for all of them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell as written: text escaped (:func:`escape_cell`), ``-0.0`` as ``0.0``."""
+    if isinstance(value, float) and value == 0.0:
+        return 0.0
+    return escape_cell(value)
 
 
 def escape_cell(value: object) -> object:
@@ -37,11 +47,13 @@ def _quoted(text: str) -> bool:
 
 
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every text cell escaped."""
+    """A copy of ``frame`` as written: every text cell escaped, every ``-0.0`` made ``0.0``."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(escape_cell)
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column] + 0.0  # IEEE: -0.0 + 0.0 == +0.0; everything else unchanged
+        elif out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(csv_cell)
     return out
 
 

@@ -99,8 +99,9 @@ def check_constraints(site: Site, out: Path, tol_mw: float | None = None) -> Non
     lease_usd = float((leases.it_mw * leases.rate_usd_per_kw_month).sum()) * 12000.0 * years
     assert abs(fin["ai_lease_revenue"] - lease_usd) <= money_tol
     if ai is not None:
-        fixed = ai.fitout_capex_usd_per_mw * crf(ai.discount_rate_frac, ai.capex_life_years) + ai.opex_usd_per_mw_year
-        assert abs(fin["ai_fixed_cost"] + split.ai_it_mw * fixed * years) <= money_tol
+        recovery = ai.fitout_capex_usd_per_mw * crf(ai.discount_rate_frac, ai.capex_life_years)
+        assert abs(fin["ai_capex_recovery"] + split.ai_it_mw * recovery * years) <= money_tol
+        assert abs(fin["ai_opex"] + split.ai_it_mw * ai.opex_usd_per_mw_year * years) <= money_tol
     power = float((d.mining_grid_mw * d.price_usd_per_mwh).sum())
     assert abs(fin["mining_power_cost"] + power) <= money_tol
     mining_fixed = split.mining_it_mw * cfg.mining.opex_usd_per_mw_year * years

@@ -45,7 +45,9 @@ def test_two_year_plan_hand_solved(tmp_path):
     summary = result.summary.iloc[0]
     # incremental flows: 2026 10 * (1.2 - 0.6 - 0.7008)M = -1.008M; 2027 10 * (1.2 - 0.7008)M = 4.992M
     assert summary.conversion_irr_frac == pytest.approx(4.992 / 1.008 - 1, rel=1e-6)
-    assert summary.payback_years == pytest.approx(1 + 1.008 / 4.992, rel=1e-6)
+    # payback with the NPV's timing (a year's flow at its start): -1.008M on 2026-01-01, back to
+    # +3.984M with the 2027 flow on 2027-01-01 -> 1 year
+    assert summary.payback_years == 1.0
     flows = result.cashflows.pivot(index="year", columns="item", values="usd")
     assert flows.loc[2026, "ai_capex"] == pytest.approx(-6e6)
     assert flows.loc[2027, "ai_lease_revenue"] == pytest.approx(12e6)
@@ -146,7 +148,8 @@ def test_site_without_plan_is_bad_input(tmp_path):
 def test_irr_and_payback_definitions():
     assert irr(np.array([-100.0, 110.0])) == pytest.approx(0.10, abs=1e-9)
     assert np.isnan(irr(np.array([100.0, 10.0])))
-    assert payback_years(np.array([-100.0, 50.0, 100.0])) == pytest.approx(2.5)
+    # cumulative at the start of each year: -100, -50, +50 -> back to >= 0 two years in
+    assert payback_years(np.array([-100.0, 50.0, 100.0])) == 2.0
     assert np.isnan(payback_years(np.array([-100.0, 50.0])))
 
 

@@ -224,8 +224,8 @@ def test_site_without_tables_builds_the_base_lp(tmp_path):
     assert {k.split("__")[0] for k in block.rows} == {"run_limit", "halls", "grid_limit"}
     assert lp.n_cols == 1 + 4
     r = solve([site])
-    assert list(items(r).index) == ["ai_lease_revenue", "ai_fixed_cost", "ai_power_cost", "mining_revenue",
-                                    "mining_power_cost", "mining_fixed_cost", "net"]
+    assert list(items(r).index) == ["ai_lease_revenue", "ai_capex_recovery", "ai_opex", "ai_power_cost",
+                                    "mining_revenue", "mining_power_cost", "mining_fixed_cost", "net"]
     assert "offered_mw" not in " ".join(r.dispatch.columns)
 
 

@@ -89,9 +89,9 @@ def test_financial_items_rederived(demo_run, site_id):
     leases = t["leases"][t["leases"].site_id == site_id]
     split = t["split"].set_index("site_id").loc[site_id]
     assert fin["ai_lease_revenue"] == pytest.approx((leases.it_mw * leases.rate_usd_per_kw_month).sum() * 12000 * years)
-    fixed = cfg.ai.fitout_capex_usd_per_mw * crf(cfg.ai.discount_rate_frac, cfg.ai.capex_life_years) \
-        + cfg.ai.opex_usd_per_mw_year
-    assert fin["ai_fixed_cost"] == pytest.approx(-split.ai_it_mw * fixed * years)
+    recovery = cfg.ai.fitout_capex_usd_per_mw * crf(cfg.ai.discount_rate_frac, cfg.ai.capex_life_years)
+    assert fin["ai_capex_recovery"] == pytest.approx(-split.ai_it_mw * recovery * years)
+    assert fin["ai_opex"] == pytest.approx(-split.ai_it_mw * cfg.ai.opex_usd_per_mw_year * years)
     assert fin["mining_power_cost"] == pytest.approx(-(d.mining_grid_mw * d.price_usd_per_mwh).sum())
     assert fin["mining_fixed_cost"] == pytest.approx(-split.mining_it_mw * cfg.mining.opex_usd_per_mw_year * years)
     assert fin.drop("net").sum() == pytest.approx(fin["net"], rel=1e-9)

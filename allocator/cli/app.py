@@ -54,9 +54,11 @@ def _end_process(code: int) -> NoReturn:
     exit, a tenth of ``allocator solve`` on one site-year, and the operating system reclaims that
     memory at once anyway. Nothing is lost: a command has closed and renamed into place everything it
     writes before ``main`` returns, the ``atexit`` handlers still run and both streams are flushed.
-    While another thread is still alive (a Dask client's, say) the normal exit waits for it.
+    While another thread is still alive (a Dask client's, say) the normal exit waits for it. A daemon
+    thread (a HiGHS solve stopped by Ctrl-C in presolve, allocator.lp.solve_progress) is not waited for
+    by the normal exit either: it ends with the process, and needs no 1-2 s of teardown first.
     """
-    if threading.active_count() > 1:
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
         sys.exit(code)
     atexit._run_exitfuncs()
     _flush_output()

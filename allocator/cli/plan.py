@@ -28,7 +28,8 @@ def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, forc
     files = command_inputs([*sites, portfolio])
     if out is not None:
         check_target(out, force, files)
-    result = solve_plan(list(sites), portfolio=portfolio, bins_per_month=bins, time_limit_s=time_limit_s)
+    result = solve_plan(list(sites), portfolio=portfolio, bins_per_month=bins, time_limit_s=time_limit_s,
+                        progress=lambda line: click.echo(f"plan: {line}", err=True))
     from .app import echo_warnings
 
     echo_warnings(result.warnings)
@@ -52,11 +53,16 @@ def plan_summary_text(result) -> str:
 
     lines = [f"{'scope':<18}{'plan NPV':>14}{'all-mining NPV':>16}{'conversion NPV':>16}{'IRR':>8}{'payback':>9}",
              "-" * 81]
-    for r in result.summary.itertuples():
+    # summary rows: one per site in the plan's order, then "total" when there are several
+    built = result.plan.groupby("site_id", sort=False)["ai_converted_mw"].sum().tolist()
+    for i, r in enumerate(result.summary.itertuples()):
         irr = "-" if math.isnan(r.conversion_irr_frac) else f"{r.conversion_irr_frac:.1%}"
-        pb = "never" if math.isnan(r.payback_years) else f"{r.payback_years:.1f} y"
+        converts = (built[i] if i < len(built) else sum(built)) > 0.0
+        # payback in whole years, flows at the start of each year as in the NPV (plan.payback_years)
+        pb = "-" if not converts else "never" if math.isnan(r.payback_years) else f"{r.payback_years:.0f} y"
         lines.append(f"{r.scope:<18}{money(r.npv_usd):>14}{money(r.bau_npv_usd):>16}"
                      f"{money(r.conversion_npv_usd):>16}{irr:>8}{pb:>9}")
+    lines.append("NPV, IRR and payback (whole years) count each year's cash flow at the start of that year.")
     plan = result.plan
     lines.append("")
     lines.append("AI IT MW online / mining IT MW by year:")

@@ -21,11 +21,13 @@ class SweepInterrupted(AllocatorError):
 
 def overrides_from(sets: tuple[str, ...], scenario: Path | None) -> dict:
     """``--scenario`` file values, then ``--set`` values on top (later wins)."""
-    from ..inputs.overrides import parse_assignment, read_scenario_file
+    from ..inputs.overrides import Overrides, parse_assignment, read_scenario_file
 
-    values: dict = {}
+    values = Overrides()
     if scenario is not None:
-        values.update(read_scenario_file(scenario))
+        for path, value in read_scenario_file(scenario).items():
+            values[path] = value
+            values.sources[path] = "scenario"
     problems: list[Problem] = []
     for text in sets:
         try:
@@ -34,6 +36,7 @@ def overrides_from(sets: tuple[str, ...], scenario: Path | None) -> dict:
             problems += err.problems
             continue
         values[path] = value
+        values.sources[path] = "set"
     if problems:
         raise InputError(problems, "--set")
     return values
@@ -86,12 +89,17 @@ def sweep(sites, vary, samples, distributions, seed, out, workers, dask_schedule
         definition = sw.grid_sweep(list(sites), list(vary), time_limit_s)
     else:
         definition = sw.monte_carlo_sweep(list(sites), distributions, samples, seed, time_limit_s)
+    from ..whatif.sweep_findings import rebuild_warning
+
+    slow = None if no_reuse else rebuild_warning(definition.paths)
     bar = None
     state = {"total": 0}
 
-    def start(total: int) -> None:
+    def start(total: int) -> None:  # the sweep is checked, nothing solved yet
         nonlocal bar
         state["total"] = total
+        if slow and total:
+            click.echo(slow, err=True)
         if sw.is_tty_progress() and total:
             bar = click.progressbar(length=total, label="sweep", show_eta=True, show_pos=True,
                                     file=click.get_text_stream("stderr"))

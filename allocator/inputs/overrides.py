@@ -276,12 +276,27 @@ def value_at(config: SiteFile, path_text: str) -> Any:
     return node
 
 
+class Overrides(dict):
+    """Dotted path -> value, remembering what set each path (``sources``: ``"scenario"``, ``"set"``)."""
+
+    def __init__(self, values: dict[str, Any] | None = None, sources: dict[str, str] | None = None) -> None:
+        super().__init__(values or {})
+        self.sources: dict[str, str] = dict(sources or {})
+
+
 def load_site_with(path: str | Path, overrides: dict[str, Any]):
-    """:func:`allocator.inputs.site.load_site` with overrides applied before validation."""
+    """:func:`allocator.inputs.site.load_site` with overrides applied before validation.
+
+    The site's ``field_sources`` record the overridden paths: by ``overrides.sources`` when it is
+    an :class:`Overrides`, else ``"override"``.
+    """
     from .site import load_site
 
     path = Path(path)
     if not overrides:
         return load_site(path)
     _, config = site_config(path, overrides)
-    return load_site(path, config=config)
+    site = load_site(path, config=config)
+    sources = getattr(overrides, "sources", {})
+    site.field_sources = {p: sources.get(p, "override") for p in overrides}
+    return site

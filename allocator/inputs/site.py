@@ -58,6 +58,9 @@ class Site:
     warnings : list of Problem
         What was read in a way worth saying but not refused (input_checks.py, series.py): printed by
         the CLI and listed in the manifest's ``warnings``.
+    field_sources : dict[str, str]
+        Dotted paths of the fields that overrides set over the file, and by what
+        (``"scenario"``, ``"set"``): the ``source`` of assumptions.csv.
     """
 
     id: str
@@ -71,6 +74,7 @@ class Site:
     input_files: dict[str, Path] = field(default_factory=dict)
     power: PowerMarket | None = None
     warnings: list[Problem] = field(default_factory=list)
+    field_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def hours(self) -> int:

@@ -25,8 +25,12 @@ from .extensions import EXTENSIONS
 from .model import LinearModel, SiteBlock
 from .solve import Solution, dist_version, solve_model, tool_version
 
+#: the signed items of financials.csv, in order (each defined in the README's outputs section);
+#: AI's fixed cost is two items, so that capex and opex read the same in ``solve`` and ``plan``:
+#: ``ai_capex_recovery`` is the fit-out capex annualized (capital recovery factor), ``ai_opex``
+#: the yearly opex, both prorated to the horizon
 FINANCIAL_ITEMS = (
-    "ai_lease_revenue", "ai_fixed_cost", "ai_power_cost",
+    "ai_lease_revenue", "ai_capex_recovery", "ai_opex", "ai_power_cost",
     "mining_revenue", "mining_power_cost", "mining_fixed_cost", "net",
 )
 SPLIT_COLUMNS = (
@@ -114,8 +118,9 @@ def financials(site: Site, lease_mw: np.ndarray, fleet_mw: np.ndarray, run_mw: n
         rates = np.array([lease.rate_usd_per_kw_month for lease in ai.lease])
         a = float(lease_mw.sum())
         out["ai_lease_revenue"] = float(np.dot(lease_mw, rates)) * 12000.0 * years
-        fixed = ai.fitout_capex_usd_per_mw * crf(ai.discount_rate_frac, ai.capex_life_years) + ai.opex_usd_per_mw_year
-        out["ai_fixed_cost"] = -a * fixed * years
+        recovery = ai.fitout_capex_usd_per_mw * crf(ai.discount_rate_frac, ai.capex_life_years)
+        out["ai_capex_recovery"] = -a * recovery * years
+        out["ai_opex"] = -a * ai.opex_usd_per_mw_year * years
         if not ai.power_pass_through:
             out["ai_power_cost"] = -a * ai.pue * float(np.dot(site.price_usd_per_mwh, site.ai_utilization_frac))
     m = cfg.mining

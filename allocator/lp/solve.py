@@ -87,11 +87,15 @@ def pick_solver(name: str) -> str:
 
 
 def solve_model(lp: model.LinearModel, *, solver: str = "highs", time_limit_s: float | None = None,
-                threads: int = 1) -> Solution:
-    """Solve a built model; raise :class:`InfeasibleError` or :class:`SolverError` if not optimal."""
+                threads: int = 1, watch=None) -> Solution:
+    """Solve a built model; raise :class:`InfeasibleError` or :class:`SolverError` if not optimal.
+
+    ``watch`` (a :class:`allocator.lp.solve_progress.SolveWatch`) runs HiGHS in a worker thread that
+    reports progress and stops within about a second on Ctrl-C: for long solves (plans).
+    """
     if solver == "cbc":
         return _solve_cbc(lp, time_limit_s)
-    return _solve_highs(lp, time_limit_s, threads)
+    return _solve_highs(lp, time_limit_s, threads, watch)
 
 
 def highs_for(lp: model.LinearModel, *, time_limit_s: float | None = None, threads: int = 1):
@@ -153,13 +157,17 @@ def _quiet_highs():
     return h
 
 
-def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int) -> Solution:
+def _solve_highs(lp: model.LinearModel, time_limit_s: float | None, threads: int, watch=None) -> Solution:
     import highspy
 
     t0 = time.perf_counter()
     h = highs_for(lp, time_limit_s=time_limit_s, threads=threads)
     t1 = time.perf_counter()
-    if lp.n_cols:
+    if lp.n_cols and watch is not None:
+        from .solve_progress import run_watched
+
+        run_watched(h, watch, run=lambda: run(h))
+    elif lp.n_cols:
         run(h)
     t2 = time.perf_counter()
     status = h.getModelStatus()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +26,14 @@ from ..file_hash import sha256_file
 from ..inputs.site import Site, load_site
 from ..lp.model import LinearModel
 from ..lp.solve import Solution, dist_version, pick_solver, solve_model, solver_version, tool_version
+from ..lp.solve_progress import SolveWatch
 from .data import PlanData, plan_data, plan_mode_problems
 from .model import PlanBlock, add_plan_block, hashrate_ph_per_mw
 
+#: the yearly items of cashflows.csv: the names of financials.csv where they mean the same thing;
+#: capex is cash when paid here (``ai_capex``, ``mining_capex``), not ``ai_capex_recovery``
 CASHFLOW_ITEMS = (
-    "ai_lease_revenue", "ai_fixed_cost", "ai_power_cost", "ai_capex",
+    "ai_lease_revenue", "ai_opex", "ai_power_cost", "ai_capex",
     "mining_revenue", "mining_power_cost", "mining_fixed_cost", "mining_capex", "net",
 )
 PLAN_COLUMNS = ("site_id", "year", "ai_it_mw", "mining_it_mw", "mining_energy_mwh", "net_usd",
@@ -92,6 +96,9 @@ class PlanResult:
             scopes.append(("total", self.sites, self.bau))
         for scope, plans, baus in scopes:
             flows = sum(_net_by_year(p) for p in plans) - sum(_net_by_year(b) for b in baus)
+            converted = any(float(p.plan["ai_converted_mw"].sum()) > 0.0 for p in plans)
+            if not converted:  # the plan is business as usual: no investment, nothing to pay back
+                flows = flows * 0.0
             rows.append({"scope": scope, "npv_usd": sum(p.npv_usd for p in plans),
                          "bau_npv_usd": sum(b.npv_usd for b in baus),
                          "conversion_npv_usd": sum(p.npv_usd for p in plans) - sum(b.npv_usd for b in baus),
@@ -127,7 +134,7 @@ class PlanResult:
 
 
 def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month: int | None = None,
-               time_limit_s: float | None = None) -> PlanResult:
+               time_limit_s: float | None = None, progress: Callable[[str], None] | None = None) -> PlanResult:
     """Solve the multi-year plan of each site (and business as usual).
 
     Parameters
@@ -140,6 +147,9 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
         Representative price levels per month (overrides ``plan.price_bins_per_month``; 0 = every hour).
     time_limit_s : float, optional
         Solver time limit per LP [s].
+    progress : callable, optional
+        Called with a line of text while a solve runs longer than a few seconds (the CLI prints it
+        on stderr). Ctrl-C stops a solve within about a second either way (:mod:`allocator.lp.solve_progress`).
     """
     seconds = dict.fromkeys(("load", "build", "solve", "extract"), 0.0)
     t0 = time.perf_counter()
@@ -171,11 +181,11 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
         plans, baus = [], []
         for d in data:
             for convert, out in ((True, plans), (False, baus)):
-                out += _solve([d], convert, None, None, seconds, time_limit_s)[0]
+                out += _solve([d], convert, None, None, seconds, time_limit_s, progress)[0]
         result = PlanResult(plans, baus, solver_version("highs"), method, seconds=seconds, input_files=files)
     else:
-        plans, coupling, sol = _solve(data, True, pf, pf_path, seconds, time_limit_s)
-        baus, _, _ = _solve(data, False, pf, pf_path, seconds, time_limit_s)
+        plans, coupling, sol = _solve(data, True, pf, pf_path, seconds, time_limit_s, progress)
+        baus, _, _ = _solve(data, False, pf, pf_path, seconds, time_limit_s, progress)
         result = PlanResult(plans, baus, solver_version("highs"), method, seconds=seconds, input_files=files)
         from . import portfolio as pmod
 
@@ -187,7 +197,8 @@ def solve_plan(sites: list[Site | str | Path], *, portfolio=None, bins_per_month
     return result
 
 
-def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time_limit_s) -> tuple:
+def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time_limit_s,
+           progress: Callable[[str], None] | None = None) -> tuple:
     t0 = time.perf_counter()
     lp = LinearModel("plan" if convert else "business_as_usual")
     for d in data:
@@ -206,9 +217,10 @@ def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time
     if pf is not None:
         from . import portfolio as pmod
 
-        sol = pmod.solve_coupled(lp, pf, str(pf_path or "portfolio"), time_limit_s=time_limit_s)
+        sol = pmod.solve_coupled(lp, pf, str(pf_path or "portfolio"), time_limit_s=time_limit_s,
+                                 watch=_watch(lp, data, convert, progress))
     else:
-        sol = solve_model(lp, time_limit_s=time_limit_s)
+        sol = solve_model(lp, time_limit_s=time_limit_s, watch=_watch(lp, data, convert, progress))
     seconds["solve"] += sol.seconds["handoff"] + sol.seconds["solve"]
     t1 = time.perf_counter()
     out = [site_plan(b, sol) for b in lp.blocks]
@@ -217,6 +229,13 @@ def _solve(data: list[PlanData], convert: bool, pf, pf_path, seconds: dict, time
         raise AssertionError(f"plan items add to {total} but the objective is {sol.objective_usd}")
     seconds["extract"] += time.perf_counter() - t1
     return out, coupling, sol
+
+
+def _watch(lp: LinearModel, data: list[PlanData], convert: bool, progress) -> SolveWatch:
+    """Progress lines for this LP's solve (none without ``progress``); either way Ctrl-C stops it at once."""
+    which = "plan" if convert else "business-as-usual"
+    sites = data[0].site.id if len(data) == 1 else f"{len(data)} sites"
+    return SolveWatch(f"the {which} LP of {sites} ({lp.n_rows:,} rows x {lp.n_cols:,} columns)", progress)
 
 
 def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
@@ -244,7 +263,7 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
         items = dict.fromkeys(CASHFLOW_ITEMS, 0.0)
         if ai is not None:
             items["ai_lease_revenue"] = float(lease[:, i] @ block.rates_usd_per_mw_year[:, i]) if lease.size else 0.0
-            items["ai_fixed_cost"] = -ai.opex_usd_per_mw_year * online[i]
+            items["ai_opex"] = -ai.opex_usd_per_mw_year * online[i]
             items["ai_capex"] = -ai.fitout_capex_usd_per_mw * build[i]
             if not ai.power_pass_through and lease.size:
                 items["ai_power_cost"] = -year.ai_power_usd_per_mw * float(lease[:, i].sum())
@@ -253,7 +272,6 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
             items["mining_power_cost"] = -m.pue * float(run.sum(axis=0) @ (w * year.price_usd_per_mwh))
         items["mining_fixed_cost"] = -m.opex_usd_per_mw_year * float(kept[:, i].sum())
         items["mining_capex"] = -float(offer_capex @ buy[:, i]) if buy.size else 0.0
-        items = {k: val + 0.0 for k, val in items.items()}  # no -0.0 in the CSV
         items["net"] = sum(val for k, val in items.items() if k != "net")
         npv += year.discount_factor * items["net"]
         plan_rows.append({
@@ -266,6 +284,10 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
         flow_rows += [{"site_id": block.site.id, "year": year.year, "item": k, "usd": val} for k, val in items.items()]
     return SitePlan(block, pd.DataFrame(plan_rows, columns=list(PLAN_COLUMNS)),
                     pd.DataFrame(flow_rows, columns=["site_id", "year", "item", "usd"]), npv, lease)
+
+
+#: yearly incremental flows smaller than this are solver noise, not a conversion [USD]
+PAYBACK_NOISE_USD = 1.0
 
 
 def _net_by_year(s: SitePlan) -> pd.Series:
@@ -297,15 +319,22 @@ def irr(flows_usd: np.ndarray) -> float:
 
 
 def payback_years(flows_usd: np.ndarray) -> float:
-    """Years until the cumulative (undiscounted) flow is back to >= 0, interpolated within a year.
+    """Whole years from the start of the first year until the cumulative (undiscounted) flow is back
+    to >= 0 for good [years]; NaN when there is nothing to pay back or it never comes back.
 
-    0 when it never goes negative; NaN when it never recovers in the horizon.
+    The timing is the NPV's: the flow of year ``i`` (0 = the first year) is counted at the start of
+    that year, ``i`` years in, so the payback is a whole number of years: ``0`` when the cumulative
+    flow is never negative, ``k`` when it is back to >= 0 from the flow of year ``k`` on. All flows
+    zero (no conversion: the plan is business as usual) gives NaN, not 0.
     """
-    cum = np.cumsum(np.asarray(flows_usd, float))
-    if not (cum < 0).any():
-        return 0.0
-    last_negative = int(np.flatnonzero(cum < 0)[-1])
-    if last_negative == len(cum) - 1:
+    flows = np.asarray(flows_usd, float)
+    noise = 1e-9 * float(np.abs(flows).sum()) + PAYBACK_NOISE_USD
+    if not flows.size or not (np.abs(flows) > PAYBACK_NOISE_USD).any():
         return float("nan")
-    i = last_negative + 1
-    return float(i + (-cum[i - 1]) / (cum[i] - cum[i - 1]))
+    negative = np.flatnonzero(np.cumsum(flows) < -noise)
+    if not negative.size:
+        return 0.0
+    if negative[-1] == flows.size - 1:
+        return float("nan")
+    return float(negative[-1] + 1)
+

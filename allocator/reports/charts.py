@@ -20,7 +20,8 @@ GAIN_COLOR = "#2e8b57"
 LOSS_COLOR = "#c0392b"
 NET_COLOR = "#34495e"
 REVENUE_ITEMS = ("ai_lease_revenue", "mining_revenue")
-COST_ITEMS = ("ai_fixed_cost", "ai_power_cost", "mining_power_cost", "mining_fixed_cost")
+COST_ITEMS = ("ai_capex_recovery", "ai_opex", "ai_power_cost", "mining_power_cost", "mining_fixed_cost",
+              "ai_fixed_cost")  # the last: run folders written before it was split into capex recovery and opex
 SPLIT_COLUMNS = frozenset({"site_id", "interconnect_mw", "facility_mw", "ai_it_mw", "ai_grid_mw", "mining_it_mw",
                            "mining_grid_mw", "ai_share_frac", "mining_share_frac", "mining_energy_mwh",
                            "mining_uptime_frac", "hours", "net_usd", "scenario_id", "status", "error"})

@@ -80,6 +80,9 @@ def _solve_sections(run: RunFiles, names: dict[str, str]) -> str:
     pivot = financials.pivot_table(index="item", columns="site_id", values="usd", aggfunc="sum", sort=False)
     pivot = pivot.reindex(columns=list(dict.fromkeys(financials["site_id"])))
     out += ["<h3>Financials (USD over each site's horizon; revenues +, costs -)</h3>",
+            "<p class=\"note\">ai_capex_recovery: the AI fit-out capex annualized over its life (capital "
+            "recovery factor), not cash; ai_opex and mining_fixed_cost: yearly opex; all prorated to the "
+            "horizon.</p>",
             _table(pivot.reset_index(), None, usd_columns=set(pivot.columns))]
     leases = run.get("leases.csv")
     if len(leases):

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..csv_files import escape_cell
+from ..csv_files import csv_cell
 from ..errors import InputError, Problem
 from ..inputs.overrides import check_path, parse_value, read_raw
 from ..lp.results import SPLIT_COLUMNS
@@ -237,6 +237,7 @@ class SweepSummary:
     skipped: int
     statuses: Counter
     seconds: float
+    findings: list[str] = field(default_factory=list)  # sweep_findings.findings: ranges, failed points
 
     @property
     def solved(self) -> int:
@@ -246,8 +247,8 @@ class SweepSummary:
         per_s = self.solved / self.seconds if self.seconds > 0 else float("nan")
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items())) or "nothing to do"
         resumed = f" ({self.skipped} already done)" if self.skipped else ""
-        return (f"sweep: {self.total} scenario rows{resumed}: {counts} in {self.seconds:.1f} s "
-                f"({per_s:.1f} rows/s); wrote {self.out / CSV_NAME}")
+        return "\n".join([f"sweep: {self.total} scenario rows{resumed}: {counts} in {self.seconds:.1f} s "
+                          f"({per_s:.1f} rows/s); wrote {self.out / CSV_NAME}", *self.findings])
 
 
 def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_scheduler: str | None = None,
@@ -277,7 +278,7 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
     csv_path = out / CSV_NAME
     lock = claim(out, definition)
     try:
-        return _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
+        summary = _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
     except OSError as err:
         if err.errno not in _WRITE_ERRNOS and not str(err.filename or "").startswith(str(out)):
             raise
@@ -287,6 +288,10 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
                                                "to resume)")], str(out)) from None
     finally:
         lock.close()
+    from .sweep_findings import findings
+
+    summary.findings = findings(csv_path, sweep.paths)
+    return summary
 
 
 def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, dask_scheduler: str | None,
@@ -321,7 +326,7 @@ def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, da
             results = _on_pool(workers, chunks, reuse, sweep.time_limit_s)
         for rows in results:
             for row in rows:
-                writer.writerow({k: escape_cell(_cell(v)) for k, v in row.items()})
+                writer.writerow({k: csv_cell(_cell(v)) for k, v in row.items()})
                 statuses[row["status"]] += 1
             fh.flush()
             if progress:
