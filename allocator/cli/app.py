@@ -43,7 +43,13 @@ def files_in(folder: Path) -> str:
 
 
 def entry() -> None:
-    """The process entry point (the `allocator` script and `python -m allocator`)."""
+    """The process entry point (the `allocator` script and `python -m allocator`).
+
+    A closed or broken stdout/stderr never stops a run nor changes its exit status (allocator.cli.streams).
+    """
+    from .streams import guard_standard_streams
+
+    guard_standard_streams()
     _end_process(main(process_entry=True))
 
 
@@ -161,7 +167,7 @@ def _flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: None, a stream closed at start
             pass
 
 
