@@ -276,7 +276,7 @@ def test_semicolons_with_decimal_commas(tmp_path):
     (b"", "is empty"),
     (b"time,price\n", "has a header but no data rows"),
     ("time,price\n2024-06-01T00:00Z,12\u20ac\n".encode("cp1252"), "is not UTF-8 text (byte 0x80 on line 2)"),
-    (b"PK\x03\x04\x14\x00\x00\x00", "is a binary file"),
+    (b"PK\x03\x04\x14\x00\x00\x00", "is a zip archive (an Excel .xlsx workbook?)"),
 ])
 def test_unreadable_files_are_problems(tmp_path, content, expected):
     path = tmp_path / "prices.csv"

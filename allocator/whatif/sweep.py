@@ -33,7 +33,6 @@ import re
 import sys
 import threading
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ import numpy as np
 
 from ..csv_files import escape_cell
 from ..errors import InputError, Problem
+from ..inputs.files import TomlSyntaxError, parse_toml
 from ..inputs.overrides import check_path, parse_value, read_raw
 from ..lp.results import SPLIT_COLUMNS
 from .sweep_folder import CSV_NAME, DEFINITION_NAME, claim, finished  # noqa: F401 (the names stay importable here)
@@ -111,7 +111,7 @@ def parse_vary(text: str) -> tuple[str, list]:
     items = [v.strip() for v in spec.split(",")]
     # one bare word is no list of values, and "30-80" in a list is a range slip; other text items of a list
     # (a typo among numbers) are kept, to fail as that scenario's input_error row
-    bad = [v for v in items if not _is_toml_value(v) and (len(items) == 1 or _RANGE.fullmatch(v))]
+    bad = [v for v in items if not _is_toml_value(v, f"--vary {path}") and (len(items) == 1 or _RANGE.fullmatch(v))]
     if bad:
         shown = ", ".join(map(repr, bad))
         ranged = _RANGE.fullmatch(bad[0])
@@ -122,17 +122,18 @@ def parse_vary(text: str) -> tuple[str, list]:
             fix = 'Give numbers (30,40,50), a range lo:hi:n (30:80:11), or quote text ("ffill").'
         raise InputError([Problem(where, f"{shown} is neither a number, a list v1,v2,... nor a range lo:hi:n.",
                                   fix)], where)
-    return path, [parse_value(v) for v in items]
+    return path, [parse_value(v, f"--vary {path}") for v in items]
 
 
 _RANGE = re.compile(r"\s*(-?[\d.]+)\s*(?:-|\.\.|to|\u2013)\s*(-?[\d.]+)\s*")
 
 
-def _is_toml_value(text: str) -> bool:
-    """True when ``text`` reads as a TOML value (a number, a boolean, a quoted string, a date...)."""
+def _is_toml_value(text: str, where: str) -> bool:
+    """True when ``text`` reads as a TOML value (a number, a boolean, a quoted string, a date...); TOML beyond
+    the parser's limits (a 100,000-deep array) is an :class:`InputError` naming ``where``."""
     try:
-        tomllib.loads(f"v = {text}")
-    except tomllib.TOMLDecodeError:
+        parse_toml(f"v = {text}", where)
+    except TomlSyntaxError:
         return False
     return True
 
