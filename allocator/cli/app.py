@@ -2,6 +2,8 @@
 
 Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
 2 infeasible or solver failure (the conflict explained, nothing written).
+A closed stdout or a reader that leaves early (``| head -1``) changes neither the
+run nor its exit status: what could not be printed is dropped (allocator.cli.streams).
 """
 
 from __future__ import annotations
