@@ -47,6 +47,17 @@ def process(*args, stdin=None, **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "allocator", *map(str, args)], cwd=REPO, stdin=stdin, **popen)
 
 
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    """(exit code, stderr) of ``proc``; a process still running after TIMEOUT_S is killed and fails the test."""
+    try:
+        _, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"{proc.args} hung for {TIMEOUT_S} s") from None
+    return proc.returncode, stderr.decode()
+
+
 def no_crash(err: str) -> None:
     assert "Traceback" not in err and "internal error" not in err, err
 
@@ -157,16 +168,19 @@ def test_a_fifo_named_on_the_command_line_is_refused_at_once(site, tmp_path, doo
     fifo = tmp_path / "input.toml"
     os.mkfifo(fifo)
     proc = process(*_door_args(door, fifo, site, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = proc.communicate(timeout=TIMEOUT_S)  # opening the FIFO for reading would block forever
-    err = stderr.decode()
-    assert proc.returncode == 1, err
+    code, err = finish(proc)  # opening the FIFO for reading would block forever
+    assert code == 1, err
     no_crash(err)
     assert f"  - {fifo}: is a FIFO (named pipe), not a regular file." in err
 
 
 @pytest.mark.parametrize("door", ["validate", "scenario", "distributions"])
 def test_dev_zero_named_on_the_command_line_is_refused(site, tmp_path, door):
-    code, err = cli(*_door_args(door, Path("/dev/zero"), site, tmp_path))
+    args = [sys.executable, "-m", "allocator", *map(str, _door_args(door, Path("/dev/zero"), site, tmp_path))]
+    # a 2 GB address-space cap: reading /dev/zero would end in MemoryError, not in the machine's swap
+    code, err = finish(subprocess.Popen(["sh", "-c", 'ulimit -v 2000000; exec "$@"', "sh", *args], cwd=REPO,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    no_crash(err)
     assert code == 1 and "  - /dev/zero: is a device or socket, not a regular file." in err, err
 
 
@@ -175,10 +189,8 @@ def test_a_fifo_in_a_run_folder_is_refused_by_report(site, tmp_path):
     assert cli("solve", site, "--out", out)[0] == 0
     (out / "split.csv").unlink()
     os.mkfifo(out / "split.csv")
-    proc = process("report", out, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, stderr = proc.communicate(timeout=TIMEOUT_S)
-    err = stderr.decode()
-    assert proc.returncode == 1 and f"  - {out / 'split.csv'}: is a FIFO (named pipe)" in err, err
+    code, err = finish(process("report", out, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    assert code == 1 and f"  - {out / 'split.csv'}: is a FIFO (named pipe)" in err, err
 
 
 def test_oversized_toml_is_refused_with_its_size_and_the_limit(site, tmp_path):
