@@ -250,7 +250,7 @@ def test_sweep_grids_beyond_the_limit_are_refused_before_they_allocate(site, tmp
 
 
 def test_workers_beyond_the_cores_are_clamped_and_the_json_is_strict(site, tmp_path):
-    from allocator.cli_options import cores_available
+    from allocator.cli.options import cores_available
 
     out = tmp_path / "sweep"
     code, err = cli("sweep", site, "--vary", "mining.pue=1.0,1.1", "--workers", 1_000_000, "--out", out)
