@@ -228,6 +228,9 @@ def test_oversized_price_file_is_refused_with_its_size_and_the_limit(tmp_path):
     (["breakeven", "{site}", "--tolerance", "nan"], "--tolerance"),
     (["breakeven", "{site}", "--swing", "nan"], "--swing"),
     (["breakeven", "{site}", "--points", "1000000000"], "--points"),
+    (["decide", "{site}", "--scenarios", "{dist}", "--out", "{out}", "--risk-alpha", "nan"], "--risk-alpha"),
+    (["decide", "{site}", "--scenarios", "{dist}", "--out", "{out}", "--risk-weight", "inf"], "--risk-weight"),
+    (["decide", "{site}", "--scenarios", "{dist}", "--out", "{out}", "--time-limit", "nan"], "--time-limit"),
 ])
 def test_non_finite_and_absurd_options_are_refused(site, tmp_path, args, option):
     names = {"site": site, "out": tmp_path / "out", "dist": REPO / "scenarios" / "btc_2027.toml"}
