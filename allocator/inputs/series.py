@@ -206,7 +206,7 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
             where, f"{path} has no price for {len(missing)} of the {len(hours)} hours from {_show(lo, timezone)} "
                    f"to {_show(hi, timezone)}; the first: {'; '.join(_show(t, timezone) for t in missing[:3])}.",
             _hour_ending_fix(spec.field) if hour_ending else FILL_FIX))
-    part = part_hours(times[dated], hours)
+    part = None if native else part_hours(times[dated], hours)  # native intervals are never averaged
     if part is not None and fill is None:  # half an hour's average is not the hour's price: like a missing hour
         shown = "; ".join(f"{_show(t, timezone)} ({n} of {part.per_hour})"
                           for t, n in zip(part.hours[:3], part.counts[:3]))
