@@ -18,3 +18,4 @@ MIN_DIFFICULTY = 1.0
 MAX_DIFFICULTY = 1.0e20
 MAX_FEES_BTC_PER_BLOCK = 1000.0
 MAX_USD_PER_TH = 1.0e6                    # an ASIC's price per TH/s; 2026 machines cost about 15
+MAX_SCENARIOS = 1_000_000                 # per site in one sweep: a grid's product of points, or --samples

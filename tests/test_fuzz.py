@@ -19,6 +19,7 @@ never a traceback or an internal error (exit 3), never a partial folder.
 from __future__ import annotations
 
 import codecs
+import gzip
 import math
 import os
 import re
@@ -204,7 +205,12 @@ def prices_csv(prices: list[float], start: str = "2024-06-01T00:00:00Z") -> str:
     return "interval_start_utc,price_usd_per_mwh\n" + "\n".join(rows) + "\n"
 
 
-ENCODINGS = st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "latin-1", "utf-16", "truncate", "empty", "garbage"])
+ENCODINGS = st.sampled_from(["utf-8"] * 6 + ["utf-8-sig", "latin-1", "utf-16", "truncate", "empty", "garbage",
+                             "utf-16-le", "gzip", "deep_array", "deep_table", "long_integer"])
+#: text appended to a site file that Python's TOML parser cannot take (a RecursionError, a ValueError)
+HOSTILE_TOML = {"deep_array": "\nx = " + "[" * 100_000 + "]" * 100_000 + "\n",
+                "deep_table": "\nx = " + "{a = " * 5_000 + "1" + "}" * 5_000 + "\n",
+                "long_integer": "\nx = " + "7" * 5_001 + "\n"}
 
 
 @fuzz_settings(CASES["site"])
@@ -229,6 +235,10 @@ def test_fuzzed_site_files(mutations, encoding, cut, name):
         data = b""
     elif encoding == "garbage":
         data = bytes(range(256))[int(cut * 200):]
+    elif encoding == "gzip":
+        data = gzip.compress(text.encode())
+    elif encoding in HOSTILE_TOML:
+        data = (text + HOSTILE_TOML[encoding]).encode()
     else:
         data = text.encode(encoding)
     with tempfile.TemporaryDirectory() as tmp:
@@ -322,7 +332,8 @@ def price_files(draw):
     text = "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n", "\r\n"]))
     encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "latin-1", "utf-16", "cp1252"]))
     data = text.encode(encoding, "replace")
-    damage = draw(st.sampled_from([None] * 8 + ["empty", "header_only", "truncate", "binary"]))
+    damage = draw(st.sampled_from([None] * 8 + ["empty", "header_only", "truncate", "binary", "gzip",
+                                                "utf16_no_bom"]))
     if damage == "empty":
         data = b""
     elif damage == "header_only":
@@ -331,6 +342,10 @@ def price_files(draw):
         data = data[: draw(st.integers(0, len(data)))]
     elif damage == "binary":
         data = b"PK\x03\x04" + data
+    elif damage == "gzip":
+        data = gzip.compress(data)
+    elif damage == "utf16_no_bom":
+        data = text.encode("utf-16-le")
     prices = {"fill": draw(st.sampled_from([None, None, "ffill", "interpolate"])),
               "column": draw(st.sampled_from([None, None, None, header[1], "price_usd_per_mwh"])),
               "start": draw(st.sampled_from([None, None, None, start, "2024-06-01T06:00", "2025-01-01"])),

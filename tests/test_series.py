@@ -155,8 +155,11 @@ def test_mixed_naive_and_offset_times_are_a_problem(tmp_path):
 def test_quarter_hours_are_averaged_to_exact_hourly_means(tmp_path):
     rows = [("2024-06-01T00:00Z", "10"), ("2024-06-01T00:15Z", "20"), ("2024-06-01T00:30Z", "30"),
             ("2024-06-01T00:45Z", "-4"), ("2024-06-01T01:00Z", "1"), ("2024-06-01T01:30Z", "2")]
-    s = load_price_series(write(tmp_path, csv_text(rows)))
-    assert s.tolist() == [14.0, 1.5]  # (10+20+30-4)/4; a partial hour: mean of the intervals present
+    path = write(tmp_path, csv_text(rows))
+    (msg,) = problems_of(lambda: load_price_series(path))  # 01:00 has 2 of its 4 quarters: like a missing hour
+    assert "15-minute data" in msg and "2024-06-01 01:00 UTC (2 of 4)" in msg and 'prices.fill = "ffill"' in msg
+    s = load_price_series(path, fill="ffill")  # the fill accepts it: the mean of the intervals present
+    assert s.tolist() == [14.0, 1.5]  # (10+20+30-4)/4, (1+2)/2
 
 
 @settings(max_examples=25, deadline=None)
@@ -276,7 +279,7 @@ def test_semicolons_with_decimal_commas(tmp_path):
     (b"", "is empty"),
     (b"time,price\n", "has a header but no data rows"),
     ("time,price\n2024-06-01T00:00Z,12\u20ac\n".encode("cp1252"), "is not UTF-8 text (byte 0x80 on line 2)"),
-    (b"PK\x03\x04\x14\x00\x00\x00", "is a binary file"),
+    (b"PK\x03\x04\x14\x00\x00\x00", "is a zip archive (an Excel .xlsx workbook?)"),
 ])
 def test_unreadable_files_are_problems(tmp_path, content, expected):
     path = tmp_path / "prices.csv"
@@ -407,7 +410,7 @@ def test_gridstatus_with_offsets_and_location(tmp_path):
                         ("2024-11-03 01:15:00-05:00", "2024-11-03 01:30:00-05:00", base + 3),
                         ("2024-11-03 01:00:00-06:00", "2024-11-03 01:15:00-06:00", base + 7)))
     path = write(tmp_path, GRID_HEADER + rows)
-    s = load_price_series(path, timezone=CHI, location="HB_WEST")
+    s = load_price_series(path, timezone=CHI, location="HB_WEST", fill="ffill")  # partial hours
     assert list(s.index) == list(utc("2024-11-03T06:00Z", "2024-11-03T07:00Z")) and s.tolist() == [102.0, 107.0]
     (msg,) = problems_of(lambda: load_price_series(path, timezone=CHI))
     assert "holds 2 locations in 'Location'" in msg

@@ -2,6 +2,8 @@
 
 Exit status: 0 optimal; 1 bad input (every problem listed, nothing written);
 2 infeasible or solver failure (the conflict explained, nothing written).
+A closed stdout or a reader that leaves early (``| head -1``) changes neither the
+run nor its exit status: what could not be printed is dropped (allocator.cli.streams).
 """
 
 from __future__ import annotations
@@ -43,7 +45,13 @@ def files_in(folder: Path) -> str:
 
 
 def entry() -> None:
-    """The process entry point (the `allocator` script and `python -m allocator`)."""
+    """The process entry point (the `allocator` script and `python -m allocator`).
+
+    A closed or broken stdout/stderr never stops a run nor changes its exit status (allocator.cli.streams).
+    """
+    from .streams import guard_standard_streams
+
+    guard_standard_streams()
     _end_process(main(process_entry=True))
 
 
@@ -163,7 +171,7 @@ def _flush_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # AttributeError: None, a stream closed at start
             pass
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import click
 
+from ..limits import MAX_SCENARIOS
+from .options import FiniteFloat, clamp_workers
+
 
 def _usd(x: float | None) -> str:
     return "n/a" if x is None else f"${x / 1e6:,.2f}M"
@@ -42,17 +45,18 @@ class _Progress:
               help="Scenario file (TOML): explicit scenarios, [sample] Monte Carlo, or both (their product).")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Run folder to write (decision.csv, scenarios.csv, candidates.csv, summary.csv, manifest.json).")
-@click.option("--samples", type=click.IntRange(min=1), default=None, help="Override [sample] count.")
+@click.option("--samples", type=click.IntRange(min=1, max=MAX_SCENARIOS), default=None,
+              help="Override [sample] count.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override [sample] seed.")
-@click.option("--risk-alpha", "risk_alpha", type=float, default=0.1, show_default=True,
+@click.option("--risk-alpha", "risk_alpha", type=FiniteFloat(), default=0.1, show_default=True,
               help="CVaR tail: the worst share of probability, in (0, 1].")
-@click.option("--risk-weight", "risk_weight", type=float, default=0.0, show_default=True,
+@click.option("--risk-weight", "risk_weight", type=FiniteFloat(), default=0.0, show_default=True,
               help="Weight of CVaR in the objective, in [0, 1] (0 = risk-neutral).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes holding the scenarios' second stages.")
 @click.option("--dask-scheduler", "dask_scheduler", default=None, metavar="ADDRESS",
               help="Hold the futures on an existing Dask cluster (tcp://host:8786) instead of local processes.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Time limit of the cutting planes per site [s].")
 @click.option("--report", "report", default=None, metavar="html,xlsx", help="Also write report.html and/or report.xlsx into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
@@ -66,6 +70,7 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     from ..reports.decide import parse_reports
 
     reports = parse_reports(report)
+    workers = clamp_workers(workers)
     check_target(out, force)
     t0 = time.perf_counter()
     bar = _Progress()

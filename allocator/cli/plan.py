@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .options import FiniteFloat
 
 @click.command()
 @click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -14,9 +15,9 @@ import click
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Run folder to write (plan.csv, cashflows.csv, plan_summary.csv, bau_plan.csv, manifest.json).")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder (atomically).")
-@click.option("--bins-per-month", "bins", type=click.IntRange(min=0), default=None,
+@click.option("--bins-per-month", "bins", type=click.IntRange(min=0, max=744), default=None,
               help="Representative price levels per month (default plan.price_bins_per_month; 0 = every hour).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Solver time limit per LP [s].")
 def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, force: bool, bins: int | None,
          time_limit_s: float | None) -> None:

@@ -9,6 +9,7 @@ import click
 
 from ..errors import InputError, Problem
 from .app import cli, echo_warnings, files_in
+from .options import FiniteFloat, clamp_workers
 
 
 @cli.command()
@@ -36,7 +37,7 @@ def validate(sites: tuple[Path, ...]) -> None:
               help="Run folder to write (split.csv, financials.csv, dispatch.csv, leases.csv, manifest.json).")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder (atomically).")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
 @click.option("--portfolio", type=click.Path(path_type=Path), default=None,
               help="portfolio.toml: solve the sites together with a shared capex budget, tenants and hashrate.")
@@ -61,6 +62,8 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     from ..reports.run_folder import RunFolder, complete
     from ..reports.text import summary
 
+    _one_file_per_site(sites)
+    workers = clamp_workers(workers)
     files = command_inputs([*sites, scenario, portfolio], sets)
     step = None
     if report is not None:
@@ -118,6 +121,18 @@ def report(folder: Path, formats: str) -> None:
     from ..reports.report import parse_formats, write_reports, written
 
     click.echo(f"wrote {folder}/ ({written(write_reports(folder, parse_formats(formats, '--format')))})")
+
+
+def _one_file_per_site(sites: tuple[Path, ...]) -> None:
+    """Refuse two site files with the same site id (the file name): their rows would be indistinguishable."""
+    by_id: dict[str, list[str]] = {}
+    for path in sites:
+        by_id.setdefault(Path(path).stem, []).append(str(path))
+    problems = [Problem("SITES", f"site id {site_id!r} appears {len(paths)} times: {', '.join(paths)}.",
+                        "Give each site once; to solve a variant, copy the file under another name.")
+                for site_id, paths in by_id.items() if len(paths) > 1]
+    if problems:
+        raise InputError(problems, "the command line")
 
 
 @cli.command()

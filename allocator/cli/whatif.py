@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import AllocatorError, InputError, Problem
+from .options import MAX_PARAMETER, MAX_POINTS, MAX_SCENARIOS, FiniteFloat, clamp_workers
 
 
 class SweepInterrupted(AllocatorError):
@@ -61,7 +62,8 @@ def load_sites_with(sites: tuple[Path, ...], values: dict) -> list:
 @click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--vary", "vary", multiple=True, metavar="PATH=LO:HI:N",
               help="Grid: N evenly spaced values of a site field (or PATH=v1,v2,...); repeat for more fields.")
-@click.option("--samples", type=click.IntRange(min=1), default=None, help="Monte Carlo: number of samples.")
+@click.option("--samples", type=click.IntRange(min=1, max=MAX_SCENARIOS), default=None,
+              help="Monte Carlo: number of samples.")
 @click.option("--distributions", type=click.Path(path_type=Path), default=None,
               help="Monte Carlo: TOML file of the sampled fields' distributions.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Override the distributions file's seed.")
@@ -72,7 +74,7 @@ def load_sites_with(sites: tuple[Path, ...], values: dict) -> list:
 @click.option("--dask-scheduler", "dask_scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask cluster, e.g. tcp://scheduler:8786.")
 @click.option("--no-reuse", is_flag=True, help="Rebuild and cold-solve the model for every scenario (slower).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", "time_limit_s", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Solver time limit per scenario [s].")
 def sweep(sites, vary, samples, distributions, seed, out, workers, dask_scheduler, no_reuse, time_limit_s) -> None:
     """Solve many scenarios of each site: a grid (--vary) or Monte Carlo (--samples, --distributions)."""
@@ -109,6 +111,7 @@ def sweep(sites, vary, samples, distributions, seed, out, workers, dask_schedule
         if bar is not None:
             bar.update(n)
 
+    workers = clamp_workers(workers)
     try:
         summary = sw.run_sweep(definition, out, workers=workers, dask_scheduler=dask_scheduler,
                                reuse=not no_reuse, progress=step, total_callback=start)
@@ -125,13 +128,15 @@ def sweep(sites, vary, samples, distributions, seed, out, workers, dask_schedule
 @click.argument("sites", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--param", "params", multiple=True, metavar="PATH",
               help="Site field to move (repeatable) [default: the usual prices, rates and costs of the site].")
-@click.option("--low", type=float, default=None, help="Low end of the range (one --param only).")
-@click.option("--high", type=float, default=None, help="High end of the range (one --param only).")
-@click.option("--swing", "swing_frac", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
+@click.option("--low", type=FiniteFloat(min=-MAX_PARAMETER, max=MAX_PARAMETER), default=None,
+              help="Low end of the range (one --param only).")
+@click.option("--high", type=FiniteFloat(min=-MAX_PARAMETER, max=MAX_PARAMETER), default=None,
+              help="High end of the range (one --param only).")
+@click.option("--swing", "swing_frac", type=FiniteFloat(min=0, min_open=True), default=0.5, show_default=True,
               help="Without --low/--high: the range is base x (1 -/+ swing).")
-@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--tolerance", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Bracket width of each breakeven, in the parameter's unit [default: range / 1000].")
-@click.option("--points", type=click.IntRange(min=2), default=21, show_default=True,
+@click.option("--points", type=click.IntRange(min=2, max=MAX_POINTS), default=21, show_default=True,
               help="Values scanned before bisecting.")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Folder to write breakeven.csv and sensitivity.csv (tornado data).")

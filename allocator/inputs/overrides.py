@@ -20,13 +20,13 @@ import copy
 import datetime as dt
 import difflib
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError, Problem
+from .files import TomlSyntaxError, parse_toml
 from . import schema
 from .schema import SiteFile
 
@@ -68,13 +68,14 @@ def format_path(path: Path_) -> str:
     return out
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, where: str = "--set") -> Any:
     """A ``--set`` value as TOML would read it (``38``, ``1.1e14``, ``true``, ``"x"``,
     ``{tenant = "B", rate_usd_per_kw_month = 120}``); anything else is a string.
-    Dates and times stay text, as the site file holds them."""
+    Dates and times stay text, as the site file holds them. A value that TOML's parser cannot take
+    (nesting beyond the limit, a 5,000-digit integer) is an :class:`InputError` naming ``where``."""
     try:
-        value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        value = parse_toml(f"v = {text}", where)["v"]
+    except TomlSyntaxError:
         return text
     if isinstance(value, dt.date | dt.time):
         return text
@@ -87,7 +88,7 @@ def parse_assignment(text: str, where: str = "--set") -> tuple[str, Any]:
     if not sep or not path.strip():
         raise InputError([Problem(f"{where} {text}", "is not of the form dotted.path=value.",
                                   "Write e.g. --set mining.hashprice_usd_per_ph_day=38.")], where)
-    return path.strip(), parse_value(value.strip())
+    return path.strip(), parse_value(value.strip(), f"{where} {path.strip()}")
 
 
 def read_scenario_file(path: Path) -> dict[str, Any]:

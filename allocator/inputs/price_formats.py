@@ -37,6 +37,7 @@ import pandas as pd
 from allocator.inputs import time_labels as tl
 from allocator.inputs.row_text import SHOWN, YEARS, count, describe_rows, plausible  # noqa: F401 - used as pf.*
 from allocator.errors import Problem
+from allocator.inputs.files import MAX_TABLE_BYTES, encoding_problem, size_text
 
 FORMATS = ("auto", "csv", "ercot_spp", "gridstatus")
 
@@ -137,6 +138,7 @@ def read_table(path: Path, where: str, problems: list[Problem]) -> Table | None:
     rows: list[list[str]] = []
     lines: list[int] = []
     too_long: list[int] = []
+    ragged = 0
     try:
         for row in reader:
             row = [cell.strip() for cell in row]
@@ -146,6 +148,7 @@ def read_table(path: Path, where: str, problems: list[Problem]) -> Table | None:
                 header = row
                 continue
             width = len(header)
+            ragged += len(row) != width
             if len(row) > width:
                 if any(row[width:]):
                     too_long.append(reader.line_num)
@@ -159,6 +162,13 @@ def read_table(path: Path, where: str, problems: list[Problem]) -> Table | None:
     if header is None or not rows:
         what = "is empty" if header is None else "has a header but no data rows"
         problems.append(Problem(where, f"{path} {what}.", "Point to a file with a header and one row per interval."))
+        return None
+    if len(header) < 2 or ragged > len(rows) // 2:  # not a table: quote nothing from it (it may be any file)
+        shape = ("its first line has no ',', ';' or tab separator" if len(header) < 2
+                 else f"{ragged} of its {len(rows)} rows do not have the first line's {len(header)} fields")
+        problems.append(Problem(where, f"{path} is not a CSV table: {shape}.",
+                                "Point to a CSV file with a header line (a time column and a value column) "
+                                "and one row per interval."))
         return None
     columns = [name or f"column {i + 1}" for i, name in enumerate(header)]
     doubled = sorted({name for name in columns if columns.count(name) > 1})
@@ -178,6 +188,10 @@ def read_table(path: Path, where: str, problems: list[Problem]) -> Table | None:
 
 def _decode(path: Path, where: str, problems: list[Problem]) -> str | None:
     """The file's text (UTF-8 with or without BOM, or UTF-16 with BOM)."""
+    too_big = _too_big(path, where)
+    if too_big is not None:
+        problems.append(too_big)
+        return None
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -193,9 +207,10 @@ def _decode(path: Path, where: str, problems: list[Problem]) -> str | None:
             return raw.decode("utf-16")
         except UnicodeDecodeError:
             pass
-    if raw.startswith(b"PK\x03\x04") or b"\x00" in raw[:4096]:
-        problems.append(Problem(where, f"{path} is a binary file (a spreadsheet?), not CSV text.",
-                                "Save it as CSV (UTF-8)."))
+    binary = encoding_problem(raw)
+    if binary is not None:
+        what, fix = binary
+        problems.append(Problem(where, f"{path} is {what}, not CSV text.", fix))
         return None
     try:
         return raw.decode("utf-8-sig")
@@ -205,6 +220,20 @@ def _decode(path: Path, where: str, problems: list[Problem]) -> str | None:
             where, f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}).",
             "Save it as CSV UTF-8 (in Excel: Save As > CSV UTF-8)."))
         return None
+
+
+def _too_big(path: Path, where: str) -> Problem | None:
+    """A price or profile file beyond :data:`MAX_TABLE_BYTES`, refused before it is read."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # reading it says what is wrong
+    if size <= MAX_TABLE_BYTES:
+        return None
+    return Problem(where, f"{path} is {size_text(size)}; the limit for a price or profile file is "
+                          f"{size_text(MAX_TABLE_BYTES)} (about {MAX_TABLE_BYTES / 40e6:.1f} million rows).",
+                   "Cut it to the site's window (and its one node), e.g. with a filter on the time column, "
+                   "and point the site file at the smaller file.")
 
 
 def parse_numbers(cells: np.ndarray, sep: str) -> np.ndarray:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InputError, Problem
 from .extensions import SECTION_VALIDATORS
+from .files import read_toml_file
 from ..limits import (MAX_CAPEX_USD_PER_MW, MAX_HASHPRICE_USD_PER_PH_DAY, MAX_MW,  # noqa: F401 - re-exported
                      MAX_OPEX_USD_PER_MW_YEAR, MAX_RATE_USD_PER_KW_MONTH, MAX_USD_PER_MWH, MIN_SITE_MW)
 from ..plan.schema import BtcPrice, Difficulty, Fees, PlanSection
@@ -245,16 +245,9 @@ def json_schema() -> dict[str, Any]:
 
 def read_toml(path: Path, missing_fix: str = "Check the path.") -> dict[str, Any]:
     """Any input TOML (site, scenario, portfolio, distributions) as a dict; raise :class:`InputError`
-    saying what is wrong with the file and how to fix it."""
-    where = str(path)
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError([Problem(where, "file not found.", missing_fix)], where) from None
-    except (UnicodeDecodeError, OSError) as err:
-        raise InputError([Problem(where, f"cannot read the file ({err}).", "Save it as UTF-8 TOML.")], where) from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError([Problem(where, f"not valid TOML: {err}.", "Fix the syntax at that line.")], where) from None
+    saying what is wrong with the file and how to fix it (allocator.inputs.files: a regular file of
+    sane size, nesting and numbers that Python's parser can take)."""
+    return read_toml_file(path, missing_fix)
 
 
 def read_site_file(path: Path) -> SiteFile:
@@ -407,6 +400,8 @@ def _problem_from_error(where: str, err: dict[str, Any], root: type[BaseModel] |
         return Problem(place, "required field is missing.", f"Add it: {desc}".strip())
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict) else "a table"
+    if len(shown) > 60:  # a 4,000-digit number or a pasted blob: enough to find it
+        shown = f"{shown[:40]}... ({len(shown)} characters)"
     msg = err["msg"].rstrip(".")
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]

@@ -28,6 +28,7 @@ from allocator.inputs import price_formats as pf
 from allocator.inputs import time_labels as tl
 from allocator.errors import InputError, Problem
 from allocator.inputs.schema import MAX_USD_PER_MWH
+from allocator.inputs.subhourly import part_hours
 
 PRICE_NAME = "price_usd_per_mwh"
 INDEX_NAME = "interval_start_utc"
@@ -205,6 +206,16 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
             where, f"{path} has no price for {len(missing)} of the {len(hours)} hours from {_show(lo, timezone)} "
                    f"to {_show(hi, timezone)}; the first: {'; '.join(_show(t, timezone) for t in missing[:3])}.",
             _hour_ending_fix(spec.field) if hour_ending else FILL_FIX))
+    part = None if native else part_hours(times[dated], hours)  # native intervals are never averaged
+    if part is not None and fill is None:  # half an hour's average is not the hour's price: like a missing hour
+        shown = "; ".join(f"{_show(t, timezone)} ({n} of {part.per_hour})"
+                          for t, n in zip(part.hours[:3], part.counts[:3]))
+        problems.append(Problem(
+            where, f"{path} has {part.step_text()} data, but {len(part.hours)} of the {len(hours)} hours "
+                   f"{'holds' if len(part.hours) == 1 else 'hold'} only part of the hour's {part.per_hour} "
+                   f"intervals; the first: {shown}.",
+            'Fix the file, or set prices.fill = "ffill" (or "interpolate") to accept such an hour as the '
+            "average of the intervals it has (and to fill hours with none)."))
     prices = hourly.reindex(hours)
     median = prices.median()
     if np.isfinite(median) and median < 1.0:

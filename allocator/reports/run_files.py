@@ -20,10 +20,13 @@ import pandas as pd
 
 from ..csv_files import unescape_cell
 from ..errors import InputError, Problem
+from ..inputs.files import file_problem
 
 # the files of `allocator solve --out`: all of them, or none (a sweep or plan folder)
 SOLVE_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv")
 OPTIONAL_FILES = ("assumptions.csv", "marginal_values.csv", "sweep.csv", "sensitivity.csv", "plan.csv", "cashflows.csv")
+#: the largest result file a report reads [bytes] (dispatch.csv of 50 site-years is about 70 MB)
+MAX_RESULT_BYTES = 2 * 2**30
 # the columns the reports use, per file (more columns are fine)
 REQUIRED_COLUMNS = {
     "split.csv": ("site_id", "facility_mw", "ai_it_mw", "ai_grid_mw", "mining_it_mw", "mining_grid_mw",
@@ -106,6 +109,14 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
                                   "Give the --out folder of `allocator solve`.")], where)
     present = {p.name for p in folder.iterdir() if p.is_file()}
     problems: list[Problem] = []
+    for file_name in SOLVE_FILES + OPTIONAL_FILES + ("manifest.json",):  # a FIFO, device or huge file: refused
+        if file_name in present or (folder / file_name).exists():
+            problem = file_problem(folder / file_name, str(folder / file_name), MAX_RESULT_BYTES,
+                                   "Re-run the command that wrote it.")
+            if problem is not None:
+                problems.append(problem)
+    if problems:
+        raise InputError(problems, where)
     solve_present = [n for n in SOLVE_FILES if n in present]
     if solve_present:
         for file_name in SOLVE_FILES + ("manifest.json",):

@@ -93,7 +93,7 @@ class RunFolder:
             os.fsync(fh.fileno())
 
     def write_json(self, name: str, data: object) -> None:
-        self.write_text(name, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+        self.write_text(name, json.dumps(data, indent=2, sort_keys=False, default=str, allow_nan=False) + "\n")
 
     def write_with(self, name: str, writer: Callable[[Path], None]) -> None:
         writer(self.tmp / name)
@@ -351,7 +351,7 @@ def _manifest_with_reports(folder: Path, stage: Path, reports: list[Path]) -> Pa
     manifest["reports"] = recorded
     path = stage / "manifest.json"
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+        fh.write(json.dumps(manifest, indent=2, sort_keys=False, default=str, allow_nan=False) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.chmod(path, 0o644)

@@ -33,7 +33,6 @@ import re
 import sys
 import threading
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +43,8 @@ import numpy as np
 
 from ..csv_files import csv_cell
 from ..errors import InputError, Problem
+from ..inputs.files import TomlSyntaxError, parse_toml
+from ..limits import MAX_SCENARIOS
 from ..inputs.overrides import check_path, parse_value, read_raw
 from ..lp.results import SPLIT_COLUMNS
 from .sweep_folder import CSV_NAME, DEFINITION_NAME, claim, finished  # noqa: F401 (the names stay importable here)
@@ -106,12 +107,17 @@ def parse_vary(text: str) -> tuple[str, list]:
         except (ValueError, IndexError):
             raise InputError([Problem(where, f"{spec!r} is not lo:hi:n with numbers and n >= 1.",
                                       "Write e.g. 30:80:11 (11 values from 30 to 80).")], where) from None
+        if n > MAX_SCENARIOS:  # refused before linspace allocates it
+            raise InputError([Problem(where, f"{n:,} values; a sweep holds at most {MAX_SCENARIOS:,} scenarios "
+                                             "per site.", "Use fewer points, or split the range over several "
+                                                          "sweeps (each with its own --out).")], where)
         values = np.linspace(lo, hi, n).tolist() if n > 1 else [lo]
         return path, values
     items = [v.strip() for v in spec.split(",")]
     # one bare word is no list of values, and "30-80" in a list is a range slip; other text items of a list
     # (a typo among numbers) are kept, to fail as that scenario's input_error row
-    bad = [v for v in items if not _is_toml_value(v) and (len(items) == 1 or _RANGE.fullmatch(v))]
+    bad = [v for v in items
+           if not _is_toml_value(v, f"--vary {path}") and (len(items) == 1 or _RANGE.fullmatch(v))]
     if bad:
         shown = ", ".join(map(repr, bad))
         ranged = _RANGE.fullmatch(bad[0])
@@ -122,17 +128,22 @@ def parse_vary(text: str) -> tuple[str, list]:
             fix = 'Give numbers (30,40,50), a range lo:hi:n (30:80:11), or quote text ("ffill").'
         raise InputError([Problem(where, f"{shown} is neither a number, a list v1,v2,... nor a range lo:hi:n.",
                                   fix)], where)
-    return path, [parse_value(v) for v in items]
+    values = [parse_value(v, f"--vary {path}") for v in items]
+    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        raise InputError([Problem(where, f"{spec!r} holds a value that is not a finite number (nan or inf).",
+                                  "Give plain numbers, e.g. 30,40,50.")], where)
+    return path, values
 
 
 _RANGE = re.compile(r"\s*(-?[\d.]+)\s*(?:-|\.\.|to|\u2013)\s*(-?[\d.]+)\s*")
 
 
-def _is_toml_value(text: str) -> bool:
-    """True when ``text`` reads as a TOML value (a number, a boolean, a quoted string, a date...)."""
+def _is_toml_value(text: str, where: str) -> bool:
+    """True when ``text`` reads as a TOML value (a number, a boolean, a quoted string, a date...); TOML beyond
+    the parser's limits (a 100,000-deep array) is an :class:`InputError` naming ``where``."""
     try:
-        tomllib.loads(f"v = {text}")
-    except tomllib.TOMLDecodeError:
+        parse_toml(f"v = {text}", where)
+    except TomlSyntaxError:
         return False
     return True
 
@@ -142,6 +153,13 @@ def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = 
     specs = [parse_vary(v) for v in vary]
     paths = [p for p, _ in specs]
     _no_duplicates(paths, "--vary")
+    size = math.prod(len(vals) for _, vals in specs)
+    if size > MAX_SCENARIOS:  # refused before the product is built
+        counts = " x ".join(f"{len(vals):,}" for _, vals in specs)
+        raise InputError([Problem("--vary", f"the grid has {counts} = {size:,} scenarios per site; the limit is "
+                                            f"{MAX_SCENARIOS:,}.",
+                                  "Use fewer points per path, or split the grid over several sweeps "
+                                  "(each with its own --out).")], "--vary")
     values = list(itertools.product(*[vals for _, vals in specs]))
     definition = {"kind": "grid", "vary": [{"path": p, "values": v} for p, v in specs]}
     return Sweep([Path(s).resolve() for s in sites], paths, values, definition, time_limit_s)

@@ -37,7 +37,7 @@ def claim(out: Path, definition: dict):
     from ..out_check import check_out_path, os_problem
 
     check_out_path(out)
-    text = json.dumps(definition, indent=2, sort_keys=True, default=str) + "\n"
+    text = json.dumps(definition, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
     try:
         if not (out / DEFINITION_NAME).exists() and (not out.exists() or not any(out.iterdir())):
             out.parent.mkdir(parents=True, exist_ok=True)
