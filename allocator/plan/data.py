@@ -59,6 +59,15 @@ def plan_problems(sf: SiteFile, where: str) -> list[Problem]:
             problems.append(Problem(f"{where}: plan.price_year[{i}].year",
                                     f"= {py.year} lies outside the horizon {plan.start_year}-{plan.end_year}.",
                                     "Move it inside the horizon or remove it."))
+    if plan.terminal_value == "perpetuity":
+        rate = plan.discount_rate_frac
+        if rate is None:
+            rate = sf.ai.discount_rate_frac if sf.ai is not None else DEFAULT_DISCOUNT_RATE_FRAC
+        if plan.terminal_growth_frac >= rate:
+            problems.append(Problem(f"{where}: plan.terminal_growth_frac",
+                                    f"= {plan.terminal_growth_frac:g} is not below the discount rate {rate:g}: "
+                                    "the perpetuity has no finite value.",
+                                    f"Give a growth below {rate:g}, or another plan.terminal_value."))
     return problems
 
 
