@@ -94,10 +94,12 @@ def plan_summary_text(result) -> str:
 
 
 def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: bool, solver: str,
-                        time_limit_s: float | None, step=None, method: str = "auto", files=()) -> None:
+                        time_limit_s: float | None, step=None, method: str = "auto", files=(),
+                        scenario: Path | None = None) -> None:
     """``allocator solve ... --portfolio``: the sites with shared rows; tenants.csv and coupling_prices.csv.
 
-    ``files`` are the command's input files (or a callable finding them), which ``--force`` must not delete."""
+    ``files`` are the command's input files (or a callable finding them), which ``--force`` must not delete;
+    ``scenario`` the ``--scenario`` file, hashed into the manifest."""
     from ..csv_files import write_csv
     from ..out_check import check_target
     from ..plan.portfolio import solve_portfolio
@@ -107,6 +109,8 @@ def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: b
     if out is not None:
         check_target(out, force, files)
     result = solve_portfolio(sites, portfolio, solver=solver, time_limit_s=time_limit_s, method=method)
+    if scenario is not None:
+        result.input_files.append(scenario)
     from .app import echo_warnings
 
     echo_warnings(result.warnings)
