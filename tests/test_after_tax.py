@@ -85,7 +85,7 @@ def test_irr_sign_conventions():
     # -100 then +60, +60: 60 x^2 + 60 x - 100 = 0 with x = 1 / (1 + r)
     x = (-60 + math.sqrt(60 ** 2 + 4 * 60 * 100)) / (2 * 60)
     assert irr_frac(np.array([-100.0, 60.0, 60.0])) == pytest.approx(1 / x - 1, rel=1e-9)
-    assert irr(np.array([-100.0, 60.0, 60.0])) == pytest.approx(1 / x - 1, rel=1e-6)  # the pre-tax IRR agrees
+    assert irr(np.array([-100.0, 60.0, 60.0])) == pytest.approx(1 / x - 1, rel=1e-6)  # the pre-tax IRR: the same function
     # a loan's flows (money in first) have the same rate: the IRR is read beside the NPV's sign
     assert irr_frac(np.array([100.0, -60.0, -60.0])) == pytest.approx(1 / x - 1, rel=1e-9)
     assert math.isnan(irr_frac(np.array([100.0, 10.0])))

@@ -327,27 +327,11 @@ def _net_by_year(s: SitePlan) -> pd.Series:
 
 
 def irr(flows_usd: np.ndarray) -> float:
-    """Internal rate of return of yearly flows (year i discounted by (1+r)^i); NaN if none in (-99%, 1000%)."""
-    flows = np.asarray(flows_usd, float)
-    if not (flows < 0).any() or not (flows > 0).any():
-        return float("nan")
+    """Internal rate of return of yearly flows (year i discounted by (1+r)^i); NaN if none.
 
-    def npv(r):
-        return float(np.sum(flows / (1.0 + r) ** np.arange(len(flows))))
-
-    grid = np.concatenate([np.linspace(-0.99, 1.0, 400), np.linspace(1.0, 10.0, 91)[1:]])
-    vals = np.array([npv(r) for r in grid])
-    change = np.flatnonzero(np.sign(vals[:-1]) * np.sign(vals[1:]) <= 0)
-    if not change.size:
-        return float("nan")
-    lo, hi = grid[change[0]], grid[change[0] + 1]
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if np.sign(npv(mid)) == np.sign(npv(lo)):
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    ``numpy_financial.irr`` (:func:`allocator.plan.after_tax.irr_frac`), as the after-tax IRRs.
+    """
+    return irr_frac(flows_usd)
 
 
 def payback_years(flows_usd: np.ndarray) -> float:
