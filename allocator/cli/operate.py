@@ -47,7 +47,7 @@ def manifest_for(command: str, sites: list, extra: dict) -> dict:
         inputs.update(site.file_sha256())
     return {"tool": "allocator", "tool_version": tool_version(), "command": command,
             "python": platform.python_version(), "pulp_version": dist_version("pulp"),
-            "solver": solver_version("highs"),
+            "solver_version": solver_version(extra.get("solver", "highs")),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "inputs_sha256": inputs,
             "warnings": sorted({str(w) for site in sites for w in site.warnings}), "argv": sys.argv, **extra}
 
