@@ -175,6 +175,10 @@ def test_perpetuity_of_business_as_usual_and_growth_at_the_discount_rate_is_bad_
     code, out, err = invoke(["plan", str(site)])
     assert code == 1
     assert "plan.terminal_growth_frac" in out + err and "below" in out + err
+    site = write_site(tmp_path / "bad2", [20.0] * 24, three_year_doc(fitout_depreciation="macrs_7",
+                                                                      fitout_depreciation_years=10))
+    code, out, err = invoke(["plan", str(site)])
+    assert code == 1 and "plan.fitout_depreciation_years" in out + err
 
 
 def test_asic_salvage_counts_the_life_left(tmp_path):
