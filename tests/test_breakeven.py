@@ -99,6 +99,15 @@ def test_cli_breakeven_writes_sensitivity(tmp_path, capsys):
     assert sens.ai_it_mw.tolist() == pytest.approx([100.0, 0.0, 0.0])
     brk = pd.read_csv(out / "breakeven.csv")
     assert brk.breakeven_value.iloc[0] == pytest.approx(breakeven_hashprice(50.0), abs=0.05)
+    import hashlib
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == "breakeven" and manifest["solver"].startswith("HiGHS ")
+    assert manifest["tool_version"] and manifest["warnings"] == []
+    assert manifest["inputs_sha256"][str(path.resolve())] == hashlib.sha256(path.read_bytes()).hexdigest()
+    for name in ("breakeven.csv", "sensitivity.csv"):
+        assert manifest["files"][name]["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
     assert main(["breakeven", str(path), "--param", "mining.hashprice_usd_per_phday"]) == 1
     assert "Did you mean mining.hashprice_usd_per_ph_day?" in capsys.readouterr().err
 

@@ -173,6 +173,10 @@ def test_operate_writes_a_run_folder_and_refuses_a_bad_split(tmp_path, capsys):
     assert main(["operate", str(path), "--day", "2024-01-01", "--out", str(tmp_path / "op")]) == 0
     assert sorted(p.name for p in (tmp_path / "op").iterdir()) == ["manifest.json", "offers.csv", "schedule.csv",
                                                                    "summary.txt"]
+    import json
+
+    manifest = json.loads((tmp_path / "op" / "manifest.json").read_text())
+    assert manifest["solver_version"].startswith("HiGHS ") and manifest["python"] and manifest["pulp_version"]
     assert main(["operate", str(path), "--day", "2024-01-01", "--split", str(tmp_path / "nowhere"),
                  "--out", str(tmp_path / "op2")]) == 1
     assert "fleets.csv: cannot be read" in capsys.readouterr().err

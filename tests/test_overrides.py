@@ -104,6 +104,13 @@ def test_cli_set_and_scenario(tmp_path, capsys):
     scen.write_text("[mining]\nhashprice_usd_per_ph_day = 40.0\n", encoding="utf-8")
     assert main(["solve", str(path), "--scenario", str(scen), "--set", "mining.hashprice_usd_per_ph_day=80"]) == 0
     assert "tiny" in capsys.readouterr().out
+    # the scenario file is an input of the run: its hash is in the manifest
+    assert main(["solve", str(path), "--scenario", str(scen), "--out", str(tmp_path / "s")]) == 0
+    import hashlib
+    import json
+
+    inputs = json.loads((tmp_path / "s" / "manifest.json").read_text())["inputs_sha256"]
+    assert inputs[str(scen.resolve())] == hashlib.sha256(scen.read_bytes()).hexdigest()
     assert main(["solve", str(path), "--set", "mining.hashprice_usd_per_ph_dy=40", "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err
     assert "mining.hashprice_usd_per_ph_dy" in err and "Did you mean mining.hashprice_usd_per_ph_day?" in err

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.plan.site_plan import irr, payback_years, solve_plan
+from allocator.plan.site_plan import CASHFLOW_ITEMS, irr, payback_years, solve_plan
 from allocator.inputs.site import load_site
 from conftest import REPO, write_site
 from test_cli import invoke
@@ -32,6 +32,11 @@ def plan_doc(**plan):
     }
 
 
+def pretax(cashflows: pd.DataFrame) -> pd.DataFrame:
+    """The pre-tax items of cashflows.csv (they add up to ``net``), one column each, by plan year."""
+    return cashflows[cashflows["item"].isin(CASHFLOW_ITEMS)].pivot(index="year", columns="item", values="usd")
+
+
 def test_two_year_plan_hand_solved(tmp_path):
     # per IT MW-year: AI lease 100 * 12000 = 1.2M; mining (100 - 20) * 8760 = 0.7008M; fit-out 0.6M once.
     # convert in 2026: -0.6 + 1.2 + 1.2/1.1 = 1.6909M; mine then convert: 0.7008 + 0.6/1.1 = 1.2463M;
@@ -48,7 +53,7 @@ def test_two_year_plan_hand_solved(tmp_path):
     # payback with the NPV's timing (a year's flow at its start): -1.008M on 2026-01-01, back to
     # +3.984M with the 2027 flow on 2027-01-01 -> 1 year
     assert summary.payback_years == 1.0
-    flows = result.cashflows.pivot(index="year", columns="item", values="usd")
+    flows = pretax(result.cashflows)
     assert flows.loc[2026, "ai_capex"] == pytest.approx(-6e6)
     assert flows.loc[2027, "ai_lease_revenue"] == pytest.approx(12e6)
     assert (flows.drop(columns="net").sum(axis=1) - flows["net"]).abs().max() < 1e-6
@@ -75,7 +80,7 @@ def test_construction_delay_and_one_way_rederived_from_plan_csv(tmp_path):
     code, stdout, _ = invoke(["plan", str(site), "--out", str(out)])
     assert code == 0, stdout
     plan = pd.read_csv(out / "plan.csv")
-    flows = pd.read_csv(out / "cashflows.csv").pivot(index="year", columns="item", values="usd")
+    flows = pretax(pd.read_csv(out / "cashflows.csv"))
     assert list(plan.columns[:6]) == ["site_id", "year", "ai_it_mw", "mining_it_mw", "mining_energy_mwh", "net_usd"]
     built = plan["ai_converted_mw"].to_numpy()
     assert built.sum() > 1.0  # the falling hashprice makes conversion pay at some point
@@ -103,7 +108,7 @@ def test_halving_is_a_step_in_mining_revenue(tmp_path):
     del doc["ai"]
     doc["mining"]["opex_usd_per_mw_year"] = 0.0
     result = solve_plan([write_site(tmp_path, [20.0] * len(hours), doc)])
-    flows = result.cashflows.pivot(index="year", columns="item", values="usd")["mining_revenue"]
+    flows = pretax(result.cashflows)["mining_revenue"]
     assert flows[2027] == pytest.approx(10 * 100.0 * 8760, rel=1e-9)  # 3.125 BTC all year
     assert flows[2029] == pytest.approx(flows[2027] / 2, rel=1e-9)  # 1.5625 BTC all year
     # 2028: 3.125 BTC until block 1,050,000 (2028-04-17 08:09 UTC), then half
@@ -176,7 +181,7 @@ def test_asic_purchase_and_retirement_hand_solved(tmp_path):
     result = solve_plan([write_site(tmp_path, [20.0] * 24, doc)])
     plan = result.plan
     assert plan["mining_it_mw"].tolist() == pytest.approx([10.0, 10.0])
-    flows = result.cashflows.pivot(index="year", columns="item", values="usd")
+    flows = pretax(result.cashflows)
     assert flows["mining_capex"].tolist() == pytest.approx([-5 * 0.5e6, -5 * 0.5e6])  # 5 MW, then the retired 5
     margin = 0.7008e6
     assert result.npv_usd == pytest.approx(10 * margin - 2.5e6 + (10 * margin - 2.5e6) / 1.1, rel=1e-9)

@@ -146,6 +146,11 @@ def test_portfolio_what_if_with_set_and_scenario(tmp_path):
                            "--scenario", str(scenario)])
     assert code == 0, err
     assert pd.read_csv(tmp_path / "scen" / "split.csv")["net_usd"].sum() == pytest.approx(split["net_usd"].sum())
+    import hashlib
+    import json
+
+    inputs = json.loads((tmp_path / "scen" / "manifest.json").read_text())["inputs_sha256"]
+    assert inputs[str(scenario.resolve())] == hashlib.sha256(scenario.read_bytes()).hexdigest()
     code, _, err = invoke(["solve", *map(str, sites), "--portfolio", str(pf), "--set", "ai.fitout_capex=1"])
     assert code == 1 and "ai.fitout_capex" in err
 

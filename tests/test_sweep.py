@@ -220,3 +220,26 @@ def test_two_sweeps_never_write_one_folder_at_once(tmp_path, two_sites):
     finally:
         held.close()
     assert run_sweep(sweep, tmp_path / "out", workers=1).solved == 0
+
+
+def test_sweep_json_has_versions_and_the_folder_a_manifest(tmp_path, two_sites):
+    import hashlib
+    import json
+
+    dists = REPO / "scenarios" / "btc_2027.toml"
+    out = tmp_path / "mc"
+    sweep = monte_carlo_sweep(two_sites, dists, 4, seed=1)
+    run_sweep(sweep, out, workers=1)
+    definition = json.loads((out / "sweep.json").read_text())
+    assert definition["tool_version"] and definition["solver"].startswith("HiGHS ")
+    digest = hashlib.sha256(dists.read_bytes()).hexdigest()
+    assert definition["inputs_sha256"] == {str(dists.resolve()): digest}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == "sweep" and manifest["solver"] == definition["solver"]
+    assert manifest["inputs_sha256"][str(dists.resolve())] == digest
+    assert manifest["inputs_sha256"][str(two_sites[0].resolve())] == hashlib.sha256(two_sites[0].read_bytes()).hexdigest()
+    assert manifest["statuses"] == {"optimal": 8} and manifest["warnings"] == []
+    assert manifest["files"]["sweep.csv"]["sha256"] == hashlib.sha256((out / "sweep.csv").read_bytes()).hexdigest()
+    # a resumed run with nothing left to do keeps the same sweep and rewrites its manifest
+    assert run_sweep(sweep, out, workers=1).solved == 0
+    assert json.loads((out / "manifest.json").read_text())["rows_this_run"] == 0

@@ -38,12 +38,16 @@ def write_run(out: Path, force: bool, tables: dict, text: str, manifest: dict) -
 
 def manifest_for(command: str, sites: list, extra: dict) -> dict:
     """The run folder's manifest: tool, versions, the inputs' sha256 and the command's settings."""
-    from ..lp.solve import tool_version
+    import platform
+
+    from ..lp.solve import dist_version, solver_version, tool_version
 
     inputs: dict[str, str] = {}
     for site in sites:
         inputs.update(site.file_sha256())
     return {"tool": "allocator", "tool_version": tool_version(), "command": command,
+            "python": platform.python_version(), "pulp_version": dist_version("pulp"),
+            "solver_version": solver_version(extra.get("solver", "highs")),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "inputs_sha256": inputs,
             "warnings": sorted({str(w) for site in sites for w in site.warnings}), "argv": sys.argv, **extra}
 

@@ -46,7 +46,8 @@ def plan(sites: tuple[Path, ...], portfolio: Path | None, out: Path | None, forc
 
 
 def plan_summary_text(result) -> str:
-    """NPV of the plan and business as usual, the conversion's IRR and payback, AI MW by year."""
+    """NPV of the plan and business as usual, the conversion's IRR and payback (pre-tax, then after tax with the
+    terminal value), AI MW by year."""
     import math
 
     def money(x):
@@ -64,6 +65,12 @@ def plan_summary_text(result) -> str:
         lines.append(f"{r.scope:<18}{money(r.npv_usd):>14}{money(r.bau_npv_usd):>16}"
                      f"{money(r.conversion_npv_usd):>16}{irr:>8}{pb:>9}")
     lines.append("NPV, IRR and payback (whole years) count each year's cash flow at the start of that year.")
+    lines += ["", f"{'after tax':<18}{'plan NPV':>14}{'all-mining NPV':>16}{'conversion NPV':>16}{'IRR':>8}"
+              f"{'terminal value':>16}", "-" * 88]
+    for r in result.summary.itertuples():
+        irr = "-" if math.isnan(r.conversion_after_tax_irr_frac) else f"{r.conversion_after_tax_irr_frac:.1%}"
+        lines.append(f"{r.scope:<18}{money(r.after_tax_npv_usd):>14}{money(r.bau_after_tax_npv_usd):>16}"
+                     f"{money(r.conversion_after_tax_npv_usd):>16}{irr:>8}{money(r.terminal_value_usd):>16}")
     plan = result.plan
     lines.append("")
     lines.append("AI IT MW online / mining IT MW by year:")
@@ -87,10 +94,12 @@ def plan_summary_text(result) -> str:
 
 
 def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: bool, solver: str,
-                        time_limit_s: float | None, step=None, method: str = "auto", files=()) -> None:
+                        time_limit_s: float | None, step=None, method: str = "auto", files=(),
+                        scenario: Path | None = None) -> None:
     """``allocator solve ... --portfolio``: the sites with shared rows; tenants.csv and coupling_prices.csv.
 
-    ``files`` are the command's input files (or a callable finding them), which ``--force`` must not delete."""
+    ``files`` are the command's input files (or a callable finding them), which ``--force`` must not delete;
+    ``scenario`` the ``--scenario`` file, hashed into the manifest."""
     from ..csv_files import write_csv
     from ..out_check import check_target
     from ..plan.portfolio import solve_portfolio
@@ -100,6 +109,8 @@ def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: b
     if out is not None:
         check_target(out, force, files)
     result = solve_portfolio(sites, portfolio, solver=solver, time_limit_s=time_limit_s, method=method)
+    if scenario is not None:
+        result.input_files.append(scenario)
     from .app import echo_warnings
 
     echo_warnings(result.warnings)

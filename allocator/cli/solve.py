@@ -83,7 +83,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         values = overrides_from(sets, scenario)
         inputs = load_sites_with(sites, values) if values else list(sites)
         return solve_portfolio_cli(inputs, portfolio, out, force, solver, time_limit_s, step,
-                                   portfolio_method or "auto", files)
+                                   portfolio_method or "auto", files, scenario=scenario)
     if portfolio_method is not None:
         raise InputError([Problem("--portfolio-method", "applies only with --portfolio.",
                                   "Add --portfolio FILE, or drop --portfolio-method.")], "the command line")
@@ -105,6 +105,8 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         hourly = HourlyWriter(folder.tmp)
         result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers,
                                   also=hourly.add)
+        if scenario is not None:
+            result.input_files.append(scenario)
         hourly.close()
         echo_warnings(result.warnings)
         click.echo(summary(result))

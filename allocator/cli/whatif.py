@@ -155,12 +155,10 @@ def breakeven(sites, params, low, high, swing_frac, tolerance, points, out, forc
 
         files = command_inputs(sites)
         check_target(out, force, files)
-    breakevens, tornado = [], []
-    inputs_sha256: dict[str, str] = {}
+    breakevens, tornado, loaded = [], [], []
     for path in sites:
         runner = SiteScenarios(path)
-        runner.base  # bad site files fail here, before any search
-        inputs_sha256.update(runner.base.file_sha256())
+        loaded.append(runner.base)  # bad site files fail here, before any search
         names = list(params) or be.default_parameters(runner)
         ranges = {p: be.resolve_range(runner, p, low, high, swing_frac) for p in names}
         click.echo(f"{runner.site_id}:")
@@ -173,19 +171,16 @@ def breakeven(sites, params, low, high, swing_frac, tolerance, points, out, forc
             breakevens += result.rows()
             tornado += be.sensitivity(runner, p, lo, base, hi)
     if out is not None:
-        _write_breakeven(out, force, breakevens, tornado, inputs_sha256, files)
-        click.echo(f"\nwrote {out}/ (breakeven.csv, sensitivity.csv)")
+        _write_breakeven(out, force, breakevens, tornado, loaded, files)
+        click.echo(f"\nwrote {out}/ (breakeven.csv, sensitivity.csv, manifest.json)")
 
 
-def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: list[dict],
-                     inputs_sha256: dict[str, str], files) -> None:
+def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: list[dict], sites: list,
+                     files) -> None:
     """breakeven.csv and sensitivity.csv, and a manifest listing them (so --force may replace the folder)."""
-    import sys
-    from datetime import UTC, datetime
-
     import pandas as pd
 
-    from .. import __version__
+    from ..whatif.manifest import run_manifest
     from ..csv_files import write_csv
     from ..reports.run_folder import RunFolder, manifest_inputs
     from ..whatif.breakeven import BREAKEVEN_COLUMNS, SENSITIVITY_COLUMNS
@@ -193,9 +188,8 @@ def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: li
     with RunFolder(out, force, files) as folder:
         write_csv(pd.DataFrame(breakevens, columns=list(BREAKEVEN_COLUMNS)), folder.path("breakeven.csv"))
         write_csv(pd.DataFrame(tornado, columns=list(SENSITIVITY_COLUMNS)), folder.path("sensitivity.csv"))
-        manifest = {"tool": "allocator", "command": "breakeven", "tool_version": __version__,
-                    "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "inputs_sha256": inputs_sha256, "argv": sys.argv, "files": folder.file_list()}
+        manifest = run_manifest("breakeven", sites, status="complete")
+        manifest["files"] = folder.file_list()  # as a solve run folder: what a reader can check
         folder.write_json("manifest.json", manifest)
         folder.inputs += manifest_inputs(manifest)
         folder.publish()

@@ -13,11 +13,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..file_hash import sha256_file
 from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
 from ..inputs.site import Site, crf
 from . import marginal, model
@@ -289,6 +291,7 @@ class Result:
     solver: str
     seconds: dict[str, float] = field(default_factory=dict)
     manifest_extra: dict = field(default_factory=dict)  # e.g. the portfolio of allocator.plan.portfolio
+    input_files: list[Path] = field(default_factory=list)  # inputs besides the sites' (a --scenario file), hashed
 
     @cached_property
     def split(self) -> pd.DataFrame:
@@ -367,6 +370,8 @@ class Result:
         inputs: dict[str, str] = {}
         for r in records:
             inputs.update(r["inputs_sha256"])
+        for path in self.input_files:
+            inputs[str(Path(path).resolve())] = sha256_file(Path(path))[0]
         return {
             "tool": "allocator",
             "tool_version": tool_version(),

@@ -59,6 +59,23 @@ def plan_problems(sf: SiteFile, where: str) -> list[Problem]:
             problems.append(Problem(f"{where}: plan.price_year[{i}].year",
                                     f"= {py.year} lies outside the horizon {plan.start_year}-{plan.end_year}.",
                                     "Move it inside the horizon or remove it."))
+    for kind in ("fitout", "asic"):
+        method, years = getattr(plan, f"{kind}_depreciation"), getattr(plan, f"{kind}_depreciation_years")
+        if years is not None and method != "straight_line":
+            problems.append(Problem(f"{where}: plan.{kind}_depreciation_years",
+                                    f"= {years} is a straight-line life, but plan.{kind}_depreciation = {method!r} "
+                                    "has its own recovery period.",
+                                    f"Remove plan.{kind}_depreciation_years, or set plan.{kind}_depreciation = "
+                                    '"straight_line".'))
+    if plan.terminal_value == "perpetuity":
+        rate = plan.discount_rate_frac
+        if rate is None:
+            rate = sf.ai.discount_rate_frac if sf.ai is not None else DEFAULT_DISCOUNT_RATE_FRAC
+        if plan.terminal_growth_frac >= rate:
+            problems.append(Problem(f"{where}: plan.terminal_growth_frac",
+                                    f"= {plan.terminal_growth_frac:g} is not below the discount rate {rate:g}: "
+                                    "the perpetuity has no finite value.",
+                                    f"Give a growth below {rate:g}, or another plan.terminal_value."))
     return problems
 
 

@@ -7,7 +7,7 @@ year; a list gives one value per year of the horizon.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,9 @@ Budget = Annotated[float, Field(ge=0.0, le=MAX_BUDGET_USD)]
 Megawatts = Annotated[float, Field(ge=0.0, le=MAX_MW)]
 Year = Annotated[int, Field(ge=2000, le=2200)]
 Growth = Annotated[float, Field(ge=-0.99, le=10.0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Depreciation = Literal["straight_line", "macrs_5", "macrs_7", "macrs_15"]
+DepreciationYears = Annotated[int, Field(ge=1, le=60)]
 
 
 class _Strict(BaseModel):
@@ -91,6 +94,43 @@ class PlanSection(_Strict):
     lease: list[PlanLease] = Field(default_factory=list, description="Lease start years and terms.")
     fleet: list[PlanFleet] = Field(default_factory=list, description="Fleet end-of-life years.")
     asic_offer: list[AsicOffer] = Field(default_factory=list, description="New ASICs that may be bought.")
+    # after-tax economics (allocator.plan.after_tax); the defaults leave the after-tax figures equal to the pre-tax ones
+    income_tax_rate_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.0, description="Income tax rate on taxable income [-].")
+    tax_losses: Literal["carry_forward", "offset"] = Field(
+        "carry_forward", description="A year's tax loss: 'carry_forward' (kept and used against later taxable income "
+        "of this site, never refunded) or 'offset' (used at once against the owner's other income: a negative tax).")
+    fitout_depreciation: Depreciation = Field(
+        "straight_line", description="Tax depreciation of AI fit-out capex: 'straight_line' over "
+        "fitout_depreciation_years, or a MACRS GDS class (half-year convention): 'macrs_5', 'macrs_7', 'macrs_15'.")
+    fitout_depreciation_years: DepreciationYears | None = Field(
+        None, description="Straight-line tax life of fit-out capex [years]; default ai.capex_life_years.")
+    asic_depreciation: Depreciation = Field(
+        "straight_line", description="Tax depreciation of ASIC purchases ([[plan.asic_offer]]): as fitout_depreciation.")
+    asic_depreciation_years: DepreciationYears | None = Field(
+        None, description="Straight-line tax life of ASIC purchases [years]; default each offer's life_years.")
+    bonus_depreciation_frac: Fraction = Field(
+        0.0, description="Share of each capex deducted in the year it is paid (bonus depreciation); the rest "
+        "follows the schedule [-].")
+    property_tax_frac: Annotated[float, Field(ge=0.0, le=0.2)] = Field(
+        0.0, description="Yearly property tax as a share of book value at the start of the year (straight-line book "
+        "over ai.capex_life_years and each offer's life_years) [1/year].")
+    terminal_value: Literal["none", "lease", "perpetuity"] = Field(
+        "none", description="Value at the horizon's end: 'none'; 'lease' (the AI leases' net over their remaining "
+        "terms past end_year, discounted); 'perpetuity' (the last year's operating net growing by "
+        "terminal_growth_frac forever, discounted).")
+    terminal_growth_frac: Growth = Field(
+        0.0, description="Yearly growth of the perpetuity (terminal_value = 'perpetuity'), below the discount rate "
+        "[1/year].")
+    asic_salvage_frac: Fraction = Field(
+        0.0, description="Resale value at the horizon's end of ASICs bought in the plan, as a share of their "
+        "purchase price times the share of their life left [-].")
+    debt_loan_to_cost_frac: Fraction = Field(
+        0.0, description="Share of each year's capex (fit-out and ASICs) borrowed that year [-].")
+    debt_rate_frac: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.0, description="Interest rate of the project debt [1/year].")
+    debt_term_years: Annotated[int, Field(ge=1, le=60)] = Field(
+        10, description="Level yearly payments over this many years, from the year after each draw [years].")
 
     @model_validator(mode="after")
     def _years(self) -> PlanSection:

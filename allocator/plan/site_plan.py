@@ -27,6 +27,7 @@ from ..inputs.site import Site, load_site
 from ..lp.model import LinearModel
 from ..lp.solve import Solution, dist_version, pick_solver, solve_model, solver_version, tool_version
 from ..lp.solve_progress import SolveWatch
+from .after_tax import AFTER_TAX_ITEMS, SiteAfterTax, irr_frac, site_after_tax
 from .data import PlanData, plan_data, plan_mode_problems
 from .model import PlanBlock, add_plan_block, hashrate_ph_per_mw
 
@@ -39,7 +40,10 @@ CASHFLOW_ITEMS = (
 PLAN_COLUMNS = ("site_id", "year", "ai_it_mw", "mining_it_mw", "mining_energy_mwh", "net_usd",
                 "ai_converted_mw", "ai_leased_mw", "mining_hashrate_ph", "discount_factor")
 SUMMARY_COLUMNS = ("scope", "npv_usd", "bau_npv_usd", "conversion_npv_usd", "conversion_irr_frac",
-                   "payback_years")
+                   "payback_years", "terminal_value_usd", "bau_terminal_value_usd", "npv_with_terminal_usd",
+                   "bau_npv_with_terminal_usd", "after_tax_npv_usd", "bau_after_tax_npv_usd",
+                   "conversion_after_tax_npv_usd", "after_tax_irr_frac", "bau_after_tax_irr_frac",
+                   "conversion_after_tax_irr_frac")
 
 
 @dataclass
@@ -51,6 +55,12 @@ class SitePlan:
     cashflows: pd.DataFrame  # site_id, year, item, usd
     npv_usd: float
     lease_mw: np.ndarray | None = None  # (L, Y) IT MW leased per tenant and year
+    after_tax: SiteAfterTax | None = None  # after-tax lines at t = 0..Y (allocator.plan.after_tax)
+
+    @property
+    def equity_flows_usd(self) -> np.ndarray:
+        """After-tax equity cash flow at t = 0..Y (t = Y: the horizon's end) [USD]."""
+        return self.after_tax.lines["equity_cash_flow"]
 
 
 @dataclass
@@ -103,7 +113,7 @@ class PlanResult:
                          "bau_npv_usd": sum(b.npv_usd for b in baus),
                          "conversion_npv_usd": sum(p.npv_usd for p in plans) - sum(b.npv_usd for b in baus),
                          "conversion_irr_frac": irr(flows.to_numpy()),
-                         "payback_years": payback_years(flows.to_numpy())})
+                         "payback_years": payback_years(flows.to_numpy()), **_after_tax_summary(plans, baus)})
         return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
     @property
@@ -282,8 +292,30 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
             "discount_factor": year.discount_factor,
         })
         flow_rows += [{"site_id": block.site.id, "year": year.year, "item": k, "usd": val} for k, val in items.items()]
+    nets = np.array([r["net_usd"] for r in plan_rows])
+    after = site_after_tax(block, build, buy, online, lease, nets)
+    years = [y.year for y in data.years] + [data.years[-1].year + 1]  # the last: the horizon's end
+    for i, year in enumerate(years):
+        flow_rows += [{"site_id": block.site.id, "year": year, "item": k, "usd": float(after.lines[k][i])}
+                      for k in AFTER_TAX_ITEMS]
     return SitePlan(block, pd.DataFrame(plan_rows, columns=list(PLAN_COLUMNS)),
-                    pd.DataFrame(flow_rows, columns=["site_id", "year", "item", "usd"]), npv, lease)
+                    pd.DataFrame(flow_rows, columns=["site_id", "year", "item", "usd"]), npv, lease, after)
+
+
+def _after_tax_summary(plans: list[SitePlan], baus: list[SitePlan]) -> dict[str, float]:
+    """Terminal value, NPV with it (pre-tax), after-tax NPV and IRR of the plan, business as usual and the conversion."""
+    def total(sites, attr):
+        return float(sum(getattr(s.after_tax, attr) for s in sites))
+
+    plan_flows = sum(p.equity_flows_usd for p in plans)
+    bau_flows = sum(b.equity_flows_usd for b in baus)
+    return {"terminal_value_usd": total(plans, "terminal_usd"), "bau_terminal_value_usd": total(baus, "terminal_usd"),
+            "npv_with_terminal_usd": sum(p.npv_usd for p in plans) + total(plans, "terminal_pv_usd"),
+            "bau_npv_with_terminal_usd": sum(b.npv_usd for b in baus) + total(baus, "terminal_pv_usd"),
+            "after_tax_npv_usd": total(plans, "npv_usd"), "bau_after_tax_npv_usd": total(baus, "npv_usd"),
+            "conversion_after_tax_npv_usd": total(plans, "npv_usd") - total(baus, "npv_usd"),
+            "after_tax_irr_frac": irr_frac(plan_flows), "bau_after_tax_irr_frac": irr_frac(bau_flows),
+            "conversion_after_tax_irr_frac": irr_frac(plan_flows - bau_flows)}
 
 
 #: yearly incremental flows smaller than this are solver noise, not a conversion [USD]
@@ -295,27 +327,11 @@ def _net_by_year(s: SitePlan) -> pd.Series:
 
 
 def irr(flows_usd: np.ndarray) -> float:
-    """Internal rate of return of yearly flows (year i discounted by (1+r)^i); NaN if none in (-99%, 1000%)."""
-    flows = np.asarray(flows_usd, float)
-    if not (flows < 0).any() or not (flows > 0).any():
-        return float("nan")
+    """Internal rate of return of yearly flows (year i discounted by (1+r)^i); NaN if none.
 
-    def npv(r):
-        return float(np.sum(flows / (1.0 + r) ** np.arange(len(flows))))
-
-    grid = np.concatenate([np.linspace(-0.99, 1.0, 400), np.linspace(1.0, 10.0, 91)[1:]])
-    vals = np.array([npv(r) for r in grid])
-    change = np.flatnonzero(np.sign(vals[:-1]) * np.sign(vals[1:]) <= 0)
-    if not change.size:
-        return float("nan")
-    lo, hi = grid[change[0]], grid[change[0] + 1]
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if np.sign(npv(mid)) == np.sign(npv(lo)):
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    ``numpy_financial.irr`` (:func:`allocator.plan.after_tax.irr_frac`), as the after-tax IRRs.
+    """
+    return irr_frac(flows_usd)
 
 
 def payback_years(flows_usd: np.ndarray) -> float:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import errno
 import itertools
+import json
 import math
 import os
 import re
@@ -42,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..csv_files import csv_cell
+from ..file_hash import sha256_file
 from ..errors import InputError, Problem
 from ..inputs.files import TomlSyntaxError, parse_toml
 from ..limits import MAX_SCENARIOS
@@ -76,6 +78,8 @@ class Sweep:
     values: list[tuple]
     definition: dict = field(default_factory=dict)
     time_limit_s: float | None = None
+    input_files: list[Path] = field(default_factory=list)  # inputs besides the sites (a distributions file)
+    loaded: list = field(default_factory=list)  # the sites, loaded by check_sweep (for the manifest)
 
     @property
     def scenario_ids(self) -> list[str]:
@@ -175,7 +179,9 @@ def monte_carlo_sweep(sites: list[Path], distributions_path: Path, samples: int,
     values = [tuple(float(x) for x in row) for row in draws]
     definition = {"kind": "monte_carlo", "samples": samples, "seed": dists.seed if seed is None else seed,
                   "distributions": dists.definition()}
-    return Sweep([Path(s).resolve() for s in sites], dists.paths, values, definition, time_limit_s)
+    sweep = Sweep([Path(s).resolve() for s in sites], dists.paths, values, definition, time_limit_s)
+    sweep.input_files = [Path(distributions_path).resolve()]
+    return sweep
 
 
 def _no_duplicates(paths: list[str], option: str) -> None:
@@ -197,6 +203,7 @@ def check_sweep(sweep: Sweep) -> dict:
     ids = [p.stem for p in sweep.sites]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(Problem("SITES", f"site id {dup!r} appears twice.", "Give each site file once."))
+    sweep.loaded = []
     for path in sweep.sites:
         try:
             site = load_site(path)
@@ -204,6 +211,7 @@ def check_sweep(sweep: Sweep) -> dict:
         except InputError as err:
             problems += err.problems
             continue
+        sweep.loaded.append(site)
         for p in sweep.paths:
             problems += check_path(raw, p, str(path))
         inputs.append({"site": str(path), "sha256": site.file_sha256()})
@@ -211,8 +219,13 @@ def check_sweep(sweep: Sweep) -> dict:
         problems.append(Problem("sweep", "has no scenario.", "Give --vary or --samples."))
     if problems:
         raise InputError(problems, "the sweep")
+    from .manifest import versions
+
+    tools = versions()  # a sweep is resumed only by the same tool and solver: rows of one sweep stay comparable
+    extra = {"inputs_sha256": {str(p): sha256_file(p)[0] for p in sweep.input_files}} if sweep.input_files else {}
     return {**sweep.definition, "paths": sweep.paths, "sites": inputs, "time_limit_s": sweep.time_limit_s,
-            "scenarios": len(sweep.values)}
+            "scenarios": len(sweep.values), "tool_version": tools["tool_version"], "solver": tools["solver"],
+            **extra}
 
 
 # ------------------------------------------------------------------ the worker side
@@ -297,6 +310,7 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
     lock = claim(out, definition)
     try:
         summary = _run_locked(sweep, out, csv_path, workers, dask_scheduler, reuse, progress, total_callback, t0)
+        _write_manifest(sweep, out, summary)
     except OSError as err:
         if err.errno not in _WRITE_ERRNOS and not str(err.filename or "").startswith(str(out)):
             raise
@@ -310,6 +324,24 @@ def run_sweep(sweep: Sweep, out: Path, *, workers: int | None = None, dask_sched
 
     summary.findings = findings(csv_path, sweep.paths)
     return summary
+
+
+def _write_manifest(sweep: Sweep, out: Path, summary: SweepSummary) -> None:
+    """``manifest.json`` of a finished run of the sweep (replaced by rename, under the sweep's lock)."""
+    from .manifest import run_manifest
+
+    files = {}
+    for name in (DEFINITION_NAME, CSV_NAME):
+        if (out / name).exists():
+            digest, size = sha256_file(out / name)
+            files[name] = {"bytes": size, "sha256": digest}
+    manifest = run_manifest("sweep", sweep.loaded, sweep.input_files, status="complete",
+                            scenario_rows=summary.total, rows_this_run=summary.solved,
+                            statuses=dict(summary.statuses), seconds={"run": round(summary.seconds, 6)},
+                            files=files)
+    tmp = out / f".manifest.json.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "manifest.json")
 
 
 def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, dask_scheduler: str | None,
