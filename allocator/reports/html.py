@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import charts
+from .headline import Headline, headline
+from .labels import column_label
 from .run_files import RunFiles
 
 MAX_SITE_SECTIONS = 12
@@ -29,7 +31,17 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px soli
 th{background:#eef2f7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 img{max-width:100%;height:auto;display:block;margin:6px 0}figure{margin:12px 0}
 figcaption{font-size:12px;color:#555}.note{font-size:13px;color:#555}
+section.summary{background:#f5f8fc;border:1px solid #c9d6e8;border-radius:6px;padding:4px 16px 12px;margin:12px 0}
+section.summary table{font-size:14px}section.summary td{border:none;padding:2px 12px 2px 0}
+details{margin-top:32px}summary{cursor:pointer;font-size:15px;font-weight:600}
 """
+# run-folder tables shown as they are, after the detail of the run (file, heading)
+MORE_TABLES = (("marginal_values.csv", "What one more MW is worth (USD per MW-year)"),
+               ("power_contracts.csv", "Power contracts"), ("coincident_peak.csv", "4CP (coincident peaks)"),
+               ("demand_response.csv", "Demand response"), ("tenants.csv", "Tenants placed"),
+               ("coupling_prices.csv", "Coupling prices of the shared rows"),
+               ("breakeven.csv", "Breakevens"))
+
 
 
 def write_html(run: RunFiles, path: Path) -> None:
@@ -40,13 +52,14 @@ def write_html(run: RunFiles, path: Path) -> None:
 def render(run: RunFiles) -> str:
     """The whole page as a string."""
     names = run.site_names()
-    parts = [_head(run)]
+    parts = [_head(run), _summary(headline(run))]
     if run.has_solve:
         parts.append(_solve_sections(run, names))
     if run.get("sweep.csv") is not None or run.get("sensitivity.csv") is not None:
         parts.append(_sweep_section(run, names))
     if run.get("plan.csv") is not None:
         parts.append(_plan_section(run, names))
+    parts.append(_more_tables(run))
     parts.append(_run_info(run))
     parts.append("</body>\n</html>\n")
     return "\n".join(parts)
@@ -64,6 +77,30 @@ def _head(run: RunFiles) -> str:
             f"<h1>allocator report</h1>\n<p class=\"meta\">{' &middot; '.join(meta)}</p>")
 
 
+def _summary(block: Headline) -> str:
+    """The summary block: the headline figures, then the reasons."""
+    rows = "".join(f"<tr><th scope=\"row\">{_e(line.label)}</th><td>{_e(_format(line.column, line.value, False))}"
+                   "</td></tr>" for line in block.lines)
+    out = [f"<section class=\"summary\" id=\"summary\"><h2>Summary: {_e(block.kind)} run</h2>",
+           f"<table>{rows}</table>"]
+    if block.reasons:
+        out.append("<h3>Why</h3><ul>" + "".join(f"<li>{_e(r)}</li>" for r in block.reasons) + "</ul>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _more_tables(run: RunFiles) -> str:
+    out = []
+    for name, heading in MORE_TABLES:
+        frame = run.get(name)
+        if frame is not None and len(frame):
+            out += [f"<h2>{_e(heading)}</h2>", _table(frame, None)]
+    summary = run.get("plan_summary.csv")
+    if summary is not None and len(summary):
+        out[:0] = ["<h2>Plan summary</h2>", _table(summary, None)]
+    return "\n".join(out)
+
+
 def _solve_sections(run: RunFiles, names: dict[str, str]) -> str:
     split = run.get("split.csv")
     financials = run.get("financials.csv")
@@ -71,10 +108,10 @@ def _solve_sections(run: RunFiles, names: dict[str, str]) -> str:
     fleets = run.get("fleets.csv")
     zones = run.timezones()
     out = ["<h2>The split</h2>",
-           "<p class=\"note\">Facility MW of each site: AI hosting in front on contract, interruptible mining "
-           "behind it, the rest unused. Shares are grid MW over facility MW.</p>"]
+           "<p class=\"note\">IT MW of each site: AI hosting in front on contract, interruptible mining "
+           "behind it. Shares are grid MW (IT MW x PUE) over facility MW.</p>"]
     if len(split):
-        out.append(_figure(charts.split_bars(split, names), "Facility MW per site (grid MW)"))
+        out.append(_figure(charts.split_bars(split, names), "AI and mining IT MW per site"))
     out.append(_table(split, ["site_id", "ai_it_mw", "ai_share_frac", "mining_it_mw", "mining_share_frac",
                               "mining_uptime_frac", "mining_energy_mwh", "hours", "net_usd"]))
     pivot = financials.pivot_table(index="item", columns="site_id", values="usd", aggfunc="sum", sort=False)
@@ -83,7 +120,7 @@ def _solve_sections(run: RunFiles, names: dict[str, str]) -> str:
             "<p class=\"note\">ai_capex_recovery: the AI fit-out capex annualized over its life (capital "
             "recovery factor), not cash; ai_opex and mining_fixed_cost: yearly opex; all prorated to the "
             "horizon.</p>",
-            _table(pivot.reset_index(), None, usd_columns=set(pivot.columns))]
+            _table(pivot.reset_index(), None, usd_columns=set(pivot.columns), words=False)]
     leases = run.get("leases.csv")
     if len(leases):
         out += ["<h3>Leases</h3>", _table(leases, None)]
@@ -175,7 +212,8 @@ def _run_info(run: RunFiles) -> str:
 
     info = run_info(run)
     info["value"] = [_format(str(k), v, False) for k, v in zip(info["key"], info["value"], strict=True)]
-    return "<h2>Run info</h2>\n" + _table(info, None)
+    return ("<details id=\"run-info\"><summary>Run info: versions, timings, input and file hashes</summary>\n"
+            + _table(info, None) + "\n</details>")
 
 
 def _figure(fig, caption: str) -> str:
@@ -184,10 +222,12 @@ def _figure(fig, caption: str) -> str:
             f"<figcaption>{_e(caption)}</figcaption></figure>")
 
 
-def _table(frame: pd.DataFrame, columns: list[str] | None, usd_columns: set | None = None) -> str:
+def _table(frame: pd.DataFrame, columns: list[str] | None, usd_columns: set | None = None,
+           words: bool = True) -> str:
+    """An HTML table; headers in words with units (:func:`column_label`), the CSV name as their tooltip."""
     frame = frame if columns is None else frame[[c for c in columns if c in frame.columns]]
     usd_columns = usd_columns or set()
-    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    head = "".join(f"<th title=\"{_e(c)}\">{_e(column_label(c) if words else c)}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
         cells = []
@@ -211,7 +251,7 @@ def _format(column: str, value: object, usd: bool) -> str:
         return f"{value:.1%}"
     if name.endswith(("_mw", "_mwh")):
         return f"{value:,.1f}"
-    if "_usd_per_" in name or name.endswith("_j_per_th"):
+    if "_usd_per_" in name or name.endswith(("_j_per_th", "_years")):
         return f"{value:,.2f}"
     if isinstance(value, int) or name in ("year", "hours"):
         return f"{value}"

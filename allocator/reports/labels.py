@@ -48,7 +48,7 @@ def column_label(name: str) -> str:
     if text in SPECIAL:
         return prefix + SPECIAL[text]
     unit = ""
-    if text.endswith("_mw") or text == "mw":
+    if (text.endswith("_mw") and "_per_" not in text) or text == "mw":
         return prefix + _words(text.removesuffix("_mw").removesuffix("mw")).strip() + " MW" if text != "mw" \
             else prefix + "MW"
     for suffix, shown in UNITS:
@@ -62,7 +62,7 @@ def column_label(name: str) -> str:
 def value_unit(name: str) -> str:
     """The unit of a column or parameter name as shown (``"USD/MWh"``, ``"MW"``, ``""`` when none)."""
     text = str(name).rsplit(".", 1)[-1]
-    if text.endswith("_mw"):
+    if text.endswith("_mw") and "_per_" not in text:
         return "MW"
     for suffix, shown in UNITS:
         if text.endswith(suffix):
