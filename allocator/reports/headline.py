@@ -200,7 +200,8 @@ def _breakeven(run: RunFiles, out: Headline) -> None:
         unit = value_unit(row["parameter"])
         value = float(row["breakeven_value"])
         out.reasons.append(
-            f"{row['site_id']}: {row['parameter']} breaks even at {number_text(value)}{' ' + unit if unit else ''}: "
+            f"{row['site_id']}: {row['parameter']} breaks even at "
+            f"{f'{value * 100:.4g}%' if unit == '%' else number_text(value) + (' ' + unit if unit else '')}: "
             f"below it AI {float(row['below_ai_it_mw']):,.1f} / mining {float(row['below_mining_it_mw']):,.1f} "
             f"IT MW, above it AI {float(row['above_ai_it_mw']):,.1f} / mining "
             f"{float(row['above_mining_it_mw']):,.1f} IT MW")

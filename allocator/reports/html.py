@@ -160,13 +160,16 @@ def _sweep_section(run: RunFiles, names: dict[str, str]) -> str:
     split = run.get("split.csv")
     base = dict(zip(split["site_id"], split["net_usd"].astype(float), strict=True)) if split is not None else {}
     sensitivity = run.get("sensitivity.csv")
+    breakevens = run.get("breakeven.csv")
     if sensitivity is not None and len(sensitivity):
         for site_id in list(dict.fromkeys(sensitivity["site_id"]))[:MAX_SITE_SECTIONS]:
             rows = sensitivity[sensitivity["site_id"] == site_id]
             label = names.get(site_id, site_id)
-            out.append(_figure(charts.tornado(rows, base.get(site_id), f"{label}: sensitivity of net USD"),
-                               "Net USD at each parameter's low and high value around the base, widest swing "
-                               "on top"))
+            found = breakevens[breakevens["site_id"] == site_id] if breakevens is not None else None
+            out.append(_figure(charts.tornado(rows, base.get(site_id), f"{label}: sensitivity of net USD", found),
+                               "Net USD over the horizon at each parameter's low and high value (with its unit) "
+                               "around the base, widest swing on top"
+                               + ("; at the right, where the optimal split changes" if found is not None else "")))
     sweep = run.get("sweep.csv")
     if sweep is not None and len(sweep):
         varied = charts.varied_columns(sweep)
@@ -182,11 +185,11 @@ def _sweep_section(run: RunFiles, names: dict[str, str]) -> str:
             if len(varied) >= 2:
                 x, y = sorted(varied, key=lambda c: -rows[c].nunique())[:2]
                 out.append(_figure(charts.sweep_heatmap(ok, x, y, f"{label}: optimal AI IT MW"),
-                                   f"Optimal AI IT MW over {_e(x)} and {_e(y)}"
+                                   f"Optimal AI IT MW over {_e(column_label(x))} and {_e(column_label(y))}"
                                    + (" (mean over the other varied parameters)" if len(varied) > 2 else "")))
             elif len(varied) == 1:
                 out.append(_figure(charts.sweep_line(ok, varied[0], f"{label}: split against {varied[0]}"),
-                                   f"Optimal IT MW against {_e(varied[0])}"))
+                                   f"Optimal IT MW against {_e(column_label(varied[0]))}"))
     return "\n".join(out)
 
 
