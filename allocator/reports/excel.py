@@ -138,7 +138,7 @@ def sheet_files(run: RunFiles) -> list[tuple[str, str | None]]:
 def summary_frame(run: RunFiles) -> pd.DataFrame:
     """The summary sheet: ``item, value`` rows of the headline, a blank row, then ``why`` rows."""
     block = headline(run)
-    rows: list[tuple[object, object, str]] = [(f"{block.kind} run", run.name, "")]
+    rows: list[tuple[object, object, str]] = [("run", block.kind, "")]
     rows += [(line.label, line.value, line.column) for line in block.lines]
     rows += [("why", reason, "") for reason in block.reasons]
     return pd.DataFrame(rows, columns=["item", "value", "column"])
