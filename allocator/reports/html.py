@@ -249,7 +249,7 @@ def _format(column: str, value: object, usd: bool) -> str:
         return str(value)
     name = column.rsplit(".", 1)[-1]
     if usd or name == "usd" or name.endswith("_usd"):
-        return f"{value:,.0f}"
+        return f"{value:,.0f}" if round(value) != 0 else "0"  # never "-0"
     if name.endswith("_frac"):
         return f"{value:.1%}"
     if name.endswith(("_mw", "_mwh")):
