@@ -245,3 +245,18 @@ def test_each_report_kind_renders_in_chromium(kinds, kind, tmp_path):
         region = pixels[int(image["y"]) + 2:int(image["y"] + image["h"]) - 2,
                         int(image["x"]) + 2:int(image["x"] + image["w"]) - 2]
         assert (region.min(axis=2) < 200).mean() > 0.02, f"chart at y={image['y']} looks blank"
+
+
+def test_portfolio_summary_totals_and_tenants(kinds):
+    folder = kinds["portfolio"]
+    split = pd.read_csv(folder / "split.csv")
+    assert len(split) == 2
+    rows = dict(list(load_workbook(folder / "report.xlsx")["summary"].values)[1:])
+    assert rows["all sites: AI IT MW"] == pytest.approx(split.ai_it_mw.sum())
+    assert rows["all sites: mining IT MW"] == pytest.approx(split.mining_it_mw.sum())
+    assert rows["all sites: net per year (USD, each site x 8,760 / its hours)"] == pytest.approx(
+        (split.net_usd * 8760 / split.hours).sum())
+    for r in split.itertuples():
+        assert f"net per year {r.net_usd * 8760 / r.hours:,.0f} USD" in rows[f"{r.site_id}: split"]
+    for r in pd.read_csv(folder / "tenants.csv").itertuples():
+        assert rows[f"tenant {r.tenant} at {r.site_id}: IT MW"] == pytest.approx(r.it_mw)

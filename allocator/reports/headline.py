@@ -81,22 +81,33 @@ def _solve(run: RunFiles, out: Headline) -> None:
     sites = run.manifest.get("sites", {}) if isinstance(run.manifest.get("sites"), dict) else {}
     names = run.site_names()
     several = len(split) > 1
+    horizons = {row.site_id: horizon_text(run, row.site_id) for row in split.itertuples(index=False)}
+    if len(set(horizons.values())) == 1:
+        out.lines.append(Line("horizon" if not several else "horizon (every site)", next(iter(horizons.values()))))
     for row in split.itertuples(index=False):
         tag = f"{names.get(row.site_id, row.site_id)}: " if several else ""
-        out.lines.append(Line(f"{tag}horizon", horizon_text(run, row.site_id)))
-        out.lines.append(Line(f"{tag}split", f"AI {row.ai_it_mw:,.1f} IT MW, mining {row.mining_it_mw:,.1f} IT MW "
-                                             f"({row.ai_share_frac:.0%} / {row.mining_share_frac:.0%} of facility MW)"))
-        out.lines.append(Line(f"{tag}AI IT MW", float(row.ai_it_mw), "ai_it_mw"))
-        out.lines.append(Line(f"{tag}mining IT MW", float(row.mining_it_mw), "mining_it_mw"))
-        out.lines.append(Line(f"{tag}net over the horizon (USD)", float(row.net_usd), "net_usd"))
-        if row.hours:
-            out.lines.append(Line(f"{tag}net per year (USD, x 8,760 / {int(row.hours):,} hours)",
-                                  float(row.net_usd) * HOURS_PER_YEAR / float(row.hours), "net_usd"))
+        per_year = float(row.net_usd) * HOURS_PER_YEAR / float(row.hours) if row.hours else float("nan")
+        if len(set(horizons.values())) > 1:
+            out.lines.append(Line(f"{tag}horizon", horizons[row.site_id]))
+        split_text = (f"AI {row.ai_it_mw:,.1f} IT MW, mining {row.mining_it_mw:,.1f} IT MW "
+                      f"({row.ai_share_frac:.0%} / {row.mining_share_frac:.0%} of facility MW)")
+        if several:  # one line per site keeps the block on the first screen; the totals follow as numbers
+            out.lines.append(Line(f"{tag}split", f"{split_text}; net per year {per_year:,.0f} USD"))
+        else:
+            out.lines.append(Line("split", split_text))
+            out.lines.append(Line("AI IT MW", float(row.ai_it_mw), "ai_it_mw"))
+            out.lines.append(Line("mining IT MW", float(row.mining_it_mw), "mining_it_mw"))
+            out.lines.append(Line("net over the horizon (USD)", float(row.net_usd), "net_usd"))
+            if row.hours:
+                out.lines.append(Line(f"net per year (USD, x 8,760 / {int(row.hours):,} hours)", per_year, "net_usd"))
         reason = sites.get(row.site_id, {}).get("reason") if isinstance(sites.get(row.site_id), dict) else None
         if reason:
             out.reasons.append(f"{tag}{reason}")
     if several:
-        out.lines.append(Line("all sites: net per year (USD)", sum(
+        out.lines.append(Line("all sites: AI IT MW", float(split["ai_it_mw"].sum()), "ai_it_mw"))
+        out.lines.append(Line("all sites: mining IT MW", float(split["mining_it_mw"].sum()), "mining_it_mw"))
+        out.lines.append(Line("all sites: net over the horizons (USD)", float(split["net_usd"].sum()), "net_usd"))
+        out.lines.append(Line("all sites: net per year (USD, each site x 8,760 / its hours)", sum(
             float(r.net_usd) * HOURS_PER_YEAR / float(r.hours) for r in split.itertuples() if r.hours), "net_usd"))
     values = run.get("marginal_values.csv")
     if values is not None and len(values):
@@ -116,7 +127,7 @@ def _solve(run: RunFiles, out: Headline) -> None:
     tenants = run.get("tenants.csv")
     if tenants is not None and len(tenants) and {"tenant", "site_id", "it_mw"} <= set(tenants.columns):
         for r in tenants.itertuples(index=False):
-            out.lines.append(Line(f"tenant {r.tenant}", f"{float(r.it_mw):,.1f} IT MW at {r.site_id}"))
+            out.lines.append(Line(f"tenant {r.tenant} at {r.site_id}: IT MW", float(r.it_mw), "it_mw"))
 
 
 def _plan(run: RunFiles, out: Headline) -> None:
