@@ -36,8 +36,7 @@ section.summary table{font-size:14px}section.summary td{border:none;padding:2px 
 details{margin-top:32px}summary{cursor:pointer;font-size:15px;font-weight:600}
 """
 # run-folder tables shown as they are, after the detail of the run (file, heading)
-MORE_TABLES = (("marginal_values.csv", "What one more MW is worth (USD per MW-year)"),
-               ("power_contracts.csv", "Power contracts"), ("coincident_peak.csv", "4CP (coincident peaks)"),
+MORE_TABLES = (("power_contracts.csv", "Power contracts"), ("coincident_peak.csv", "4CP (coincident peaks)"),
                ("demand_response.csv", "Demand response"), ("tenants.csv", "Tenants placed"),
                ("coupling_prices.csv", "Coupling prices of the shared rows"),
                ("breakeven.csv", "Breakevens"))
