@@ -201,7 +201,7 @@ def test_html_is_self_contained_and_escaped(run_dir):
     assert "<title>allocator report: run</title>" in page  # the published name, not the temporary folder
     marginal = pd.read_csv(run_dir / "marginal_values.csv")
     assert "<h3>Marginal values (USD per MW-year)</h3>" in page
-    assert "<th>loss_usd_per_mw_year</th>" in page and "lease:+Tenant &lt;b&gt;&amp;&lt;/b&gt;:max_mw" in page
+    assert "<th title=\"loss_usd_per_mw_year\">Loss (USD/MW-year)</th>" in page and "lease:+Tenant &lt;b&gt;&amp;&lt;/b&gt;:max_mw" in page
     assert len(marginal) == 5  # interconnect, facility, convertible, the tenant's min and max
 
 
