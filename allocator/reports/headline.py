@@ -156,8 +156,8 @@ def _plan(run: RunFiles, out: Headline) -> None:
         for column, value in row.items():
             if column == "scope":
                 continue
-            if column == "payback_years" and (value is None or (isinstance(value, float) and math.isnan(value))):
-                value = "never (or nothing converts)"
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                value = "never (or nothing converts)" if column == "payback_years" else "not defined"
             out.lines.append(Line(f"{scope}: {column_label(column)}", value, column))
         conversion = row.get("conversion_npv_usd")
         if isinstance(conversion, float) and math.isfinite(conversion):

@@ -33,7 +33,7 @@ img{max-width:100%;height:auto;display:block;margin:6px 0}figure{margin:12px 0}
 figcaption{font-size:12px;color:#555}.note{font-size:13px;color:#555}
 section.summary{background:#f5f8fc;border:1px solid #c9d6e8;border-radius:6px;padding:4px 16px 12px;margin:12px 0}
 section.summary table{font-size:14px}section.summary td{border:none;padding:2px 12px 2px 0}
-details{margin-top:32px}summary{cursor:pointer;font-size:15px;font-weight:600}
+.wide{overflow-x:auto;max-width:100%}details{margin-top:32px}summary{cursor:pointer;font-size:15px;font-weight:600}
 """
 # run-folder tables shown as they are, after the detail of the run (file, heading)
 MORE_TABLES = (("power_contracts.csv", "Power contracts"), ("coincident_peak.csv", "4CP (coincident peaks)"),
@@ -238,7 +238,8 @@ def _table(frame: pd.DataFrame, columns: list[str] | None, usd_columns: set | No
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             cells.append(f"<td class=\"num\">{_e(text)}</td>" if numeric else f"<td>{_e(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) + "\n</tbody></table>"
+    return (f"<div class=\"wide\"><table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body)
+            + "\n</tbody></table></div>")
 
 
 def _format(column: str, value: object, usd: bool) -> str:
