@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from allocator.reports.charts import tornado_bars
 from allocator.csv_files import escape_cell, unescape_cell
 from allocator.reports.excel import FORMAT_FRAC, FORMAT_MW, FORMAT_USD
+from allocator.reports.labels import column_label
 from allocator.reports.run_folder import replace_files
 from conftest import REPO, is_number, write_site
 from test_cli import invoke
@@ -40,9 +41,9 @@ DOC = {
            "lease": [{"tenant": TENANT, "rate_usd_per_kw_month": 100.0}]},
     "curtailment": [{"start": "2024-02-01T12:00Z", "end": "2024-02-01T15:00Z", "cap_mw": 6.0}],
 }
-SHEET_FILES = {"summary": "split.csv", "financials": "financials.csv", "leases": "leases.csv",
-               "fleets": "fleets.csv", "marginal_values": "marginal_values.csv", "dispatch": "dispatch.csv",
-               "assumptions": "assumptions.csv"}
+SHEET_FILES = {"split": "split.csv", "financials": "financials.csv", "marginal_values": "marginal_values.csv",
+               "leases": "leases.csv", "fleets": "fleets.csv", "dispatch": "dispatch.csv",
+               "shadow_prices": "shadow_prices.csv", "assumptions": "assumptions.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,9 @@ def assert_sheet_equals_csv(sheet, path: Path) -> None:
     rows = csv_rows(path)
     values = list(sheet.iter_rows())
     assert len(values) == len(rows), f"{sheet.title}: {len(values)} rows vs {len(rows)} in {path.name}"
-    assert [c.value for c in values[0]] == rows[0]
+    # headers are words with units; the CSV column name is in each header's note
+    assert [c.value for c in values[0]] == [column_label(name) for name in rows[0]]
+    assert [c.comment.text for c in values[0]] == [f"CSV column: {name}" for name in rows[0]]
     for r, (cells, texts) in enumerate(zip(values[1:], rows[1:], strict=True), start=2):
         assert len(cells) == len(texts)
         for cell, text, column in zip(cells, texts, rows[0], strict=True):
@@ -97,8 +100,10 @@ def assert_sheet_equals_csv(sheet, path: Path) -> None:
 
 def test_every_sheet_equals_its_csv(run_dir):
     book = load_workbook(run_dir / "report.xlsx")
-    assert book.sheetnames == ["summary", "financials", "leases", "fleets", "marginal_values", "dispatch",
-                               "dispatch_monthly", "assumptions", "run_info"]
+    assert book.sheetnames == ["summary", "split", "financials", "marginal_values", "leases", "fleets", "dispatch",
+                               "dispatch_monthly", "shadow_prices", "assumptions", "run_info"]
+    # every CSV of the run folder has its sheet
+    assert {p.name for p in run_dir.glob("*.csv")} == set(SHEET_FILES.values())
     for sheet, name in SHEET_FILES.items():
         assert_sheet_equals_csv(book[sheet], run_dir / name)
         assert book[sheet].freeze_panes == "A2"
@@ -107,13 +112,14 @@ def test_every_sheet_equals_its_csv(run_dir):
 
 def test_number_formats_widths_and_text_never_formulas(run_dir):
     book = load_workbook(run_dir / "report.xlsx")
-    summary = book["summary"]
-    header = [c.value for c in summary[1]]
+    summary = book["split"]
+    header = [c.comment.text.removeprefix("CSV column: ") for c in summary[1]]
     row = {name: cell for name, cell in zip(header, summary[2], strict=True)}
     assert row["net_usd"].number_format == FORMAT_USD
     assert row["ai_share_frac"].number_format == FORMAT_FRAC
     assert row["ai_it_mw"].number_format == FORMAT_MW
-    assert summary.column_dimensions["A"].width >= len("site_id")
+    assert summary.column_dimensions["A"].width >= len("Site")
+    assert [c.value for c in summary[1]][3] == "AI IT MW"
     assert book["fleets"].column_dimensions["B"].width >= len(FLEET)
     # the fleet named like a formula and the tenant starting with + are text in the workbook...
     assert [c.value for c in book["fleets"]["B"]][1] == FLEET
@@ -122,7 +128,7 @@ def test_number_formats_widths_and_text_never_formulas(run_dir):
     # ...and no sheet holds a formula at all (read the XML itself, not openpyxl's view of it)
     with zipfile.ZipFile(run_dir / "report.xlsx") as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert len(sheets) == 9
+        assert len(sheets) == 11
         for name in sheets:
             assert "<f>" not in archive.read(name).decode() and "<f " not in archive.read(name).decode()
 
@@ -130,7 +136,8 @@ def test_number_formats_widths_and_text_never_formulas(run_dir):
 def test_monthly_rollup_rederived_in_site_time(run_dir):
     book = load_workbook(run_dir / "report.xlsx")
     rows = list(book["dispatch_monthly"].values)
-    monthly = pd.DataFrame(rows[1:], columns=rows[0])
+    names = [c.comment.text.removeprefix("CSV column: ") for c in book["dispatch_monthly"][1]]
+    monthly = pd.DataFrame(rows[1:], columns=names)
     dispatch = pd.read_csv(run_dir / "dispatch.csv")
     local = pd.to_datetime(dispatch.interval_start_utc, utc=True).dt.tz_convert("America/Chicago")
     # 2024-01-31 00:00 UTC is Jan 30 18:00 CST: 30 hours in January, 66 in February, site time
@@ -177,7 +184,7 @@ def test_run_info_is_the_manifest(run_dir):
         assert rows[f"inputs_sha256.{path}"] == digest
     assert rows["argv"] == " ".join(manifest["argv"])
     assert (rows["warnings"] or "") == " ".join(manifest["warnings"])  # an empty cell reads back as None
-    assert len(rows) == (10 + len(manifest["sites"]) * 3 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
+    assert len(rows) == (10 + len(manifest["sites"]) * 4 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
                          + 2 * len(manifest["files"]))  # files: bytes and sha256 of each result file
 
 
@@ -194,7 +201,7 @@ def test_html_is_self_contained_and_escaped(run_dir):
     assert "<title>allocator report: run</title>" in page  # the published name, not the temporary folder
     marginal = pd.read_csv(run_dir / "marginal_values.csv")
     assert "<h3>Marginal values (USD per MW-year)</h3>" in page
-    assert "<th>loss_usd_per_mw_year</th>" in page and "lease:+Tenant &lt;b&gt;&amp;&lt;/b&gt;:max_mw" in page
+    assert "<th title=\"loss_usd_per_mw_year\">Loss (USD/MW-year)</th>" in page and "lease:+Tenant &lt;b&gt;&amp;&lt;/b&gt;:max_mw" in page
     assert len(marginal) == 5  # interconnect, facility, convertible, the tenant's min and max
 
 
@@ -202,7 +209,9 @@ def test_sweep_sensitivity_and_plan_sections(plan_run):
     code, _, stderr = invoke(["report", str(plan_run)])
     assert code == 0, stderr
     book = load_workbook(plan_run / "report.xlsx")
-    assert book.sheetnames[-5:] == ["sweep", "sensitivity", "plan", "cashflows", "run_info"]
+    assert book.sheetnames == ["summary", "split", "financials", "marginal_values", "plan", "cashflows", "sensitivity",
+                               "sweep", "leases", "fleets", "dispatch", "dispatch_monthly", "shadow_prices",
+                               "assumptions", "run_info"]
     for name in ("sweep", "sensitivity", "plan", "cashflows"):
         assert_sheet_equals_csv(book[name], plan_run / f"{name}.csv")
     page = (plan_run / "report.html").read_text(encoding="utf-8")
@@ -210,7 +219,8 @@ def test_sweep_sensitivity_and_plan_sections(plan_run):
     # 4 solve charts + tornado + sweep heatmap + plan lines
     assert page.count("data:image/png;base64,") == 7
     assert "1 not optimal (left out)" in page
-    assert "Optimal AI IT MW over mining.hashprice_usd_per_ph_day and ai.lease[0].rate_usd_per_kw_month" in page
+    assert ("Optimal AI IT MW over mining: Hashprice (USD/PH-day) and ai.lease[0]: Rate (USD/kW-month)"
+            in page)
 
 
 def test_tornado_bars_from_the_fixture():

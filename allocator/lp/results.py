@@ -367,6 +367,7 @@ class Result:
     def manifest(self) -> dict:
         """Versions, solver, status, objective, input hashes and phase timings."""
         records = self.site_records()
+        reasons = self.reasons  # the why of each split, for the reports' summary block
         inputs: dict[str, str] = {}
         for r in records:
             inputs.update(r["inputs_sha256"])
@@ -382,7 +383,8 @@ class Result:
             "status": "optimal",
             "objective_usd": self.objective_usd,
             "sites": {r["site_id"]: {"objective_usd": r["objective_usd"], "hours": r["hours"],
-                                     "site_file": str(r["site_file"])} for r in records},
+                                     "site_file": str(r["site_file"]), "reason": reasons.get(r["site_id"], "")}
+                      for r in records},
             "inputs_sha256": inputs,
             "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
             "warnings": self.warnings,

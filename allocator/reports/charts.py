@@ -13,6 +13,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from .labels import column_label, value_unit
+
 AI_COLOR = "#1f5fbf"
 MINING_COLOR = "#e08a1e"
 UNUSED_COLOR = "#d5d8dc"
@@ -46,35 +48,55 @@ def png(fig, dpi: int = 96) -> bytes:
 
 
 def split_bars(split: pd.DataFrame, names: dict[str, str] | None = None):
-    """Stacked horizontal bars of facility MW per site: AI grid MW, mining grid MW, unused."""
+    """Stacked horizontal bars of IT MW per site: AI IT MW, then mining IT MW (the tables' unit)."""
     plt = _plt()
     names = names or {}
     sites = split["site_id"].tolist()
-    ai = split["ai_grid_mw"].to_numpy(float)
-    mining = split["mining_grid_mw"].to_numpy(float)
-    unused = np.clip(split["facility_mw"].to_numpy(float) - ai - mining, 0.0, None)
+    ai = split["ai_it_mw"].to_numpy(float)
+    mining = split["mining_it_mw"].to_numpy(float)
     fig, ax = plt.subplots(figsize=(9, 0.6 + 0.55 * len(sites)))
     y = np.arange(len(sites))[::-1]
-    ax.barh(y, ai, color=AI_COLOR, label="AI hosting (grid MW)")
-    ax.barh(y, mining, left=ai, color=MINING_COLOR, label="mining (grid MW)")
-    ax.barh(y, unused, left=ai + mining, color=UNUSED_COLOR, label="unused facility MW")
+    ax.barh(y, ai, color=AI_COLOR, label="AI hosting (IT MW)")
+    ax.barh(y, mining, left=ai, color=MINING_COLOR, label="mining (IT MW)")
     for yi, a, m in zip(y, ai, mining, strict=True):
         if a > 0:
-            ax.text(a / 2, yi, f"{a:,.0f}", ha="center", va="center", color="white", fontsize=9)
+            ax.text(a / 2, yi, f"{a:,.0f}", ha="center", va="center", color=label_color(AI_COLOR), fontsize=9)
         if m > 0:
-            ax.text(a + m / 2, yi, f"{m:,.0f}", ha="center", va="center", color="white", fontsize=9)
+            ax.text(a + m / 2, yi, f"{m:,.0f}", ha="center", va="center", color=label_color(MINING_COLOR),
+                    fontsize=9)
     ax.set_yticks(y, [names.get(s, s) for s in sites])
-    ax.set_xlabel("facility MW (grid MW = IT MW x PUE)")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False, fontsize=9)
+    ax.set_xlabel("IT MW (grid MW = IT MW x PUE)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
+
+
+def relative_luminance(color) -> float:
+    """WCAG 2.x relative luminance of a colour (a matplotlib colour or an RGB(A) tuple in 0..1) [0..1]."""
+    from matplotlib.colors import to_rgb
+
+    channels = np.asarray(to_rgb(color), dtype=float)
+    linear = np.where(channels <= 0.04045, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG contrast ratio of two colours, 1 (none) to 21 (black on white)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def label_color(background) -> str:
+    """``"white"`` or ``"black"``, whichever contrasts more with ``background`` (always >= 4.58:1)."""
+    return "white" if contrast_ratio("white", background) >= contrast_ratio("black", background) else "black"
 
 
 def waterfall(financials: pd.DataFrame, title: str):
     """Revenue items up, cost items down, ending at net [USD] for one site."""
     plt = _plt()
     usd = dict(zip(financials["item"], financials["usd"].astype(float), strict=True))
-    items = [i for i in REVENUE_ITEMS + COST_ITEMS if i in usd]
+    known = [i for i in REVENUE_ITEMS + COST_ITEMS if i in usd]
+    items = known + [i for i in usd if i not in known and i != "net"]  # renamed or new items still show
     fig, ax = plt.subplots(figsize=(9, 3.6))
     level = 0.0
     for k, item in enumerate(items):
@@ -120,7 +142,7 @@ def price_duration(dispatch: pd.DataFrame, fleets: pd.DataFrame, title: str):
     ax.set_ylabel("USD/MWh")
     ax.set_xlim(0, 100)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 0.9), frameon=False)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False, ncol=1)  # below the axes
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -139,6 +161,7 @@ def mining_heatmap(dispatch: pd.DataFrame, timezone: str, title: str):
     ax.set_xticks(ticks, [days[i][:7] for i in ticks], fontsize=7, rotation=0)
     ax.set_yticks([0, 6, 12, 18, 23])
     ax.set_ylabel(f"hour of day ({timezone})")
+    ax.set_xlabel(f"day ({timezone})")
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, label="mining IT MW running", pad=0.01)
     return fig
@@ -172,24 +195,35 @@ def tornado_bars(sensitivity: pd.DataFrame, base_net_usd: float | None = None) -
     return base_net_usd, bars
 
 
-def tornado(sensitivity: pd.DataFrame, base_net_usd: float | None, title: str):
-    """Net USD at the lowest and highest value of each parameter, around the base, widest on top."""
+def tornado(sensitivity: pd.DataFrame, base_net_usd: float | None, title: str,
+            breakevens: pd.DataFrame | None = None):
+    """Net USD at the lowest and highest value of each parameter, around the base, widest on top.
+
+    Each bar's ends are labelled with the parameter's value and unit; with ``breakevens`` (rows of
+    ``breakeven.csv``) each parameter's breakeven values are written at the right of its bar."""
     plt = _plt()
     base, bars = tornado_bars(sensitivity, base_net_usd)
     fig, ax = plt.subplots(figsize=(9, 0.9 + 0.5 * max(1, len(bars))))
-    for k, (_, lo_value, lo_net, hi_value, hi_net) in enumerate(reversed(bars)):
+    for k, (parameter, lo_value, lo_net, hi_value, hi_net) in enumerate(reversed(bars)):
+        unit = value_unit(parameter)
         ends = [(lo_value, lo_net, "#7fb3d5", "low value"), (hi_value, hi_net, "#1a5276", "high value")]
         ends.sort(key=lambda e: -abs(e[1] - base))  # the longer bar first, so both show
         for value, net, color, name in ends:
             ax.barh(k, net - base, left=base, color=color, height=0.6, label=name if k == 0 else None)
-            ax.text(net, k, f" {_tick(value)} ", va="center", fontsize=7, ha="left" if net >= base else "right")
+            ax.text(net, k, f" {with_unit(value, unit)} ", va="center", fontsize=7,
+                    ha="left" if net >= base else "right")
+        if breakevens is not None:
+            found = breakevens[breakevens["parameter"].astype(str) == parameter]["breakeven_value"].astype(float)
+            text = ("breakeven " + ", ".join(with_unit(float(f"{v:.4g}"), unit) for v in found)
+                    if len(found) else "no breakeven in range")
+            ax.text(1.01, k, text, transform=ax.get_yaxis_transform(), va="center", fontsize=7)
     ax.axvline(base, color="black", lw=0.8)
     ax.set_yticks(range(len(bars)), [b[0] for b in reversed(bars)], fontsize=8)
     ax.xaxis.set_major_formatter(_usd_formatter())
-    ax.set_xlabel(f"net USD (base {_short_usd(base)} at the line)")
-    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(f"net USD over the horizon (base {_short_usd(base)} at the line)")
+    ax.set_title(title, fontsize=10, pad=18)
     ax.margins(x=0.15)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -212,13 +246,13 @@ def sweep_heatmap(sweep: pd.DataFrame, x: str, y: str, title: str):
     values = grid.to_numpy(float)
     if values.size <= 400:
         for (i, j), v in np.ndenumerate(values):
-            if np.isfinite(v):
+            if np.isfinite(v):  # the label's colour from the cell's own colour, for contrast
                 ax.text(j, i, f"{v:,.0f}", ha="center", va="center", fontsize=7,
-                        color="white" if v > np.nanmax(values) * 0.6 else "black")
+                        color=label_color(image.cmap(image.norm(v))))
     ax.set_xticks(range(len(grid.columns)), [_tick(v) for v in grid.columns], fontsize=7, rotation=45)
     ax.set_yticks(range(len(grid.index)), [_tick(v) for v in grid.index], fontsize=7)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(column_label(x))
+    ax.set_ylabel(column_label(y))
     ax.set_title(title, fontsize=10)
     fig.colorbar(image, ax=ax, label="optimal AI IT MW", pad=0.01)
     return fig
@@ -234,10 +268,10 @@ def sweep_line(sweep: pd.DataFrame, x: str, title: str):
     fig, ax = plt.subplots(figsize=(9, 3.4))
     ax.plot(mean.index, mean["ai_it_mw"], marker="o", color=AI_COLOR, label="AI IT MW")
     ax.plot(mean.index, mean["mining_it_mw"], marker="s", color=MINING_COLOR, label="mining IT MW")
-    ax.set_xlabel(x)
+    ax.set_xlabel(column_label(x))
     ax.set_ylabel("IT MW")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: covers no line
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -261,8 +295,12 @@ def plan_lines(plan: pd.DataFrame, names: dict[str, str] | None = None, max_site
         ax.set_xticks(years, [str(y) for y in years], fontsize=7, rotation=45 if len(years) > 8 else 0)
         ax.set_title(names.get(site, site), fontsize=9)
         ax.spines[["top", "right"]].set_visible(False)
-    axes.flat[0].set_ylabel("IT MW")
-    axes.flat[0].legend(fontsize=7, frameon=False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("IT MW")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("year")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     return fig
 
 
@@ -273,8 +311,17 @@ def _axis(values: pd.Series) -> pd.Series:
     return numeric if numeric.notna().all() else values.astype(str)
 
 
+def with_unit(value: object, unit: str) -> str:
+    """``"92.65 USD/kW-month"``; a fraction with unit ``%`` as a percentage (``0.03`` -> ``"3%"``)."""
+    if unit == "%" and isinstance(value, float | int | np.floating | np.integer):
+        return f"{float(value) * 100:.4g}%"
+    return f"{_tick(value)}{' ' + unit if unit else ''}"
+
+
 def _tick(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float | int | np.floating | np.integer) else str(value)
+    if isinstance(value, float | int | np.floating | np.integer):
+        return f"{value:,.0f}" if 1e4 <= abs(value) < 1e12 else f"{value:g}"
+    return str(value)
 
 
 def _short_usd(value: float) -> str:

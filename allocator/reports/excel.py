@@ -1,8 +1,13 @@
 """``report.xlsx``: the run folder as a workbook for finance (openpyxl).
 
-One sheet per result file, cell for cell the CSV's values (full precision;
-number formats only change how they look), plus a monthly roll-up of the
-dispatch and ``run_info`` from ``manifest.json``. Header rows frozen, columns
+The first sheet, ``summary``, holds the run's summary block (dates, split or
+decision, net per year, plan NPV/IRR/payback and business as usual, then the
+reasons: :mod:`allocator.reports.headline`). Then one sheet per CSV file in
+the run folder, cell for cell the CSV's values (full precision; number
+formats only change how they look), plus a monthly roll-up of the dispatch
+and ``run_info`` from ``manifest.json``. Headers are words with units
+(:func:`~allocator.reports.labels.column_label`), each with the CSV column
+name in its note. Header rows frozen, columns
 sized to their content, text cells typed as text (a tenant named ``=SUM(A1)``
 is never a formula). openpyxl is imported here only, so ``allocator solve``
 without ``--report`` never loads it.
@@ -18,13 +23,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .headline import headline
+from .labels import column_label
 from .run_files import RunFiles
 
-# (sheet, file) in workbook order; files absent from the run folder are skipped
-SHEETS = (("summary", "split.csv"), ("financials", "financials.csv"), ("leases", "leases.csv"),
-          ("fleets", "fleets.csv"), ("marginal_values", "marginal_values.csv"), ("dispatch", "dispatch.csv"), ("dispatch_monthly", None),
-          ("assumptions", "assumptions.csv"), ("sweep", "sweep.csv"), ("sensitivity", "sensitivity.csv"),
-          ("plan", "plan.csv"), ("cashflows", "cashflows.csv"), ("run_info", None))
+# (sheet, file) in workbook order; files absent from the run folder are skipped, any other CSV of the
+# folder follows (sheet named after the file), run_info comes last
+SHEETS = (("split", "split.csv"), ("financials", "financials.csv"),
+          ("marginal_values", "marginal_values.csv"), ("plan_summary", "plan_summary.csv"),
+          ("plan", "plan.csv"), ("bau_plan", "bau_plan.csv"), ("cashflows", "cashflows.csv"),
+          ("breakeven", "breakeven.csv"), ("sensitivity", "sensitivity.csv"), ("sweep", "sweep.csv"),
+          ("leases", "leases.csv"), ("fleets", "fleets.csv"), ("tenants", "tenants.csv"),
+          ("coupling_prices", "coupling_prices.csv"), ("power_contracts", "power_contracts.csv"),
+          ("coincident_peak_4cp", "coincident_peak.csv"), ("demand_response", "demand_response.csv"),
+          ("dispatch", "dispatch.csv"), ("dispatch_monthly", None), ("shadow_prices", "shadow_prices.csv"),
+          ("assumptions", "assumptions.csv"))
 
 FORMAT_USD = "#,##0;[Red]-#,##0"
 FORMAT_RATE = "#,##0.00"
@@ -111,26 +124,67 @@ def run_info(run: RunFiles) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value"])
 
 
+def sheet_files(run: RunFiles) -> list[tuple[str, str | None]]:
+    """``(sheet, file)`` of every sheet after ``summary``, in workbook order, from the files present."""
+    known = {name for _, name in SHEETS if name}
+    out = [(sheet, name) for sheet, name in SHEETS
+           if (name is None and run.has_solve) or (name is not None and run.get(name) is not None)]
+    out += [(name.removesuffix(".csv")[:31], name) for name in run.tables if name not in known]
+    if run.manifest:
+        out.append(("run_info", None))
+    return out
+
+
+def summary_frame(run: RunFiles) -> pd.DataFrame:
+    """The summary sheet: ``item, value`` rows of the headline, a blank row, then ``why`` rows."""
+    block = headline(run)
+    rows: list[tuple[object, object, str]] = [("run", block.kind, "")]
+    rows += [(line.label, line.value, line.column) for line in block.lines]
+    rows += [("why", reason, "") for reason in block.reasons]
+    return pd.DataFrame(rows, columns=["item", "value", "column"])
+
+
 def write_xlsx(run: RunFiles, path: Path) -> None:
     """Write the workbook of ``run`` to ``path``."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    for sheet, name in SHEETS:
+    _write_summary(book, summary_frame(run))
+    for sheet, name in sheet_files(run):
         if sheet == "dispatch_monthly":
-            if not run.has_solve:
-                continue
             frame = monthly_dispatch(run)
         elif sheet == "run_info":
-            if not run.manifest:
-                continue
             frame = run_info(run)
         else:
             frame = run.get(name)
-            if frame is None:
-                continue
         _write_sheet(book, sheet, frame)
     book.save(path)
+
+
+def _write_summary(book, frame: pd.DataFrame) -> None:
+    """The first sheet: the headline figures, each number formatted by its column's unit."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    sheet = book.create_sheet("summary")
+    sheet.column_dimensions["A"].width = 48
+    sheet.column_dimensions["B"].width = 90
+    bold = Font(bold=True)
+    for k, row in enumerate(frame.itertuples(index=False)):
+        label = WriteOnlyCell(sheet, value=str(row.item))
+        label.data_type = "s"
+        label.font = bold
+        value = row.value
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        elif value is not None and row.column:
+            cell.number_format = number_format(row.column)
+        if k == 0:
+            cell.font = bold
+        sheet.append([label, cell])
 
 
 def _write_sheet(book, title: str, frame: pd.DataFrame) -> None:
@@ -141,17 +195,20 @@ def _write_sheet(book, title: str, frame: pd.DataFrame) -> None:
     sheet = book.create_sheet(title)
     sheet.freeze_panes = "A2"
     formats = [number_format(str(c)) for c in frame.columns]
-    widths = [min(MAX_WIDTH, max(10, len(str(c)) + 2)) for c in frame.columns]
+    widths = [min(MAX_WIDTH, max(10, len(column_label(str(c))) + 2)) for c in frame.columns]
     columns = [_cells(frame[c]) for c in frame.columns]
     for j, values in enumerate(columns):
         sample = values[:200]
         longest = max((_shown_width(v, formats[j]) for v in sample), default=0)
         widths[j] = min(MAX_WIDTH, max(widths[j], longest + 2))
         sheet.column_dimensions[get_column_letter(j + 1)].width = widths[j]
+    from openpyxl.comments import Comment
+
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE4EE")
     header = []
     for name in frame.columns:
-        cell = WriteOnlyCell(sheet, value=str(name))
+        cell = WriteOnlyCell(sheet, value=column_label(str(name)))
+        cell.comment = Comment(f"CSV column: {name}", "allocator", width=240, height=40)
         cell.data_type = "s"
         cell.font, cell.fill, cell.alignment = bold, fill, Alignment(horizontal="center")
         header.append(cell)

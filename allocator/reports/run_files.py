@@ -24,7 +24,10 @@ from ..inputs.files import file_problem
 
 # the files of `allocator solve --out`: all of them, or none (a sweep or plan folder)
 SOLVE_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv")
-OPTIONAL_FILES = ("assumptions.csv", "marginal_values.csv", "sweep.csv", "sensitivity.csv", "plan.csv", "cashflows.csv")
+OPTIONAL_FILES = ("assumptions.csv", "marginal_values.csv", "sweep.csv", "sensitivity.csv", "breakeven.csv",
+                  "plan.csv", "cashflows.csv")
+# files that make a folder a run folder on their own (a sweep, a breakeven, a plan)
+RESULT_FILES = ("sweep.csv", "sensitivity.csv", "breakeven.csv", "plan.csv")
 #: the largest result file a report reads [bytes] (dispatch.csv of 50 site-years is about 70 MB)
 MAX_RESULT_BYTES = 2 * 2**30
 # the columns the reports use, per file (more columns are fine)
@@ -41,12 +44,14 @@ REQUIRED_COLUMNS = {
     "marginal_values.csv": ("site_id", "resource", "value_usd_per_mw_year", "loss_usd_per_mw_year"),
     "sweep.csv": ("ai_it_mw", "mining_it_mw"),
     "sensitivity.csv": ("site_id", "parameter", "level", "value", "net_usd"),
+    "breakeven.csv": ("site_id", "parameter", "breakeven_value", "below_ai_it_mw", "below_mining_it_mw",
+                      "above_ai_it_mw", "above_mining_it_mw"),
     "plan.csv": ("site_id", "year", "ai_it_mw", "mining_it_mw"),
     "cashflows.csv": ("site_id", "year", "item", "usd"),
 }
 # columns that are text even when every cell looks like a number
 TEXT_COLUMNS = frozenset({"site_id", "item", "tenant", "model", "status", "scenario_id", "parameter", "resource",
-                          "field", "unit", "source", "error"})
+                          "field", "unit", "source", "error", "scope", "constraint"})
 # columns that are text or numbers cell by cell
 MIXED_COLUMNS = frozenset({"value", "level"})
 
@@ -123,13 +128,15 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
             if file_name not in present:
                 problems.append(Problem(f"{folder / file_name}", "is missing: the run folder is incomplete.",
                                         "Re-run `allocator solve ... --out DIR --force`."))
-    elif not any(n in present for n in ("sweep.csv", "sensitivity.csv", "plan.csv")):
-        problems.append(Problem(where, "holds no result files (split.csv, sweep.csv, sensitivity.csv or plan.csv).",
+    elif not any(n in present for n in RESULT_FILES):
+        problems.append(Problem(where, "holds no result files (split.csv, sweep.csv, sensitivity.csv, breakeven.csv "
+                                "or plan.csv).",
                                 "Give the --out folder of `allocator solve` (or of a sweep or plan)."))
     if problems:
         raise InputError(problems, where)
     run = RunFiles(folder, name or folder.name)
-    for file_name in SOLVE_FILES + OPTIONAL_FILES:
+    others = sorted(n for n in present if n.endswith(".csv") and n not in SOLVE_FILES + OPTIONAL_FILES)
+    for file_name in SOLVE_FILES + OPTIONAL_FILES + tuple(others):  # every table: the workbook shows them all
         if file_name in present:
             try:
                 table = read_table(folder / file_name)
@@ -137,7 +144,7 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
                 problems.append(Problem(str(folder / file_name), f"cannot be read ({err}).",
                                         "Re-run the command that wrote it."))
                 continue
-            missing = [c for c in REQUIRED_COLUMNS[file_name] if c not in table.columns]
+            missing = [c for c in REQUIRED_COLUMNS.get(file_name, ()) if c not in table.columns]
             if missing:
                 problems.append(Problem(str(folder / file_name), f"has no column {', '.join(missing)}.",
                                         "Re-run the command that wrote it (an older or edited file?)."))

@@ -1,0 +1,228 @@
+"""The summary block every report opens with: dates, the decision, net per year, then the reasons.
+
+Built from the run folder's files alone (:class:`~allocator.reports.run_files.RunFiles`), for each
+kind of run: a solve (or a portfolio solve), a plan, a sweep, a breakeven. The HTML page shows it
+first; the workbook's first sheet holds the same rows. Columns are read by name where a file may
+gain more (``plan_summary.csv``'s every column is shown, so new figures flow through).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .labels import column_label, value_unit
+from .run_files import RunFiles
+
+HOURS_PER_YEAR = 8760.0
+
+
+@dataclass
+class Line:
+    """One headline figure: ``label``, ``value`` (a number or text) and ``column`` (the tidy name whose
+    unit suffix formats it, e.g. ``net_usd``; ``""`` for text)."""
+
+    label: str
+    value: object
+    column: str = ""
+
+
+@dataclass
+class Headline:
+    """What a run decided, in the order a reader asks: ``kind``, ``lines`` (dates, decision, money), ``reasons``."""
+
+    kind: str
+    lines: list[Line] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def run_kind(run: RunFiles) -> str:
+    """``"portfolio"``, ``"solve"``, ``"plan"``, ``"sweep"`` or ``"breakeven"`` from the files present."""
+    if run.has_solve:
+        return "portfolio" if run.get("tenants.csv") is not None else "solve"
+    if run.get("plan.csv") is not None:
+        return "plan"
+    if run.get("sweep.csv") is not None:
+        return "sweep"
+    return "breakeven"
+
+
+def headline(run: RunFiles) -> Headline:
+    """The summary block of ``run`` (see the module docstring)."""
+    kind = run_kind(run)
+    out = Headline(kind)
+    if run.has_solve:
+        _solve(run, out)
+    if run.get("plan.csv") is not None:
+        _plan(run, out)
+    if run.get("sweep.csv") is not None:
+        _sweep(run, out)
+    if run.get("breakeven.csv") is not None or run.get("sensitivity.csv") is not None:
+        _breakeven(run, out)
+    return out
+
+
+def horizon_text(run: RunFiles, site_id: str) -> str:
+    """``"2024-01-01 00:00 CST to 2024-10-26 23:00 CDT (interval starts, site time; 7,200 hours)"``."""
+    dispatch = run.get("dispatch.csv")
+    rows = dispatch[dispatch["site_id"] == site_id] if dispatch is not None else None
+    if rows is None or not len(rows):
+        return "not recorded in this folder"
+    zone = run.timezones().get(site_id, "UTC")
+    times = rows["interval_start_utc"].dt.tz_convert(zone)
+    return (f"{times.min():%Y-%m-%d %H:%M %Z} to {times.max():%Y-%m-%d %H:%M %Z} "
+            f"(first and last interval start, {zone}; {len(rows):,} intervals)")
+
+
+def _solve(run: RunFiles, out: Headline) -> None:
+    split = run.get("split.csv")
+    sites = run.manifest.get("sites", {}) if isinstance(run.manifest.get("sites"), dict) else {}
+    names = run.site_names()
+    several = len(split) > 1
+    horizons = {row.site_id: horizon_text(run, row.site_id) for row in split.itertuples(index=False)}
+    if len(set(horizons.values())) == 1:
+        out.lines.append(Line("horizon" if not several else "horizon (every site)", next(iter(horizons.values()))))
+    for row in split.itertuples(index=False):
+        tag = f"{names.get(row.site_id, row.site_id)}: " if several else ""
+        per_year = float(row.net_usd) * HOURS_PER_YEAR / float(row.hours) if row.hours else float("nan")
+        if len(set(horizons.values())) > 1:
+            out.lines.append(Line(f"{tag}horizon", horizons[row.site_id]))
+        split_text = (f"AI {row.ai_it_mw:,.1f} IT MW, mining {row.mining_it_mw:,.1f} IT MW "
+                      f"({row.ai_share_frac:.0%} / {row.mining_share_frac:.0%} of facility MW)")
+        if several:  # one line per site keeps the block on the first screen; the totals follow as numbers
+            out.lines.append(Line(f"{tag}split", f"{split_text}; net per year {per_year:,.0f} USD"))
+        else:
+            out.lines.append(Line("split", split_text))
+            out.lines.append(Line("AI IT MW", float(row.ai_it_mw), "ai_it_mw"))
+            out.lines.append(Line("mining IT MW", float(row.mining_it_mw), "mining_it_mw"))
+            out.lines.append(Line("net over the horizon (USD)", float(row.net_usd), "net_usd"))
+            if row.hours:
+                out.lines.append(Line(f"net per year (USD, x 8,760 / {int(row.hours):,} hours)", per_year, "net_usd"))
+        reason = sites.get(row.site_id, {}).get("reason") if isinstance(sites.get(row.site_id), dict) else None
+        if reason:
+            out.reasons.append(f"{tag}{reason}")
+    if several:
+        out.lines.append(Line("all sites: AI IT MW", float(split["ai_it_mw"].sum()), "ai_it_mw"))
+        out.lines.append(Line("all sites: mining IT MW", float(split["mining_it_mw"].sum()), "mining_it_mw"))
+        out.lines.append(Line("all sites: net over the horizons (USD)", float(split["net_usd"].sum()), "net_usd"))
+        out.lines.append(Line("all sites: net per year (USD, each site x 8,760 / its hours)", sum(
+            float(r.net_usd) * HOURS_PER_YEAR / float(r.hours) for r in split.itertuples() if r.hours), "net_usd"))
+    values = run.get("marginal_values.csv")
+    if values is not None and len(values):
+        for site_id, rows in values.groupby("site_id", sort=False):
+            tag = f"{names.get(site_id, site_id)}: " if several else ""
+            idle = []
+            for row in rows.to_dict("records"):
+                worth = {c.removesuffix("_usd_per_mw_year").replace("_", " "): v for c, v in row.items()
+                         if c.endswith("_usd_per_mw_year") and isinstance(v, float) and math.isfinite(v)}
+                if any(abs(v) > 0.5 for v in worth.values()):
+                    out.reasons.append(f"{tag}one more MW of {row['resource']}: " + ", ".join(
+                        f"{k} {v:,.0f} USD/MW-year" for k, v in worth.items()))
+                elif worth:
+                    idle.append(str(row["resource"]))
+            if idle:
+                out.reasons.append(f"{tag}not limiting (one more MW is worth 0 USD/MW-year): {', '.join(idle)}")
+    tenants = run.get("tenants.csv")
+    if tenants is not None and len(tenants) and {"tenant", "site_id", "it_mw"} <= set(tenants.columns):
+        for r in tenants.itertuples(index=False):
+            out.lines.append(Line(f"tenant {r.tenant} at {r.site_id}: IT MW", float(r.it_mw), "it_mw"))
+
+
+def _plan(run: RunFiles, out: Headline) -> None:
+    plan = run.get("plan.csv")
+    years = plan["year"].astype(int)
+    out.lines.append(Line("horizon", f"{years.min()} to {years.max()} ({years.nunique()} plan years)"))
+    for site_id, rows in plan.groupby("site_id", sort=False):
+        rows = rows.sort_values("year")
+        ai = rows["ai_it_mw"].astype(float)
+        online = rows[ai > 0]
+        if len(online):
+            decision = (f"AI {ai.max():,.1f} IT MW online from {int(online['year'].iloc[0])}; mining "
+                        f"{float(rows['mining_it_mw'].iloc[0]):,.1f} IT MW in {int(rows['year'].iloc[0])}, "
+                        f"{float(rows['mining_it_mw'].iloc[-1]):,.1f} in {int(rows['year'].iloc[-1])}")
+        else:
+            decision = "stay all mining: no AI conversion"
+        out.lines.append(Line(f"{site_id}: decision", decision))
+        if "net_usd" in rows.columns:
+            out.lines.append(Line(f"{site_id}: net per year, average (USD, undiscounted)",
+                                  float(rows["net_usd"].astype(float).mean()), "net_usd"))
+    summary = run.get("plan_summary.csv")
+    if summary is None:
+        return
+    for row in summary.to_dict("records"):
+        scope = row.get("scope", "")
+        for column, value in row.items():
+            if column == "scope":
+                continue
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                value = "never (or nothing converts)" if column == "payback_years" else "not defined"
+            out.lines.append(Line(f"{scope}: {column_label(column)}", value, column))
+        conversion = row.get("conversion_npv_usd")
+        if isinstance(conversion, float) and math.isfinite(conversion):
+            verb = "beats" if conversion > 0 else "does not beat"
+            out.reasons.append(f"{scope}: the plan {verb} business as usual (all mining) by "
+                               f"{abs(conversion):,.0f} USD of NPV")
+
+
+def _sweep(run: RunFiles, out: Headline) -> None:
+    from .charts import varied_columns
+
+    sweep = run.get("sweep.csv")
+    ok = sweep[sweep["status"].astype(str) == "optimal"] if "status" in sweep.columns else sweep
+    if "hours" in sweep.columns and len(sweep):
+        hours = sorted({int(h) for h in sweep["hours"].dropna()})
+        out.lines.append(Line("horizon", f"{', '.join(f'{h:,}' for h in hours)} hours per scenario "
+                                         "(the site file's price horizon)"))
+    out.lines.append(Line("scenarios", f"{len(sweep):,} ({len(ok):,} optimal)"))
+    if not len(ok):
+        return
+    ai = ok["ai_it_mw"].astype(float)
+    out.lines.append(Line("decision", f"AI {ai.min():,.1f} to {ai.max():,.1f} IT MW (median {ai.median():,.1f}); "
+                                      f"AI takes some MW in {(ai > 1e-6).sum():,} of {len(ok):,} scenarios"))
+    if {"net_usd", "hours"} <= set(ok.columns):
+        per_year = ok["net_usd"].astype(float) * HOURS_PER_YEAR / ok["hours"].astype(float)
+        out.lines.append(Line("net per year, median (USD)", float(per_year.median()), "net_usd"))
+        out.lines.append(Line("net per year, 10th to 90th percentile (USD)",
+                              f"{per_year.quantile(0.1):,.0f} to {per_year.quantile(0.9):,.0f}"))
+    swings = []
+    for column in varied_columns(ok):
+        means = ok.groupby(ok[column].astype(str))["ai_it_mw"].mean()
+        swings.append((float(means.max() - means.min()), column))
+    for swing, column in sorted(swings, reverse=True):
+        out.reasons.append(f"{column_label(column)} moves the mean AI IT MW by {swing:,.1f} MW across its values")
+
+
+def _breakeven(run: RunFiles, out: Headline) -> None:
+    sensitivity = run.get("sensitivity.csv")
+    if sensitivity is not None and len(sensitivity):
+        base = sensitivity[sensitivity["level"].astype(str) == "base"]
+        for site_id, rows in base.groupby("site_id", sort=False):
+            row = rows.iloc[0]
+            out.lines.append(Line(f"{site_id}: base split",
+                                  f"AI {float(row['ai_it_mw']):,.1f} IT MW, mining {float(row['mining_it_mw']):,.1f} "
+                                  "IT MW"))
+            out.lines.append(Line(f"{site_id}: base net over the horizon (USD)", float(row["net_usd"]), "net_usd"))
+    breakeven = run.get("breakeven.csv")
+    if breakeven is None:
+        return
+    for row in breakeven.to_dict("records"):
+        unit = value_unit(row["parameter"])
+        value = float(row["breakeven_value"])
+        out.reasons.append(
+            f"{row['site_id']}: {row['parameter']} breaks even at "
+            f"{f'{value * 100:.4g}%' if unit == '%' else number_text(value) + (' ' + unit if unit else '')}: "
+            f"below it AI {float(row['below_ai_it_mw']):,.1f} / mining {float(row['below_mining_it_mw']):,.1f} "
+            f"IT MW, above it AI {float(row['above_ai_it_mw']):,.1f} / mining "
+            f"{float(row['above_mining_it_mw']):,.1f} IT MW")
+    if not len(breakeven):
+        out.reasons.append("no parameter changes the split within its searched range")
+
+
+def number_text(value: float) -> str:
+    """A parameter value for a sentence: ``127,424``, ``92.65``, ``8.202e+13``."""
+    size = abs(value)
+    if size >= 1e12 or (0 < size < 1e-3):
+        return f"{value:.4g}"
+    return f"{value:,.0f}" if size >= 1000 else f"{value:,.4g}"
