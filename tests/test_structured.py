@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from allocator.inputs.schema import SiteFile
-from allocator.inputs.site import Site
+from allocator.inputs.site import Site, _grid_cap
 from allocator.lp import model, structured
 from allocator.lp.results import site_solution
 from allocator.lp.solve import solve_model, worst_violation
@@ -43,16 +43,25 @@ def random_site(rng: np.random.Generator, k: int, *, sla: bool = False) -> Site:
     efficiencies = rng.choice(np.arange(12.0, 40.0, 0.5), size=n_f, replace=False)
     fleets = [{"model": f"asic{f}", "efficiency_j_per_th": float(e), "mw": float(rng.uniform(5, facility))}
               for f, e in enumerate(efficiencies)]
-    cap = np.full(hours, interconnect)
-    for _ in range(int(rng.integers(0, 3))):  # curtailment events
+    index = pd.date_range("2024-01-01", periods=hours, freq="h", tz="UTC")
+    events = []
+    for _ in range(int(rng.integers(0, 3))):  # curtailment events, as a site file states them
         start = int(rng.integers(0, hours))
-        cap[start:start + int(rng.integers(1, 8))] = float(rng.uniform(0.0, interconnect))
+        end = min(hours, start + int(rng.integers(1, 8)))
+        events.append({"start": f"{index[start]:%Y-%m-%dT%H:%M}Z",
+                       "end": f"{index[end - 1] + pd.Timedelta(hours=1):%Y-%m-%dT%H:%M}Z",
+                       "cap_mw": float(rng.uniform(0.0, interconnect))})
+    cap = np.full(hours, interconnect)
+    for event in events:
+        inside = (index >= pd.Timestamp(event["start"])) & (index < pd.Timestamp(event["end"]))
+        cap[inside] = np.minimum(cap[inside], event["cap_mw"])
     doc = {
         "site": {"interconnect_mw": interconnect, "facility_mw": facility},
         "prices": {"file": "prices.csv"},
         "mining": {"pue": pue_m, "pool_fee_frac": float(rng.uniform(0, 0.03)),
                    "opex_usd_per_mw_year": float(rng.uniform(0, 80_000)), "fleet": fleets,
                    "min_uptime_frac": float(rng.uniform(0.1, 0.6)) if sla else 0.0},
+        "curtailment": events,
     }
     utilization = np.ones(hours)
     if n_l:
@@ -79,8 +88,10 @@ def random_site(rng: np.random.Generator, k: int, *, sla: bool = False) -> Site:
     prices[rng.random(hours) < 0.05] = float(rng.uniform(500, 3000))  # scarcity hours
     hashprice = (np.full(hours, float(rng.uniform(25, 70))) if rng.random() < 0.5
                  else rng.uniform(25, 70, hours))
-    return Site(id=f"case{k}", path=None, config=SiteFile.model_validate(doc),
-                index=pd.date_range("2024-01-01", periods=hours, freq="h", tz="UTC"),
+    config = SiteFile.model_validate(doc)
+    problems: list = []
+    assert np.array_equal(_grid_cap(config, index, "case", problems), cap) and not problems
+    return Site(id=f"case{k}", path=None, config=config, index=index,
                 price_usd_per_mwh=prices, hashprice_usd_per_ph_day=hashprice, grid_cap_mw=cap,
                 ai_utilization_frac=utilization)
 
@@ -203,11 +214,43 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
         assert list(ours.columns) == list(theirs.columns)
         np.testing.assert_allclose(ours[numeric].to_numpy(float), theirs[numeric].to_numpy(float),
                                    rtol=1e-7, atol=1e-5, err_msg=name)
-    # marginal values are LP duals: this optimum is degenerate (halls and grid bind together), where
-    # HiGHS's dual and ours are two of many optimal duals (both checked as such above); same rows here
+    # one-sided marginal values are unique: structured re-solves against HiGHS's warm re-solves
     ours = pd.read_csv(outs["structured"] / "marginal_values.csv")
     theirs = pd.read_csv(outs["highs"] / "marginal_values.csv")
     assert ours[["site_id", "resource"]].equals(theirs[["site_id", "resource"]])
+    for column in ("value_usd_per_mw_year", "loss_usd_per_mw_year"):
+        np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-6, atol=1e-3, err_msg=column)
+    # the LP duals are one optimal dual among many where limits bind together (halls and grid here):
+    # each lies between the one-sided values, as any optimal dual does
+    plain = ours["site_id"] == "plain"
+    assert (ours["lp_dual_usd_per_mw_year"][plain] >= ours["value_usd_per_mw_year"][plain] - 1e-3).all()
+    assert (ours["lp_dual_usd_per_mw_year"][plain] <= ours["loss_usd_per_mw_year"][plain].fillna(np.inf) + 1e-3).all()
     ours = pd.read_csv(outs["structured"] / "dispatch.csv")
     theirs = pd.read_csv(outs["highs"] / "dispatch.csv")
     np.testing.assert_allclose(ours["mining_it_mw"], theirs["mining_it_mw"], atol=1e-6)
+
+
+def test_one_sided_marginal_values_and_reasons_equal_highs_on_random_sites():
+    """``solve_site`` both ways on 150 random sites: the one-sided marginal values (unique, unlike the
+    duals) agree, and so do the reasons and the financial items."""
+    from allocator.lp.results import reason, solve_site
+
+    rng = np.random.default_rng(1717)
+    compared = 0
+    for k in range(150):
+        site = random_site(rng, k)
+        ours, _ = solve_site(site, "structured", None)
+        theirs, _ = solve_site(site, "highs", None)
+        assert ours.method.startswith("structured")
+        for item, usd in theirs.financials_usd.items():
+            assert ours.financials_usd[item] == pytest.approx(usd, rel=1e-7, abs=1e-3), (k, item)
+        for resource, value in theirs.marginal_usd_per_mw_year.items():
+            mine = ours.marginal_usd_per_mw_year[resource]
+            for a, b in ((mine.value_usd_per_mw_year, value.value_usd_per_mw_year),
+                         (mine.loss_usd_per_mw_year, value.loss_usd_per_mw_year)):
+                assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-6, abs=1e-2), (k, resource)
+                compared += 1
+        if np.allclose(ours.lease_mw, theirs.lease_mw, atol=1e-6) and np.allclose(ours.fleet_mw, theirs.fleet_mw,
+                                                                                    atol=1e-6):
+            assert reason(ours) == reason(theirs), k
+    assert compared > 1000

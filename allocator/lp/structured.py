@@ -225,7 +225,8 @@ class _Master:
         return row[:self.n_fixed_rows] * self.scale, row[self.n_fixed_rows:], col[:self.n] * self.scale
 
 
-def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int = MAX_ITERATIONS) -> StructuredOptimum:
+def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int = MAX_ITERATIONS,
+                     best_at_stall: bool = False) -> StructuredOptimum:
     """The exact optimum of a base-model site by cutting planes (see the module docstring).
 
     Parameters
@@ -236,6 +237,9 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
         Relative gap between the master's bound and the best evaluated first stage at which to stop.
     max_iterations : int
         Most cuts; past it a :class:`allocator.errors.SolverError` is raised (the caller falls back to HiGHS).
+    best_at_stall : bool
+        Instead of raising, return the best first stage evaluated (``gap_frac`` says how close it is
+        proved to be; the marginal re-solves use it with a tighter ``rel_gap``).
     """
     from ..errors import Problem, SolverError
 
@@ -270,13 +274,20 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
         if best is None or net > best[0]:
             best = (net, y.copy(), x)
         gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
-        if gap <= rel_gap:
-            break
+        if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
+            break  # closed, or (re-solves) a cut that no longer improves on the best
         master.cut(y, value, grad)
         cuts.append(mu)
     else:
+        if best_at_stall:
+            return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
         raise SolverError([Problem(site.id, f"the structured cutting planes did not close the gap in "
                                    f"{max_iterations} cuts (gap {gap:.2g}).", "Use --solver highs.")])
+    return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
+
+
+def _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0) -> StructuredOptimum:
+    """The optimum and the duals aggregated from the master's cut weights."""
     net, y_best, x = best
     fixed, weights, reduced = master.duals()
     weights = np.clip(weights, 0.0, None)  # HiGHS: d(objective)/d(bound), >= 0 on a binding <= row
@@ -332,8 +343,10 @@ def lp_solution(block, optimum: StructuredOptimum, solver: str):
 
 
 #: first step of the one-sided re-solves [MW]; each further step is ten times smaller
-FIRST_DELTA_MW = 1e-3
-TRIES = 5
+FIRST_DELTA_MW = 0.1
+TRIES = 6
+#: a field that cannot move this far has no value that way (NaN), as in allocator.lp.one_sided [MW]
+NAN_STEP_MW = 1e-3
 
 
 def marginal_values(site: Site, optimum: StructuredOptimum, duals: dict) -> dict:
@@ -343,7 +356,8 @@ def marginal_values(site: Site, optimum: StructuredOptimum, duals: dict) -> dict
     (:mod:`allocator.lp.one_sided`), annualized [USD per MW-year]. The optimum ``phi`` is concave in
     each field, so its secant slope over ``[v, v + d]`` never rises as ``d`` grows: when the slopes
     over ``d`` and ``d / 10`` agree, ``phi`` is linear on ``[v, v + d]`` and that slope is the one-sided
-    derivative. Each re-solve closes its cutting planes to a relative gap of 1e-15.
+    derivative. Each re-solve closes its cutting planes as far as the master LP allows (a relative gap
+    of 1e-13, or the best cut when they stall), and the slopes are compared within what the gaps leave open.
     """
     from .marginal import HOURS_PER_YEAR, MarginalValue
     from .one_sided import resource_fields
@@ -351,27 +365,34 @@ def marginal_values(site: Site, optimum: StructuredOptimum, duals: dict) -> dict
     annualize = HOURS_PER_YEAR / site.hours if site.hours else 0.0
     out = {}
     for resource, path in resource_fields(site.config):
-        right = _slope(site, path, +1.0, optimum.objective_usd)
-        left = _slope(site, path, -1.0, optimum.objective_usd)
+        right = _slope(site, path, +1.0, optimum)
+        left = _slope(site, path, -1.0, optimum)
         dual = duals[resource].lp_dual_usd_per_mw_year if resource in duals else float("nan")
         out[resource] = MarginalValue(right * annualize + 0.0, left * annualize + 0.0, dual)
     return out
 
 
-def _slope(site: Site, path: str, sign: float, base_usd: float) -> float:
+def _slope(site: Site, path: str, sign: float, base: StructuredOptimum) -> float:
     """Slope of the optimum when the field at ``path`` moves by ``sign`` [USD per MW over the horizon];
     NaN when it cannot move that way (invalid file or infeasible site)."""
     from . import diagnosis
     from .one_sided import field_value, moved_site
 
     value = field_value(site.config, path)
+    base_usd = base.objective_usd
     delta, previous, slope = FIRST_DELTA_MW, None, float("nan")
     for _ in range(TRIES):
         moved = moved_site(site, path, value + sign * delta)
         if moved is None or diagnosis.conflicts(moved):
-            return float("nan")
-        slope = (solve_structured(moved, rel_gap=1e-15).objective_usd - base_usd) / (sign * delta)
-        if previous is not None and abs(slope - previous) <= 1e-7 * max(1.0, abs(slope)) + 1e-13 * abs(base_usd) / delta:
+            if delta > NAN_STEP_MW:  # the field may still move a little (a min_mw of 0.05 down)
+                delta, previous = max(delta / 10.0, NAN_STEP_MW), None
+                continue
+            return float("nan")  # as allocator.lp.one_sided: it cannot move 1e-3 MW that way
+        optimum = solve_structured(moved, rel_gap=1e-13, best_at_stall=True)
+        slope = (optimum.objective_usd - base_usd) / (sign * delta)
+        # what the proved gaps leave uncertain in a secant slope [USD per MW]
+        noise = 2.0 * (optimum.gap_frac + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
+        if previous is not None and abs(slope - previous) <= 1e-7 * max(1.0, abs(slope)) + 20.0 * noise:
             return slope
         previous, delta = slope, delta / 10.0
     return slope
