@@ -30,8 +30,10 @@ multipliers ``w_k`` on its cuts (they sum to 1), ``sum_k w_k mu_k`` and
 price the dispatch at ``Q(y*)``; with the master's duals of the convertible,
 halls and firm-AI rows and of the bounds of ``a_l`` and ``m_f`` they are an
 optimal dual of the site LP. They are returned in the LP's own layout
-(:class:`allocator.lp.solve.Solution`), so marginal values, shadow prices and
-reasons come out of the same code as for HiGHS.
+(:class:`allocator.lp.solve.Solution`), so shadow prices, the LP-dual column
+of the marginal values and the reasons come out of the same code as for
+HiGHS. The one-sided marginal values (:func:`marginal_values`) are computed
+by structured re-solves of the site with one field moved.
 
 Coverage: the base model (leases, fleets, curtailment caps, utilization
 profiles, pass-through or not, price adders and TOU adders folded into the
