@@ -254,3 +254,20 @@ def test_one_sided_marginal_values_and_reasons_equal_highs_on_random_sites():
                                                                                     atol=1e-6):
             assert reason(ours) == reason(theirs), k
     assert compared > 1000
+
+
+def test_cutting_planes_that_do_not_close_fall_back_to_highs(monkeypatch):
+    from allocator.errors import Problem, SolverError
+    from allocator.lp.results import solve_site
+
+    site = random_site(np.random.default_rng(11), 0)
+    reference, _ = solve_site(site, "highs", None)
+
+    def stalls(*args, **kwargs):
+        raise SolverError([Problem(site.id, "the structured cutting planes did not close the gap in 2000 cuts.",
+                                   "Use --solver highs.")])
+
+    monkeypatch.setattr(structured, "solve_structured", stalls)
+    solution, _ = solve_site(site, "structured", None)
+    assert solution.method.startswith("HiGHS") and "did not converge" in solution.method
+    assert solution.objective_usd == pytest.approx(reference.objective_usd, rel=1e-12)
