@@ -24,8 +24,9 @@ from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_p
 from ..inputs.site import Site, crf
 from . import marginal, model
 from .extensions import EXTENSIONS
+from ..errors import SolverError
 from .model import LinearModel, SiteBlock
-from .solve import Solution, dist_version, solve_model, tool_version
+from .solve import Solution, dist_version, solve_model, solver_version, tool_version
 
 #: the signed items of financials.csv, in order (each defined in the README's outputs section);
 #: AI's fixed cost is two items, so that capex and opex read the same in ``solve`` and ``plan``:
@@ -67,6 +68,7 @@ class SiteSolution:
     power: Any = None  # contracts, 4CP, demand response: allocator.power.results.PowerOutcome
     marginal_usd_per_mw_year: dict[str, marginal.MarginalValue] = field(default_factory=dict)  # marginal.py
     shadow_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict)   # marginal.py
+    method: str = ""  # how the site was solved, for the manifest (solve_site)
 
     @property
     def ai_it_mw(self) -> float:
@@ -252,14 +254,43 @@ def reason(s: SiteSolution) -> str:
 
 
 def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[SiteSolution, dict[str, float]]:
-    """Build, solve and extract one site's LP; return its solution and phase times [s]."""
+    """Build, solve and extract one site's LP; return its solution and phase times [s].
+
+    ``solver="structured"`` solves the sites :func:`allocator.lp.structured.not_covered` accepts by
+    cutting planes (exact, no hourly LP) and the others with HiGHS; ``SiteSolution.method`` says which.
+    """
     t1 = time.perf_counter()
     lp = model.build([site], name=site.id)
     build_s = time.perf_counter() - t1
-    solution = solve_model(lp, solver=solver, time_limit_s=time_limit_s)
+    method = ""
+    solution = optimum = None
+    if solver == "structured":
+        from . import structured
+
+        method = structured.not_covered(site) or ""
+        if not method:
+            try:
+                optimum = structured.solve_structured(site)
+            except SolverError as err:
+                optimum = None
+                method = f"the cutting planes did not converge ({err.problems[0].message})"
+            else:
+                solution = structured.lp_solution(lp.blocks[0], optimum, solver_version("structured"))
+                method = f"{structured.METHOD}, {optimum.iterations} cuts, gap {optimum.gap_frac:.1e}"
+        if solution is None:
+            method = f"HiGHS (interior point with crossover): {method}"
+    if solution is None:
+        solution = solve_model(lp, solver="highs" if solver == "structured" else solver, time_limit_s=time_limit_s)
     t2 = time.perf_counter()
-    site_sol = site_solution(lp.blocks[0], solution, lp=lp)
+    if optimum is None:
+        site_sol = site_solution(lp.blocks[0], solution, lp=lp)
+    else:  # the one-sided values by structured re-solves, not by a HiGHS model this run never built
+        site_sol = site_solution(lp.blocks[0], solution)
+        t_m = time.perf_counter()
+        site_sol.marginal_usd_per_mw_year = structured.marginal_values(site, optimum, site_sol.marginal_usd_per_mw_year)
+        solution.seconds["marginal"] = time.perf_counter() - t_m
     solution.highs = solution.resolver = None  # HiGHS's memory goes with the site
+    site_sol.method = method  # empty for --solver highs or cbc: the run-wide solver says it
     check_objective(site_sol, solution.objective_usd)
     marginal_s = solution.seconds.get("marginal", 0.0)  # the warm re-solves of the one-sided values
     return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],
@@ -362,7 +393,8 @@ class Result:
     def site_records(self) -> list[dict]:
         """Per site: ``site_id, site_file, hours, objective_usd, inputs_sha256`` (for the manifest)."""
         return [{"site_id": s.site.id, "site_file": s.site.path, "hours": s.site.hours,
-                 "objective_usd": s.objective_usd, "inputs_sha256": s.site.file_sha256()} for s in self.sites]
+                 "objective_usd": s.objective_usd, "inputs_sha256": s.site.file_sha256(),
+                 "method": s.method} for s in self.sites]
 
     def manifest(self) -> dict:
         """Versions, solver, status, objective, input hashes and phase timings."""
@@ -383,8 +415,8 @@ class Result:
             "status": "optimal",
             "objective_usd": self.objective_usd,
             "sites": {r["site_id"]: {"objective_usd": r["objective_usd"], "hours": r["hours"],
-                                     "site_file": str(r["site_file"]), "reason": reasons.get(r["site_id"], "")}
-                      for r in records},
+                                     "site_file": str(r["site_file"]), "reason": reasons.get(r["site_id"], ""),
+                                     **({"method": r["method"]} if r.get("method") else {})} for r in records},
             "inputs_sha256": inputs,
             "seconds": {k: round(v, 6) for k, v in self.seconds.items()},
             "warnings": self.warnings,

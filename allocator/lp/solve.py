@@ -20,7 +20,7 @@ from ..errors import InfeasibleError, Problem, SolverError
 from ..inputs.site import Site
 from . import diagnosis, matrix, model
 
-SOLVERS = ("highs", "cbc")
+SOLVERS = ("highs", "structured", "cbc")
 
 
 @dataclass
@@ -62,18 +62,20 @@ class Solution:
 
 
 def solver_version(name: str = "highs") -> str:
-    """``"HiGHS 1.15.1"`` or ``"CBC"``."""
+    """``"HiGHS 1.15.1"``, ``"structured + HiGHS 1.15.1"`` or ``"CBC (via PuLP)"``."""
     if name == "highs":
         return f"HiGHS {metadata.version('highspy')}"
+    if name == "structured":  # cutting planes whose master LP, and every site they do not cover, go to HiGHS
+        return f"structured + HiGHS {metadata.version('highspy')}"
     return "CBC (via PuLP)"
 
 
 def pick_solver(name: str) -> str:
     """Check that ``name`` can run here; return it."""
-    if name == "highs":
+    if name in ("highs", "structured"):
         # find_spec, not PuLP's check: importing PuLP costs ~0.1 s that a HiGHS run never needs
         if importlib.util.find_spec("highspy") is None:
-            raise SolverError([Problem("--solver highs", "highspy is not installed.",
+            raise SolverError([Problem(f"--solver {name}", "highspy is not installed.",
                                        "pip install highspy, or run `make demo` which installs it.")])
         return name
     if name == "cbc":

@@ -31,8 +31,9 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
     ----------
     sites : Site, path, or a list of them
         Sites (or site files) to solve; independent of each other.
-    solver : {"highs", "cbc"}
-        LP solver; HiGHS by default.
+    solver : {"highs", "structured", "cbc"}
+        LP solver; HiGHS by default. ``"structured"``: exact cutting planes for the base-model sites
+        (:mod:`allocator.lp.structured`), HiGHS for the others; ``SiteSolution.method`` says which.
     time_limit_s : float, optional
         Per-site solver time limit [s].
     workers : int

@@ -55,6 +55,7 @@ class SiteSummary:
     reason: str
     pickled_tables: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    method: str = ""  # how the site was solved (SiteSolution.method)
 
     def table(self, name: str) -> pd.DataFrame:
         """The site's table ``name`` (a Result attribute: ``"split"``, ``"financials"``, ...)."""
@@ -70,7 +71,7 @@ def summarize(solution: results.SiteSolution) -> SiteSummary:
     tables["assumptions"] = assumptions_table([site])
     pickled = {name: pickle.dumps(table, pickle.HIGHEST_PROTOCOL) for name, table in tables.items()}
     return SiteSummary(site.id, site.path, site.hours, solution.objective_usd, site.file_sha256(),
-                       results.reason(solution), pickled, [str(w) for w in site.warnings])
+                       results.reason(solution), pickled, [str(w) for w in site.warnings], solution.method)
 
 
 def solve_summarized(sites: list, also: Callable | None = None, **options) -> SummaryResult:
@@ -137,4 +138,5 @@ class SummaryResult(Result):
 
     def site_records(self) -> list[dict]:
         return [{"site_id": s.site_id, "site_file": s.site_file, "hours": s.hours,
-                 "objective_usd": s.objective_usd, "inputs_sha256": s.inputs_sha256} for s in self.sites]
+                 "objective_usd": s.objective_usd, "inputs_sha256": s.inputs_sha256, "method": s.method}
+                for s in self.sites]

@@ -1,0 +1,400 @@
+"""An exact solver for the base site model that uses its structure: cutting planes over a_l and m_f.
+
+Once the lease MW ``a = sum_l a_l`` and the fleet MW ``m_f`` are fixed, the
+site LP (:mod:`allocator.lp.model`) falls apart by hour: in hour ``t`` the
+fleets share the IT headroom ``(c_t - pue_ai u_t a) / pue_m`` and each runs at
+most ``m_f``, earning its margin ``r_{f,t}`` per IT MWh (hashprice revenue
+minus ``pue_m`` x price). That one-row LP is a fractional knapsack, solved
+greedily: fleets in decreasing margin, while the margin is positive, until
+the headroom is used. Its optimal duals are explicit:
+
+- ``mu_t`` [USD per IT MWh of headroom]: 0 when headroom is left, else the best
+  margin among the fleets not running in full (clipped at 0);
+- ``lambda_{f,t} = max(0, r_{f,t} - mu_t)`` (the row ``x_{f,t} <= m_f``).
+
+So the dispatch value ``Q(a, m) = sum_t knapsack_t`` is concave and piecewise
+linear, with the supergradient ``dQ/dm_f = sum_t lambda_{f,t}`` and
+``dQ/da_l = -sum_t mu_t pue_ai u_t / pue_m``. Kelley's cutting planes solve
+
+    max  lease_obj . a + fleet_obj . m + theta
+    s.t. theta <= Q(y_k) + g_k . (y - y_k)   for every evaluated y_k
+         the first-stage rows of MODEL.md 1, 3 and 4 (convertible, halls, firm AI)
+
+in a master LP of ``L + F + 1`` columns (HiGHS), until the master's bound and
+the best evaluated ``y`` agree to a relative gap of 1e-9. ``Q`` is polyhedral,
+so Kelley's method ends in finitely many cuts.
+
+Duals of the whole site LP come from the same cuts: with the master's
+multipliers ``w_k`` on its cuts (they sum to 1), ``sum_k w_k mu_k`` and
+``sum_k w_k lambda_k`` are dual feasible for every hour and, at the optimum,
+price the dispatch at ``Q(y*)``; with the master's duals of the convertible,
+halls and firm-AI rows and of the bounds of ``a_l`` and ``m_f`` they are an
+optimal dual of the site LP. They are returned in the LP's own layout
+(:class:`allocator.lp.solve.Solution`), so shadow prices, the LP-dual column
+of the marginal values and the reasons come out of the same code as for
+HiGHS. The one-sided marginal values (:func:`marginal_values`) are computed
+by structured re-solves of the site with one field moved.
+
+Coverage: the base model (leases, fleets, curtailment caps, utilization
+profiles, pass-through or not, price adders and TOU adders folded into the
+price). Not covered, solved by HiGHS instead: the uptime SLA
+(``mining.min_uptime_frac > 0`` with a fleet) and power-market terms that add
+LP rows or columns (contracts, 4CP, demand response).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..inputs.site import Site
+from .model import objective_usd_per_mw
+
+#: relative gap at which the cutting planes stop
+REL_GAP = 1e-9
+#: most cuts before the site is handed to HiGHS instead
+MAX_ITERATIONS = 2000
+METHOD = "structured (Kelley cutting planes over leases and fleets, greedy hourly dispatch)"
+
+
+def not_covered(site: Site) -> str | None:
+    """Why the structured solver does not cover ``site`` (None: it does)."""
+    if site.power is not None and site.power.has_lp_terms:
+        return "power-market terms (contracts, 4CP or demand response) add LP rows"
+    if site.config.mining.fleet and site.config.mining.min_uptime_frac > 0:
+        return "the uptime SLA (mining.min_uptime_frac > 0) couples the hours"
+    return None
+
+
+@dataclass
+class StructuredOptimum:
+    """The exact optimum of one site and the optimal duals of its LP.
+
+    Attributes
+    ----------
+    lease_mw : np.ndarray
+        (L,) IT MW leased per tenant.
+    fleet_mw : np.ndarray
+        (F,) IT MW kept per fleet.
+    run_mw : np.ndarray
+        (F, H) IT MW running.
+    objective_usd : float
+        Net USD over the horizon.
+    gap_frac : float
+        Relative gap proved between the master's bound and this optimum.
+    iterations : int
+        Cuts evaluated.
+    mu_usd_per_mwh : np.ndarray
+        (H,) dual of the headroom per IT MWh (grid row dual x pue_m).
+    lambda_usd_per_mwh : np.ndarray
+        (F, H) dual of ``x_{f,t} <= m_f``.
+    convertible_dual, halls_dual, firm_dual : float
+        Master row duals [USD per IT MW, per grid MW, per grid MW] over the horizon.
+    lease_dual, fleet_dual : np.ndarray
+        Reduced costs of ``a_l`` and ``m_f`` at their active bound [USD per IT MW over the horizon].
+    seconds : float
+        Wall time of the cutting planes [s].
+    """
+
+    lease_mw: np.ndarray
+    fleet_mw: np.ndarray
+    run_mw: np.ndarray
+    objective_usd: float
+    gap_frac: float
+    iterations: int
+    mu_usd_per_mwh: np.ndarray
+    lambda_usd_per_mwh: np.ndarray
+    convertible_dual: float
+    halls_dual: float
+    firm_dual: float
+    lease_dual: np.ndarray
+    fleet_dual: np.ndarray
+    seconds: float = 0.0
+
+
+class Dispatch:
+    """The hourly knapsacks of one site: margins, fleet order per hour and headroom coefficients.
+
+    Parameters
+    ----------
+    site : Site
+        A site :func:`not_covered` accepts.
+    """
+
+    def __init__(self, site: Site) -> None:
+        cfg = site.config
+        self.lease_obj, self.fleet_obj, self.margin = objective_usd_per_mw(site)  # margin: (F, H) [USD/IT MWh]
+        self.order = np.argsort(-self.margin, axis=0, kind="stable")
+        self.pue_m = cfg.mining.pue
+        n_h = site.hours
+        self.ai_grid = (cfg.ai.pue * site.ai_utilization_frac) if site.has_ai else np.zeros(n_h)
+        self.cap = np.asarray(site.grid_cap_mw, float)
+        self.hours = np.arange(n_h)
+
+    def evaluate(self, a: float, m: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """Q(a, m) [USD], the dispatch x (F, H) [IT MW], mu (H,) and lambda (F, H) [USD per IT MWh]."""
+        n_f, n_h = self.margin.shape
+        left = np.maximum(self.cap - self.ai_grid * a, 0.0) / self.pue_m
+        x = np.zeros((n_f, n_h))
+        for k in range(n_f):
+            f = self.order[k]
+            r = self.margin[f, self.hours]
+            run = np.where(r > 0, np.minimum(m[f], left), 0.0)
+            x[f, self.hours] = run
+            left = left - run
+        if n_f == 0:
+            return 0.0, x, np.zeros(n_h), x
+        # min(m, left) is exactly left when the headroom runs out, so the subtraction leaves exactly 0
+        binding = left <= 0.0
+        not_full = x < m[:, None]
+        best_open = np.where(not_full, self.margin, -np.inf).max(axis=0)
+        mu = np.where(binding, np.maximum(best_open, 0.0), 0.0)
+        lam = np.maximum(self.margin - mu[None, :], 0.0)
+        return float((self.margin * x).sum()), x, mu, lam
+
+    def gradient(self, mu: np.ndarray, lam: np.ndarray, n_lease: int) -> np.ndarray:
+        """Supergradient of Q w.r.t. ``(a_1..a_L, m_1..m_F)`` [USD per IT MW]."""
+        d_a = -float(mu @ self.ai_grid) / self.pue_m
+        return np.r_[np.full(n_lease, d_a), lam.sum(axis=1)]
+
+
+class _Master:
+    """max c.y + theta over the first-stage rows and the cuts, held warm in HiGHS (scaled by ``scale``)."""
+
+    def __init__(self, site: Site, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: float) -> None:
+        import highspy
+
+        from .solve import _quiet_highs
+
+        cfg = site.config
+        n_l = len(cfg.ai.lease) if site.has_ai else 0
+        self.n = cost.size
+        self.scale = scale
+        self.h = h = _quiet_highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+        h.addVars(self.n + 1, np.r_[lower, -np.inf], np.r_[upper, np.inf])
+        h.changeColsCost(self.n + 1, np.arange(self.n + 1, dtype=np.int32), np.r_[cost / scale, 1.0])
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.rows: dict[str, int] = {}
+        lease = np.r_[np.ones(n_l), np.zeros(self.n - n_l)]
+        if n_l:
+            self._row("convertible", lease, cfg.ai.convertible_mw)
+        if self.n:
+            pue_ai = cfg.ai.pue if site.has_ai else 0.0
+            self._row("halls", pue_ai * lease + cfg.mining.pue * (1.0 - lease), site.facility_mw)
+        if n_l:
+            self._row("firm_ai", cfg.ai.pue * lease, float(np.min(site.grid_cap_mw)))
+        self.n_fixed_rows = self.h.getNumRow()
+
+    def _row(self, name: str, coef: np.ndarray, upper: float) -> None:
+        self.rows[name] = self.h.getNumRow()
+        keep = np.flatnonzero(coef != 0)
+        self.h.addRow(-np.inf, float(upper), keep.size, keep.astype(np.int32), coef[keep].astype(float))
+
+    def cut(self, y0: np.ndarray, value: float, grad: np.ndarray) -> None:
+        """theta - g.y <= Q(y0) - g.y0 (scaled)."""
+        cols = np.r_[self.n, np.arange(self.n)].astype(np.int32)
+        coef = np.r_[1.0, -grad / self.scale]
+        self.h.addRow(-np.inf, (value - float(grad @ y0)) / self.scale, cols.size, cols, coef)
+
+    def solve(self) -> tuple[np.ndarray, float]:
+        import highspy
+
+        from ..errors import Problem, SolverError
+        from .solve import raise_if_interrupted, run
+
+        run(self.h)
+        raise_if_interrupted(self.h)
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverError([Problem("--solver structured",
+                                       f"the master LP returned {self.h.modelStatusToString(status)!r}.",
+                                       "Rerun with --solver highs.")])
+        x = np.asarray(self.h.getSolution().col_value, float)
+        return x[:self.n], float(self.h.getInfo().objective_function_value) * self.scale
+
+    def duals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Row duals of the fixed rows, of the cuts (their weights), and the reduced costs of y (unscaled)."""
+        sol = self.h.getSolution()
+        row = np.asarray(sol.row_dual, float)
+        col = np.asarray(sol.col_dual, float)
+        return row[:self.n_fixed_rows] * self.scale, row[self.n_fixed_rows:], col[:self.n] * self.scale
+
+
+def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int = MAX_ITERATIONS,
+                     best_at_stall: bool = False) -> StructuredOptimum:
+    """The exact optimum of a base-model site by cutting planes (see the module docstring).
+
+    Parameters
+    ----------
+    site : Site
+        A site :func:`not_covered` accepts and :func:`allocator.lp.diagnosis.conflicts` finds feasible.
+    rel_gap : float
+        Relative gap between the master's bound and the best evaluated first stage at which to stop.
+    max_iterations : int
+        Most cuts; past it a :class:`allocator.errors.SolverError` is raised (the caller falls back to HiGHS).
+    best_at_stall : bool
+        Instead of raising, return the best first stage evaluated (``gap_frac`` says how close it is
+        proved to be; the marginal re-solves use it with a tighter ``rel_gap``).
+    """
+    from ..errors import Problem, SolverError
+
+    t0 = time.perf_counter()
+    cfg = site.config
+    dispatch = Dispatch(site)
+    leases = cfg.ai.lease if site.has_ai else []
+    n_l, n_f = len(leases), len(cfg.mining.fleet)
+    lower = np.array([lease.min_mw for lease in leases] + [0.0] * n_f, float)
+    upper = np.array([cfg.lease_max_mw(lease) for lease in leases] + [f.mw for f in cfg.mining.fleet], float)
+    cost = np.r_[dispatch.lease_obj, dispatch.fleet_obj].astype(float)
+    # Q is non-increasing in a and non-decreasing in m: its value at (signed leases, every fleet) bounds it
+    y = np.r_[lower[:n_l], upper[n_l:]]
+    cuts: list[np.ndarray] = []  # mu of each cut, in the master's row order
+
+    def evaluate(y: np.ndarray):
+        value, x, mu, lam = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
+        return value, x, mu, lam, dispatch.gradient(mu, lam, n_l)
+
+    value, x, mu, lam, grad = evaluate(y)
+    scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
+    master = _Master(site, cost, lower, upper, scale)
+    master.cut(y, value, grad)  # with y bounded, this first cut bounds theta
+    cuts.append(mu)
+    best = None
+    gap, iteration = np.inf, 0
+    for iteration in range(1, max_iterations + 1):
+        y, bound = master.solve()
+        y = np.minimum(np.maximum(y, lower), upper)
+        value, x, mu, lam, grad = evaluate(y)
+        net = float(cost @ y) + value
+        if best is None or net > best[0]:
+            best = (net, y.copy(), x)
+        gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
+        if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
+            break  # closed, or (re-solves) a cut that no longer improves on the best
+        master.cut(y, value, grad)
+        cuts.append(mu)
+    else:
+        if best_at_stall:
+            return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
+        raise SolverError([Problem(site.id, f"the structured cutting planes did not close the gap in "
+                                   f"{max_iterations} cuts (gap {gap:.2g}).", "Use --solver highs.")])
+    return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
+
+
+def _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0) -> StructuredOptimum:
+    """The optimum and the duals aggregated from the master's cut weights."""
+    net, y_best, x = best
+    fixed, weights, reduced = master.duals()
+    weights = np.clip(weights, 0.0, None)  # HiGHS: d(objective)/d(bound), >= 0 on a binding <= row
+    if weights.sum() > 0:
+        weights = weights / weights.sum()
+    mu_all = np.array(cuts)
+    mu_star = weights @ mu_all if len(cuts) else np.zeros(site.hours)
+    lam_star = np.zeros_like(dispatch.margin)
+    for w, mu_k in zip(weights, cuts):
+        if w > 0:
+            lam_star += w * np.maximum(dispatch.margin - mu_k[None, :], 0.0)
+    return StructuredOptimum(
+        lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:], run_mw=x, objective_usd=net, gap_frac=gap,
+        iterations=iteration, mu_usd_per_mwh=mu_star, lambda_usd_per_mwh=lam_star,
+        convertible_dual=float(fixed[master.rows["convertible"]]) if "convertible" in master.rows else 0.0,
+        halls_dual=float(fixed[master.rows["halls"]]) if "halls" in master.rows else 0.0,
+        firm_dual=float(fixed[master.rows["firm_ai"]]) if "firm_ai" in master.rows else 0.0,
+        lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:], seconds=time.perf_counter() - t0)
+
+
+def lp_solution(block, optimum: StructuredOptimum, solver: str):
+    """The optimum and its duals in the layout of the site LP's ``block`` (:mod:`allocator.lp.model`).
+
+    Duals follow :class:`allocator.lp.solve.Solution`: net USD gained per unit of relaxation of a bound.
+    """
+    from .solve import Solution
+
+    site = block.site
+    n_cols = 1 + max([int(c.max()) for c in block.cols.values() if c.size] or [-1])
+    n_rows = 1 + max([int(r.max()) for r in block.rows.values() if r.size] or [-1])
+    col_value, col_dual = np.zeros(n_cols), np.zeros(n_cols)
+    row_dual = np.zeros(n_rows)
+    if block.lease_cols.size:
+        col_value[block.lease_cols] = optimum.lease_mw
+        col_dual[block.lease_cols] = optimum.lease_dual
+        row_dual[block.rows["convertible"]] = optimum.convertible_dual
+        firm = np.zeros(site.hours)
+        firm[int(np.argmin(site.grid_cap_mw))] = optimum.firm_dual  # the least cap is the one that binds
+        row_dual[block.rows["firm_ai"]] = firm
+    if block.fleet_cols.size:
+        col_value[block.fleet_cols] = optimum.fleet_mw
+        col_dual[block.fleet_cols] = optimum.fleet_dual
+        col_value[block.run_cols] = optimum.run_mw
+        margin = objective_usd_per_mw(site)[2]
+        col_dual[block.run_cols] = margin - optimum.mu_usd_per_mwh[None, :] - optimum.lambda_usd_per_mwh
+        row_dual[block.rows["run_limit"]] = optimum.lambda_usd_per_mwh.ravel()
+    if "halls" in block.rows:
+        row_dual[block.rows["halls"]] = optimum.halls_dual
+    if "grid_limit" in block.rows:
+        row_dual[block.rows["grid_limit"]] = optimum.mu_usd_per_mwh / site.config.mining.pue
+    return Solution("optimal", optimum.objective_usd, col_value, row_dual, col_dual, solver,
+                    {"handoff": 0.0, "solve": optimum.seconds})
+
+
+#: first step of the one-sided re-solves [MW]; each further step is ten times smaller
+FIRST_DELTA_MW = 0.1
+TRIES = 6
+#: a field that cannot move this far has no value that way (NaN), as in allocator.lp.one_sided [MW]
+NAN_STEP_MW = 1e-3
+
+
+def marginal_values(site: Site, optimum: StructuredOptimum, duals: dict) -> dict:
+    """One-sided marginal values by structured re-solves, the LP duals kept from ``duals``.
+
+    Returns the same :class:`allocator.lp.marginal.MarginalValue` per resource as the HiGHS path
+    (:mod:`allocator.lp.one_sided`), annualized [USD per MW-year]. The optimum ``phi`` is concave in
+    each field, so its secant slope over ``[v, v + d]`` never rises as ``d`` grows: when the slopes
+    over ``d`` and ``d / 10`` agree, ``phi`` is linear on ``[v, v + d]`` and that slope is the one-sided
+    derivative. Each re-solve closes its cutting planes as far as the master LP allows (a relative gap
+    of 1e-13, or the best cut when they stall), and the slopes are compared within what the gaps leave open.
+    """
+    from .marginal import HOURS_PER_YEAR, MarginalValue
+    from .one_sided import resource_fields
+
+    annualize = HOURS_PER_YEAR / site.hours if site.hours else 0.0
+    out = {}
+    for resource, path in resource_fields(site.config):
+        right = _slope(site, path, +1.0, optimum)
+        left = _slope(site, path, -1.0, optimum)
+        dual = duals[resource].lp_dual_usd_per_mw_year if resource in duals else float("nan")
+        out[resource] = MarginalValue(right * annualize + 0.0, left * annualize + 0.0, dual)
+    return out
+
+
+def _slope(site: Site, path: str, sign: float, base: StructuredOptimum) -> float:
+    """Slope of the optimum when the field at ``path`` moves by ``sign`` [USD per MW over the horizon];
+    NaN when it cannot move that way (invalid file or infeasible site)."""
+    from . import diagnosis
+    from .one_sided import field_value, moved_site
+
+    value = field_value(site.config, path)
+    base_usd = base.objective_usd
+    delta, previous, slope = FIRST_DELTA_MW, None, float("nan")
+    for _ in range(TRIES):
+        moved = moved_site(site, path, value + sign * delta)
+        if moved is None or diagnosis.conflicts(moved):
+            if delta > NAN_STEP_MW:  # the field may still move a little (a min_mw of 0.05 down)
+                delta, previous = max(delta / 10.0, NAN_STEP_MW), None
+                continue
+            return float("nan")  # as allocator.lp.one_sided: it cannot move 1e-3 MW that way
+        optimum = solve_structured(moved, rel_gap=1e-13, best_at_stall=True)
+        slope = (optimum.objective_usd - base_usd) / (sign * delta)
+        # what the proved gaps leave uncertain in a secant slope [USD per MW]
+        noise = 2.0 * (optimum.gap_frac + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
+        if previous is not None and abs(slope - previous) <= 1e-7 * max(1.0, abs(slope)) + 20.0 * noise:
+            return slope
+        previous, delta = slope, delta / 10.0
+    return slope

@@ -1,0 +1,84 @@
+"""One site-year in-process: the structured solver against HiGHS on the same site, in the same run.
+
+For each site (the bundled campuses, and the West Texas campus on real HB_WEST
+2024 prices when ``../shared/data/raw`` is there) it times, after loading the
+site once:
+
+- ``structured``: :func:`allocator.lp.structured.solve_structured` alone (the cutting planes and
+  the hourly dispatch);
+- ``structured site``: ``solve_site(site, "structured")``, what ``allocator solve --solver structured``
+  does per site (LP layout for the duals, extraction, financials, marginal values);
+- ``highs``: HiGHS alone on the built LP (:func:`allocator.lp.solve.solve_model`, the floor);
+- ``highs site``: ``solve_site(site, "highs")``.
+
+Each is the median of ``--repeat`` runs; the table gives the ratios to ``structured`` and the
+relative objective difference. Usage, from the repository root::
+
+    .venv/bin/python benchmarks/structured_bench.py [--repeat 5] [--hb-west PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import sites as bench_sites  # noqa: E402
+
+from allocator.inputs.site import load_site  # noqa: E402
+from allocator.lp import model, structured  # noqa: E402
+from allocator.lp.results import solve_site  # noqa: E402
+from allocator.lp.solve import solve_model  # noqa: E402
+
+
+def median_s(fn, repeat: int) -> tuple[float, object]:
+    """Median wall time of ``fn()`` over ``repeat`` runs [s] and its last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--hb-west", type=Path, default=bench_sites.HB_WEST,
+                        help="HB_WEST hourly price file (default: the one in ../shared/data/raw)")
+    args = parser.parse_args(argv)
+    paths = [bench_sites.REPO / "sites" / "west_texas.toml", bench_sites.REPO / "sites" / "permian_hybrid.toml"]
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.hb_west.is_file():
+            bench_sites.HB_WEST = args.hb_west
+            paths += bench_sites.write_sites(Path(tmp), "hb_west", 1)  # site 0: calendar 2024
+        else:
+            print(f"# {args.hb_west} is absent: HB_WEST 2024 skipped")
+        rows = []
+        for path in paths:
+            site = load_site(path)
+            if structured.not_covered(site):
+                print(f"# {path.name}: {structured.not_covered(site)}: skipped")
+                continue
+            s_core, opt = median_s(lambda: structured.solve_structured(site), args.repeat)
+            s_site, _ = median_s(lambda: solve_site(site, "structured", None), args.repeat)
+            lp = model.build([site])
+            h_core, sol = median_s(lambda: solve_model(lp), args.repeat)
+            h_site, _ = median_s(lambda: solve_site(site, "highs", None), args.repeat)
+            diff = abs(opt.objective_usd - sol.objective_usd) / max(1.0, abs(sol.objective_usd))
+            rows.append((path.stem, site.hours, opt.iterations, s_core, s_site, h_core, h_site, diff))
+    print(f"{'site':<18}{'hours':>6}{'cuts':>5}{'structured':>12}{'str. site':>11}{'highs':>9}{'highs site':>11}"
+          f"{'highs/str':>10}{'site ratio':>11}{'rel diff':>10}")
+    for name, hours, cuts, s_core, s_site, h_core, h_site, diff in rows:
+        print(f"{name:<18}{hours:>6}{cuts:>5}{s_core * 1e3:>10.1f}ms{s_site * 1e3:>9.1f}ms{h_core:>8.3f}s"
+              f"{h_site:>10.3f}s{h_core / s_core:>9.0f}x{h_site / s_site:>10.1f}x{diff:>10.1e}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
