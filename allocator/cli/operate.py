@@ -62,19 +62,23 @@ def manifest_for(command: str, sites: list, extra: dict) -> dict:
                    "default: the site file's fleets and signed leases (min_mw).")
 @click.option("--prices-column", "price_column", default=None,
               help="Column of the site's price file holding the day-ahead prices; default prices.column.")
+@click.option("--peak-load", "peak_load", type=click.Path(path_type=Path), default=None,
+              help="Hourly system load CSV (time, MW; e.g. ERCOT native load): each day's 4CP risk hours are "
+                   "forecast from the load before it and charged as the day's 4CP intervals.")
+@click.option("--peak-load-column", default=None, help="Its load column; default the only numeric one.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Run folder to write (schedule.csv, offers.csv, summary.txt, manifest.json).")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None, price_column: str | None,
-            out: Path, force: bool, solver: str) -> None:
+            peak_load: Path | None, peak_load_column: str | None, out: Path, force: bool, solver: str) -> None:
     """The plan of an operating day: running MW per fleet and the stand-down prices."""
-    from ..operate.day import offers_table, plan_days, schedule_table, summary_text
+    from ..operate.day import offers_table, peak_risk_table, plan_days, schedule_table, summary_text
     from ..reports.run_folder import check_target
 
     first = _day(day_text, "--day")
     check_target(out, force)
-    plans = plan_days(site_file, first, days, split_folder, price_column, solver)
+    plans = plan_days(site_file, first, days, split_folder, price_column, solver, peak_load, peak_load_column)
     sites = [p.site for p in plans]
     echo_warnings(sorted({str(w) for s in sites for w in s.warnings}))
     text = summary_text(plans)
@@ -83,9 +87,15 @@ def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None
     manifest = manifest_for("operate", sites, {
         "site_file": str(site_file), "first_day": first.isoformat(), "days": days, "solver": solver,
         "prices_column": price_column or sites[0].config.prices.column, "split_source": split.source,
-        "lease_it_mw": split.lease_mw.tolist(), "fleet_it_mw": split.fleet_mw.tolist()})
-    written = write_run(out, force, {"schedule.csv": schedule_table(plans), "offers.csv": offers_table(plans)},
-                        text, manifest)
+        "lease_it_mw": split.lease_mw.tolist(), "fleet_it_mw": split.fleet_mw.tolist(),
+        "peak_load": str(peak_load) if peak_load else None, "peak_load_column": peak_load_column})
+    tables = {"schedule.csv": schedule_table(plans), "offers.csv": offers_table(plans)}
+    if peak_load is not None:
+        from ..file_hash import sha256_file
+
+        manifest["inputs_sha256"][str(peak_load)] = sha256_file(Path(peak_load))[0]
+        tables["peak_risk.csv"] = peak_risk_table(plans)
+    written = write_run(out, force, tables, text, manifest)
     click.echo(f"\nwrote {out}/ ({files_in(written)})")
 
 
