@@ -165,3 +165,18 @@ def test_real_4cp_intervals_flagged_match_a_rederivation(year):
     hits, flagged = _rederived_hits(year)
     assert (len(real & hours), len(hours)) == (hits, flagged)
     assert hits >= 3  # the forecast catches most of the summer's four peaks
+
+
+def test_a_load_file_that_ends_too_early_is_refused(tmp_path, capsys):
+    # the forecast of July 1 needs June 30's load: a file ending June 6 would carry its last hour forward
+    load = hand_load()
+    load.to_frame("system_load_mw").rename_axis("interval_start").to_csv(tmp_path / "load.csv")
+    doc = {"site": {"interconnect_mw": 100.0}, "mining": {"pue": 1.25, "hashprice_usd_per_ph_day": 48.0,
+                                                          "fleet": [{"model": "A", "efficiency_j_per_th": 20.0,
+                                                                     "mw": 40.0}]}}
+    path = write_site(tmp_path, [20.0] * 24, doc, start="2023-07-01T00:00:00Z")
+    assert main(["operate", str(path), "--day", "2023-07-01", "--peak-load", str(tmp_path / "load.csv"),
+                 "--out", str(tmp_path / "op")]) == 1
+    err = capsys.readouterr().err
+    assert "ends at 2023-06-06 23:00 UTC" in err and "2023-06-30 23:00 UTC" in err
+    assert not (tmp_path / "op").exists()

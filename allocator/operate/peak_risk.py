@@ -147,9 +147,30 @@ def read_load(path: Path, first: date, days: int, timezone: str, column: str | N
     hi = pd.Timestamp(datetime.combine(last, time(), tz)).tz_convert("UTC")
     index = pd.date_range(lo, hi, freq="h", inclusive="left")
     values = series.load_profile_series(Path(path), index, timezone=timezone, column=column, where=where)
+    last = _last_time_utc(Path(path))
+    if last is not None and last < index[-1] - pd.Timedelta(hours=12):  # (12 h: naive times read as UTC here)
+        raise InputError([Problem(where, f"{path} ends at {last:%Y-%m-%d %H:%M} UTC, before the load the forecast of "
+                                         f"{last_day_text(first, days)} needs (to {index[-1]:%Y-%m-%d %H:%M} UTC): "
+                                         "its last value would be carried forward as the system load.",
+                                  "Give a load file that runs to the day before the last operating day.")],
+                         str(path))
     bad = ~np.isfinite(values) | (values <= 0)
     if bad.any():
         raise InputError([Problem(where, f"{int(bad.sum())} hours have a load that is not a positive number of MW "
                                          f"(first {index[np.argmax(bad)]}).", "Fix the file's load column.")],
                          str(path))
     return pd.Series(values, index=index, name="load_mw")
+
+
+def last_day_text(first: date, days: int) -> str:
+    return first.isoformat() if days == 1 else f"{first} to {first + timedelta(days=days - 1)}"
+
+
+def _last_time_utc(path: Path) -> pd.Timestamp | None:
+    """The latest time in the file's first column (naive times read as UTC), None if none parses."""
+    try:
+        times = pd.to_datetime(pd.read_csv(path, usecols=[0]).iloc[:, 0], utc=True, errors="coerce",
+                               format="ISO8601")
+    except (ValueError, OSError):
+        return None
+    return None if times.isna().all() else times.max()
