@@ -20,8 +20,9 @@ def _day(text: str, option: str) -> date:
                          "the command line") from None
 
 
-def write_run(out: Path, force: bool, tables: dict, text: str, manifest: dict) -> Path:
-    """Write ``tables`` (name -> DataFrame), ``summary.txt`` and ``manifest.json`` (last) as one run folder.
+def write_run(out: Path, force: bool, tables: dict, text: str, manifest: dict, extra: dict | None = None) -> Path:
+    """Write ``tables`` (name -> DataFrame), ``summary.txt``, ``extra`` (name -> writer(path)) and
+    ``manifest.json`` (last, listing every other file) as one run folder.
 
     The files the manifest hashes are the run's inputs: ``--force`` refuses a target holding one."""
     from ..csv_files import write_csv
@@ -31,6 +32,8 @@ def write_run(out: Path, force: bool, tables: dict, text: str, manifest: dict) -
         for name, frame in tables.items():
             folder.write_with(name, lambda p, f=frame: write_csv(f, p))
         folder.write_text("summary.txt", text + "\n")
+        for name, writer in (extra or {}).items():
+            folder.write_with(name, writer)
         manifest["files"] = folder.file_list()
         folder.write_json("manifest.json", manifest)
         return folder.publish()
@@ -62,19 +65,26 @@ def manifest_for(command: str, sites: list, extra: dict) -> dict:
                    "default: the site file's fleets and signed leases (min_mw).")
 @click.option("--prices-column", "price_column", default=None,
               help="Column of the site's price file holding the day-ahead prices; default prices.column.")
+@click.option("--peak-load", "peak_load", type=click.Path(path_type=Path), default=None,
+              help="Hourly system load CSV (time, MW; e.g. ERCOT native load): each day's 4CP risk hours are "
+                   "forecast from the load before it and charged as the day's 4CP intervals.")
+@click.option("--peak-load-column", default=None, help="Its load column; default the only numeric one.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Run folder to write (schedule.csv, offers.csv, summary.txt, manifest.json).")
+@click.option("--report", "report", type=click.Choice(["html"]), default=None,
+              help="Also write report.html (the day's chart) into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None, price_column: str | None,
-            out: Path, force: bool, solver: str) -> None:
+            peak_load: Path | None, peak_load_column: str | None, out: Path, report: str | None, force: bool,
+            solver: str) -> None:
     """The plan of an operating day: running MW per fleet and the stand-down prices."""
-    from ..operate.day import offers_table, plan_days, schedule_table, summary_text
+    from ..operate.day import offers_table, peak_risk_table, plan_days, schedule_table, summary_text
     from ..reports.run_folder import check_target
 
     first = _day(day_text, "--day")
     check_target(out, force)
-    plans = plan_days(site_file, first, days, split_folder, price_column, solver)
+    plans = plan_days(site_file, first, days, split_folder, price_column, solver, peak_load, peak_load_column)
     sites = [p.site for p in plans]
     echo_warnings(sorted({str(w) for s in sites for w in s.warnings}))
     text = summary_text(plans)
@@ -83,10 +93,23 @@ def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None
     manifest = manifest_for("operate", sites, {
         "site_file": str(site_file), "first_day": first.isoformat(), "days": days, "solver": solver,
         "prices_column": price_column or sites[0].config.prices.column, "split_source": split.source,
-        "lease_it_mw": split.lease_mw.tolist(), "fleet_it_mw": split.fleet_mw.tolist()})
-    written = write_run(out, force, {"schedule.csv": schedule_table(plans), "offers.csv": offers_table(plans)},
-                        text, manifest)
-    click.echo(f"\nwrote {out}/ ({files_in(written)})")
+        "lease_it_mw": split.lease_mw.tolist(), "fleet_it_mw": split.fleet_mw.tolist(),
+        "peak_load": str(peak_load) if peak_load else None, "peak_load_column": peak_load_column,
+        "report": report})
+    tables = {"schedule.csv": schedule_table(plans), "offers.csv": offers_table(plans)}
+    if peak_load is not None:
+        from ..file_hash import sha256_file
+
+        manifest["inputs_sha256"][str(peak_load)] = sha256_file(Path(peak_load))[0]
+        tables["peak_risk.csv"] = peak_risk_table(plans)
+    extra = {}
+    if report == "html":
+        from ..reports.operate import write_operate_html
+
+        extra["report.html"] = lambda p: write_operate_html(
+            p, tables["schedule.csv"], tables.get("peak_risk.csv"), sites[0].timezone, text, manifest, sites[0].name)
+    written = write_run(out, force, tables, text, manifest, extra)
+    click.echo(f"\nwrote {out}/ ({files_in(written)}{', report.html' if extra else ''})")
 
 
 @cli.command()

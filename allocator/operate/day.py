@@ -33,9 +33,11 @@ import pandas as pd
 
 from ..errors import InfeasibleError, InputError, Problem
 from ..inputs.hashprice import mining_revenue_usd_per_mwh
+from ..inputs import overrides
 from ..inputs.site import Site, load_site
 from ..lp import model, results
 from ..lp.solve import solve_model
+from .peak_risk import DayRisk, day_risk, read_load
 from .split import InstalledSplit, run_folder_split, site_file_split
 from .window import window_config
 
@@ -59,6 +61,8 @@ class DayPlan:
         (F, H) the same threshold with no constraint binding: revenue / PUE - adders [USD/MWh].
     offers_mw : dict[str, np.ndarray]
         Demand-response program -> (H,) MW offered (0 where the program is not offered).
+    risk : DayRisk or None
+        The morning's 4CP risk forecast (``--peak-load``); its risk hours are the day's 4CP intervals.
     """
 
     site: Site
@@ -68,20 +72,43 @@ class DayPlan:
     stand_down_usd_per_mwh: np.ndarray
     breakeven_usd_per_mwh: np.ndarray
     offers_mw: dict[str, np.ndarray]
+    risk: DayRisk | None = None
 
     @property
     def run_mw(self) -> np.ndarray:
         return self.solution.run_mw
 
 
-def day_site(path: Path, day: date, days: int = 1, price_column: str | None = None) -> Site:
-    """The site read on ``days`` local days from ``day`` (prices from ``price_column`` if given)."""
+def day_site(path: Path, day: date, days: int = 1, price_column: str | None = None,
+             risk: DayRisk | None = None) -> Site:
+    """The site read on ``days`` local days from ``day`` (prices from ``price_column`` if given).
+
+    With ``risk`` (one day), its risk hours replace the site file's 4CP intervals or probabilities:
+    each is charged as a listed 4CP interval (``charge / peaks_per_year`` per grid MW drawn in it);
+    a day without risk hours has no 4CP term. A site without ``[coincident_peak]`` has no charge.
+    """
     config = window_config(path, day, days, {"prices.column": price_column} if price_column is not None else None)
+    cp = config.coincident_peak if risk is None else _risk_peak(path, risk)
+    if risk is not None:
+        config = config.model_copy(update={"coincident_peak": cp})
     site = load_site(path, config=config)
+    if risk is not None:  # our own listed hours: may exceed peaks_per_year in one day on purpose
+        site.warnings = [w for w in site.warnings if not w.where.endswith("coincident_peak.intervals")]
     if site.hours == 0:
         raise InputError([Problem(f"{path}: prices", f"has no interval on {day.isoformat()}.",
                                   "Pick a --day inside the price file's range.")], str(path))
     return site
+
+
+def _risk_peak(path: Path, risk: DayRisk):
+    """The site file's ``[coincident_peak]`` with the risk hours as its intervals (None: no charge that day)."""
+    _, config = overrides.site_config(Path(path), {})
+    cp = config.coincident_peak
+    hours = risk.hour_start_utc[risk.risk_hour]
+    if cp is None or not len(hours):
+        return None
+    return cp.model_copy(update={"intervals": [t.strftime("%Y-%m-%dT%H:%M:%S+00:00") for t in hours],
+                                 "probability": None, "peaks_in_horizon": None})
 
 
 def installed_split(site: Site, split_folder: Path | None) -> InstalledSplit:
@@ -169,15 +196,28 @@ def run_margin_usd_per_mwh(lp: model.LinearModel, block: model.SiteBlock, row_du
 
 
 def plan_days(path: Path, first: date, days: int = 1, split_folder: Path | None = None,
-              price_column: str | None = None, solver: str = "highs") -> list[DayPlan]:
-    """One plan per local day from ``first`` (each day's LP on its own: the SLA holds day by day)."""
+              price_column: str | None = None, solver: str = "highs", peak_load: Path | None = None,
+              peak_load_column: str | None = None) -> list[DayPlan]:
+    """One plan per local day from ``first`` (each day's LP on its own: the SLA holds day by day).
+
+    With ``peak_load`` (hourly system load [MW]), each day's 4CP intervals are the risk hours the
+    morning's forecast flags (:mod:`allocator.operate.peak_risk`)."""
     plans = []
     split = None
+    load, tz = None, None
+    if peak_load is not None:
+        _, config = overrides.site_config(Path(path), {})
+        tz = config.site.timezone or "UTC"
+        load = read_load(peak_load, first, days, tz, peak_load_column)
     for k in range(days):
-        site = day_site(path, first + timedelta(days=k), 1, price_column)
+        day = first + timedelta(days=k)
+        risk = None if load is None else day_risk(load, day, tz)
+        site = day_site(path, day, 1, price_column, risk)
         if split is None:
             split = installed_split(site, split_folder)
-        plans.append(plan_day(site, split, solver))
+        plan = plan_day(site, split, solver)
+        plan.risk = risk
+        plans.append(plan)
     return plans
 
 
@@ -240,4 +280,40 @@ def summary_text(plans: list[DayPlan]) -> str:
                          f"(breakeven {plan.breakeven_usd_per_mwh[f].mean():.2f})")
         for name, mw in plan.offers_mw.items():
             lines.append(f"  demand response {name}: {mw.sum():,.1f} MW-intervals offered")
+        if plan.risk is not None:
+            lines.append(risk_line(plan))
     return "\n".join(lines)
+
+
+def risk_line(plan: DayPlan) -> str:
+    """The day's 4CP risk forecast in one line."""
+    r = plan.risk
+    local = r.hour_start_utc[r.risk_hour].tz_convert(plan.site.timezone)
+    head = (f"  4CP risk: expected peak {r.expected_peak_mw:,.0f} MW (yesterday's) vs the month's running peak "
+            f"{r.month_peak_mw:,.0f} and the season's {r.season_peak_mw:,.0f}: ")
+    if not r.risk_day:
+        return head + "no risk hour"
+    hours = ", ".join(f"{t:%H:%M}" for t in local)
+    charged = ("mining charged as at a 4CP interval in them" if plan.site.config.coincident_peak is not None
+               else "no [coincident_peak] charge in the site file: not charged")
+    return head + f"risk hours starting {hours} ({charged})"
+
+
+PEAK_RISK_COLUMNS = ("site_id", "interval_start_utc", "interval_start_local", "expected_load_mw",
+                     "month_running_peak_mw", "season_running_peak_mw", "peak_risk_hour")
+
+
+def peak_risk_table(plans: list[DayPlan]) -> pd.DataFrame:
+    """peak_risk.csv: one row per interval, the morning's 4CP forecast."""
+    frames = []
+    for plan in plans:
+        r = plan.risk
+        if r is None:
+            continue
+        frames.append(pd.DataFrame({
+            "site_id": plan.site.id,
+            "interval_start_utc": r.hour_start_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "interval_start_local": r.hour_start_utc.tz_convert(plan.site.timezone).strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "expected_load_mw": r.expected_load_mw, "month_running_peak_mw": r.month_peak_mw,
+            "season_running_peak_mw": r.season_peak_mw, "peak_risk_hour": r.risk_hour}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(PEAK_RISK_COLUMNS))
