@@ -120,23 +120,9 @@ class Scenarios:
 
     def _on_dask(self, address: str, site_path: str, scenarios: list[Scenario], workers: int, args: tuple) -> None:
         """Shards as Dask actors: each lives on a worker of the cluster and keeps its futures between calls."""
-        from .sweep import _no_listener
+        from .dask_scheduler import dask_client
 
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise InputError([Problem("--dask-scheduler", "dask.distributed is not installed.",
-                                      "pip install 'dask[distributed]'.")], "--dask-scheduler") from None
-        unreachable = "Check the address (tcp://host:8786) and that the scheduler runs."
-        why = _no_listener(address)
-        if why:
-            raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({why}).",
-                                      unreachable)], "--dask-scheduler")
-        try:
-            self.client = Client(address, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError) as err:
-            raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({err}).",
-                                      unreachable)], "--dask-scheduler") from None
+        self.client = dask_client(address)
         try:
             n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
             n = max(1, min(max(workers, n_workers), len(scenarios)))

@@ -49,6 +49,7 @@ from ..inputs.files import TomlSyntaxError, parse_toml
 from ..limits import MAX_SCENARIOS
 from ..inputs.overrides import check_path, parse_value, read_raw
 from ..lp.results import SPLIT_COLUMNS
+from .dask_scheduler import dask_client
 from .sweep_folder import CSV_NAME, DEFINITION_NAME, claim, finished  # noqa: F401 (the names stay importable here)
 
 MAX_CHUNK = 25
@@ -454,21 +455,9 @@ def _ignore_sigint() -> None:
 
 def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
              time_limit_s: float | None) -> Iterator[list[dict]]:
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError:
-        raise InputError([Problem("--dask-scheduler", "dask.distributed is not installed.",
-                                  "pip install 'dask[distributed]'.")], "--dask-scheduler") from None
-    unreachable = "Check the address (tcp://host:8786) and that the scheduler runs."
-    why = _no_listener(address)
-    if why:  # Dask itself retries a refused connection until its timeout (20 s)
-        raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({why}).",
-                                  unreachable)], "--dask-scheduler")
-    try:
-        client = Client(address, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise InputError([Problem(f"--dask-scheduler {address}", f"cannot reach the scheduler ({err}).",
-                                  unreachable)], "--dask-scheduler") from None
+    client = dask_client(address)
+    from dask.distributed import as_completed  # importable: dask_client checked
+
     try:
         futures = [client.submit(run_chunk, site, items, reuse, time_limit_s, pure=False) for site, items in chunks]
         for future in as_completed(futures, loop=client.loop):
@@ -476,27 +465,6 @@ def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
     finally:
         client.cancel([f for f in futures if not f.done()])
         client.close()
-
-
-def _no_listener(address: str, timeout_s: float = 5.0) -> str | None:
-    """Why nothing listens at a ``tcp://host:port`` scheduler address, or None (also for other schemes)."""
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme != "tcp":
-        return None
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError as err:  # a port that is not a number
-        return str(err)
-    if not host or port is None:
-        return "give it as tcp://host:port"
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return None
-    except OSError as err:
-        return f"{host}:{port}: {err.strerror or err}"
 
 
 def read_sweep(out: Path):
