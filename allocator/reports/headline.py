@@ -109,6 +109,7 @@ def _solve(run: RunFiles, out: Headline) -> None:
         out.lines.append(Line("all sites: net over the horizons (USD)", float(split["net_usd"].sum()), "net_usd"))
         out.lines.append(Line("all sites: net per year (USD, each site x 8,760 / its hours)", sum(
             float(r.net_usd) * HOURS_PER_YEAR / float(r.hours) for r in split.itertuples() if r.hours), "net_usd"))
+    _after_tax_year(run, out, names, several)
     values = run.get("marginal_values.csv")
     if values is not None and len(values):
         for site_id, rows in values.groupby("site_id", sort=False):
@@ -128,6 +129,23 @@ def _solve(run: RunFiles, out: Headline) -> None:
     if tenants is not None and len(tenants) and {"tenant", "site_id", "it_mw"} <= set(tenants.columns):
         for r in tenants.itertuples(index=False):
             out.lines.append(Line(f"tenant {r.tenant} at {r.site_id}: IT MW", float(r.it_mw), "it_mw"))
+
+
+def _after_tax_year(run: RunFiles, out: Headline, names: dict[str, str], several: bool) -> None:
+    """The first year after tax (after_tax.csv, written when a site's [plan] sets a tax)."""
+    table = run.get("after_tax.csv")
+    if table is None:
+        return
+    for row in table.to_dict("records"):
+        tag = f"{names.get(row['site_id'], row['site_id'])}: " if several else ""
+        out.lines.append(Line(f"{tag}net per year after tax, first year (USD)",
+                              float(row["after_tax_net_usd_per_year"]), "net_usd"))
+        out.lines.append(Line(f"{tag}first year's taxes (USD)",
+                              f"income tax {0.0 - float(row['income_tax_usd_per_year']) + 0.0:,.0f} at "
+                              f"{float(row['income_tax_rate_frac']):.1%} of taxable income "
+                              f"{float(row['taxable_income_usd_per_year']):,.0f} (after tax depreciation "
+                              f"{0.0 - float(row['tax_depreciation_usd_per_year']) + 0.0:,.0f}); property tax "
+                              f"{0.0 - float(row['property_tax_usd_per_year']) + 0.0:,.0f}"))
 
 
 def _plan(run: RunFiles, out: Headline) -> None:
