@@ -1,16 +1,19 @@
 """The run folder of ``allocator decide`` and its ``--report html,xlsx``: the decision in one page and one workbook.
 
 :func:`write_decision` writes decision.csv, scenarios.csv, candidates.csv and
-summary.csv (and the asked-for reports), then manifest.json, into a hidden
-folder published by one rename (:class:`~allocator.reports.run_folder.RunFolder`).
+summary.csv and the asked-for reports, then manifest.json (listing them all),
+into a hidden folder published by one rename
+(:class:`~allocator.reports.run_folder.RunFolder`).
 
-
-Both read only the tables of the run folder (decision, scenarios, candidates,
-summary). The page shows, per site: the split; the distribution of annual net
-under it (a histogram, the CVaR tail in red, with the expected net and the
-CVaR marked); the candidates side by side; VSS and EVPI in plain words. The
-workbook holds the same tables, one sheet each, with a summary sheet of those
-sentences. Text cells a spreadsheet would run as formulas are escaped.
+Both reports read only the run folder's tables and manifest. They open with the
+summary block every report shares (:mod:`allocator.reports.headline`: the site
+files' dates, the decision, expected net per year, CVaR when risk-averse, VSS
+and EVPI, then the reasons in words); the page then shows, per site, the split,
+the distribution of annual net under it (a histogram, the CVaR tail in red) and
+the candidates side by side, with the run info (versions, hashes) collapsed at
+the end. The workbook's first sheet is that summary, then one sheet per table
+(summary.csv's as ``metrics``), ``run_info`` last. Text cells a spreadsheet
+would run as formulas are escaped.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..csv_files import escape_frame, write_csv
 from ..file_hash import sha256_file
 from ..whatif.decide import SiteDecision, candidates_table, decision_table, scenarios_table, summary_table
 from ..whatif.decide_scenarios import ScenarioSet
+from .run_files import RunFiles
 
 REPORTS = ("html", "xlsx")
 
@@ -131,48 +135,62 @@ def _table(frame: pd.DataFrame) -> str:
                                        escape=True, border=0, classes="t")
 
 
-def write_html(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """report.html: per site the split, the net distribution with its tail, the candidates, VSS and EVPI."""
-    decision, scenarios, candidates, summary = (tables[k] for k in ("decision", "scenarios", "candidates",
-                                                                     "summary"))
-    body = ["<h1>One split for many futures</h1>"]
+def run_files(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dict) -> RunFiles:
+    """The decide run folder as the other reports see one (:class:`RunFiles`), from the tables in memory."""
+    return RunFiles(folder, folder.name, {f"{k}.csv": v for k, v in tables.items()}, manifest_data)
+
+
+def write_html(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dict | None = None) -> None:
+    """report.html: the summary block (headline.py), then per site the split, the net distribution with its tail,
+    the candidates; the run info (versions, hashes) collapsed at the end."""
+    from .headline import headline
+    from .html import STYLE, _run_info, _summary
+
+    decision, scenarios, candidates = (tables[k] for k in ("decision", "scenarios", "candidates"))
+    run = run_files(folder, tables, manifest_data or {})
+    body = ["<h1>One split for many futures</h1>", _summary(headline(run))]
     for site_id in decision.site_id.unique():
         sc = scenarios[scenarios.site_id == site_id]
         c = candidates[candidates.site_id == site_id]
         sto = c.set_index("candidate").loc["stochastic"]
         body.append(f"<h2>{html.escape(str(site_id))}</h2>")
-        body += [f"<p>{html.escape(t)}</p>" for t in sentences(site_id, summary, candidates)]
-        body.append("<h3>The decision</h3>" + _table(decision[decision.site_id == site_id].drop(columns="site_id")))
-        body.append("<h3>Annual net under it, over the futures (the CVaR tail in red)</h3>")
+        body.append("<h3>The decision [IT MW]</h3>" + _table(decision[decision.site_id == site_id].drop(columns="site_id")))
+        body.append("<h3>Annual net under it, over the futures [USD/year] (the CVaR tail in red)</h3>")
         body.append(_histogram_svg(sc.net_usd_per_year.to_numpy(float), sc.probability_frac.to_numpy(float),
                                    sc.in_tail.astype(bool).to_numpy(), float(sto.expected_net_usd_per_year),
                                    float(sto.cvar_net_usd_per_year)))
         body.append("<h3>Candidates side by side [USD/year]</h3>" + _table(c.drop(columns="site_id")))
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>allocator decide</title><style>"
-            "body{font-family:sans-serif;max-width:900px;margin:2em auto}"
-            "table.t{border-collapse:collapse}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;"
-            "text-align:right}</style></head><body>" + "".join(body) + "</body></html>\n")
+    body.append(_run_info(run))
+    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>allocator decide</title><style>"
+            + STYLE + "table.t{border-collapse:collapse}table.t td,table.t th{padding:2px 8px;"
+            "border-bottom:1px solid #ddd;text-align:right}</style></head><body>" + "".join(body) + "</body></html>\n")
     with open(folder / "report.html", "w", encoding="utf-8", newline="\n") as fh:
         fh.write(page)
 
 
-def write_xlsx(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """report.xlsx: a summary sheet of the sentences, then one sheet per table."""
-    words = [{"site_id": site_id, "finding": text}
-             for site_id in tables["decision"].site_id.unique()
-             for text in sentences(site_id, tables["summary"], tables["candidates"])]
-    with pd.ExcelWriter(folder / "report.xlsx", engine="openpyxl") as writer:
-        escape_frame(pd.DataFrame(words, columns=["site_id", "finding"])).to_excel(writer, sheet_name="findings", index=False)
-        for name in ("decision", "candidates", "summary", "scenarios"):
-            escape_frame(tables[name]).to_excel(writer, sheet_name=name, index=False)
+def write_xlsx(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dict | None = None) -> None:
+    """report.xlsx: the summary sheet (as every report's), then one sheet per table, run_info last."""
+    from openpyxl import Workbook
+
+    from .excel import _write_sheet, _write_summary, run_info, summary_frame
+
+    run = run_files(folder, tables, manifest_data or {})
+    book = Workbook(write_only=True)
+    _write_summary(book, summary_frame(run))
+    for name in ("decision", "candidates", "summary", "scenarios"):
+        _write_sheet(book, name if name != "summary" else "metrics", tables[name])
+    if run.manifest:
+        _write_sheet(book, "run_info", run_info(run))
+    book.save(folder / "report.xlsx")
 
 
-def write_reports(folder: Path, tables: dict[str, pd.DataFrame], kinds: list[str]) -> None:
+def write_reports(folder: Path, tables: dict[str, pd.DataFrame], kinds: list[str],
+                  manifest_data: dict | None = None) -> None:
     """Write the asked-for reports into ``folder`` (the unpublished run folder)."""
     if "html" in kinds:
-        write_html(folder, tables)
+        write_html(folder, tables, manifest_data)
     if "xlsx" in kinds:
-        write_xlsx(folder, tables)
+        write_xlsx(folder, tables, manifest_data)
 
 
 # ------------------------------------------------------------------ the run folder
@@ -191,20 +209,33 @@ def manifest(found: list[SiteDecision], sset: ScenarioSet, seconds: dict[str, fl
     definition = json.dumps([[s.id, s.probability_frac, s.values, s.price_sample] for s in sset.scenarios],
                             sort_keys=True, default=str)
     return {
-        "tool": "allocator", "tool_version": tool_version(),
+        "tool": "allocator", "command": "decide", "tool_version": tool_version(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "python": platform.python_version(), "pulp_version": dist_version("pulp"),
         "solver": solver_version("highs"), "status": "optimal",
         "objective_usd": sum(d.decision.objective_usd_per_year for d in found),
         "sites": {d.site_id: {"objective_usd_per_year": d.decision.objective_usd_per_year,
                               "site_file": str(d.site_file), "optimality_gap_frac": d.decision.gap_frac,
-                              "iterations": d.decision.iterations} for d in found},
+                              "iterations": d.decision.iterations, **_horizon(d.site_file)} for d in found},
         "inputs_sha256": inputs, "warnings": [w for d in found for w in d.warnings],
         "scenarios_sha256": files, "seed": sset.seed,
         "scenarios_definition_sha256": hashlib.sha256(definition.encode()).hexdigest(),
         "method": found[0].decision.method if found else "",
         "seconds": {k: round(v, 6) for k, v in seconds.items()}, "argv": sys.argv,
     }
+
+
+def _horizon(site_file: Path) -> dict:
+    """``{"horizon": ...}`` of the site file's prices (whatif.manifest.site_horizon), read again (a few ms);
+    ``{}`` if the file can no longer be read."""
+    from ..errors import InputError
+    from ..inputs.site import load_site
+    from ..whatif.manifest import site_horizon
+
+    try:
+        return {"horizon": site_horizon(load_site(site_file))}
+    except (InputError, OSError):
+        return {}
 
 
 def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
@@ -218,9 +249,9 @@ def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, forc
     with RunFolder(out, force) as folder:
         for name, frame in tables.items():
             write_csv(frame, folder.path(f"{name}.csv"))
-        if reports:
-            write_reports(folder.tmp, tables, reports)
         data = manifest(found, sset, seconds)
+        if reports:  # their run info is the manifest without the file list (which lists them)
+            write_reports(folder.tmp, tables, reports, data)
         data["files"] = folder.file_list()
         folder.write_json("manifest.json", data)
         return folder.publish()

@@ -39,7 +39,10 @@ class Headline:
 
 
 def run_kind(run: RunFiles) -> str:
-    """``"portfolio"``, ``"solve"``, ``"plan"``, ``"sweep"`` or ``"breakeven"`` from the files present."""
+    """``"portfolio"``, ``"solve"``, ``"plan"``, ``"sweep"``, ``"decide"`` or ``"breakeven"`` from the files
+    present."""
+    if run.get("decision.csv") is not None:
+        return "decide"
     if run.has_solve:
         return "portfolio" if run.get("tenants.csv") is not None else "solve"
     if run.get("plan.csv") is not None:
@@ -61,7 +64,34 @@ def headline(run: RunFiles) -> Headline:
         _sweep(run, out)
     if run.get("breakeven.csv") is not None or run.get("sensitivity.csv") is not None:
         _breakeven(run, out)
+    if run.get("decision.csv") is not None:
+        _decide(run, out)
     return out
+
+
+def manifest_horizon(run: RunFiles) -> Line | None:
+    """The site files' horizon recorded in manifest.json (``sites.ID.horizon``: sweep, breakeven, decide), as one
+    line: ``"2024-06-01 00:00 CDT to 2025-03-27 23:00 CDT (...)"``, per site when the sites differ."""
+    sites = run.manifest.get("sites") if isinstance(run.manifest.get("sites"), dict) else {}
+    texts = {}
+    for site_id, entry in sites.items():
+        horizon = entry.get("horizon") if isinstance(entry, dict) else None
+        if not isinstance(horizon, dict):
+            continue
+        try:
+            zone = str(horizon["timezone"])
+            first = pd.Timestamp(horizon["first_interval_start_utc"]).tz_convert(zone)
+            last = pd.Timestamp(horizon["last_interval_start_utc"]).tz_convert(zone)
+            texts[site_id] = (f"{first:%Y-%m-%d %H:%M %Z} to {last:%Y-%m-%d %H:%M %Z} (first and last interval "
+                              f"start, {zone}; {int(horizon['intervals']):,} intervals)")
+        except (KeyError, ValueError, TypeError):
+            continue
+    if not texts:
+        return None
+    if len(set(texts.values())) == 1:
+        label = "horizon (the site file's prices)" if len(texts) == 1 else "horizon (every site file's prices)"
+        return Line(label, next(iter(texts.values())))
+    return Line("horizon (each site file's prices)", "; ".join(f"{k}: {v}" for k, v in texts.items()))
 
 
 def horizon_text(run: RunFiles, site_id: str) -> str:
@@ -189,10 +219,13 @@ def _sweep(run: RunFiles, out: Headline) -> None:
 
     sweep = run.get("sweep.csv")
     ok = sweep[sweep["status"].astype(str) == "optimal"] if "status" in sweep.columns else sweep
+    dates = manifest_horizon(run)
+    if dates is not None:
+        out.lines.append(dates)
     if "hours" in sweep.columns and len(sweep):
         hours = sorted({int(h) for h in sweep["hours"].dropna()})
-        out.lines.append(Line("horizon", f"{', '.join(f'{h:,}' for h in hours)} hours per scenario "
-                                         "(the site file's price horizon)"))
+        out.lines.append(Line("hours per scenario", f"{', '.join(f'{h:,}' for h in hours)} "
+                                                    "(the site file's price horizon)"))
     out.lines.append(Line("scenarios", f"{len(sweep):,} ({len(ok):,} optimal)"))
     if not len(ok):
         return
@@ -213,6 +246,9 @@ def _sweep(run: RunFiles, out: Headline) -> None:
 
 
 def _breakeven(run: RunFiles, out: Headline) -> None:
+    dates = manifest_horizon(run) if run.get("sweep.csv") is None else None  # a sweep said it already
+    if dates is not None:
+        out.lines.append(dates)
     sensitivity = run.get("sensitivity.csv")
     if sensitivity is not None and len(sensitivity):
         base = sensitivity[sensitivity["level"].astype(str) == "base"]
@@ -244,3 +280,41 @@ def number_text(value: float) -> str:
     if size >= 1e12 or (0 < size < 1e-3):
         return f"{value:.4g}"
     return f"{value:,.0f}" if size >= 1000 else f"{value:,.4g}"
+
+
+def _decide(run: RunFiles, out: Headline) -> None:
+    """``allocator decide``: the split for many futures, its expected net, CVaR (risk-averse), VSS and EVPI."""
+    from .decide import sentences
+
+    dates = manifest_horizon(run)
+    if dates is not None:
+        out.lines.append(dates)
+    decision, candidates, summary = run.get("decision.csv"), run.get("candidates.csv"), run.get("summary.csv")
+    names = run.site_names()
+    several = decision["site_id"].nunique() > 1
+    for site_id in dict.fromkeys(decision["site_id"]):
+        tag = f"{names.get(site_id, site_id)}: " if several else ""
+        rows = decision[decision["site_id"] == site_id]
+        total = dict(zip(rows.loc[rows["kind"] == "total", "name"], rows.loc[rows["kind"] == "total", "it_mw"],
+                         strict=True))
+        parts = [f"{r.name} {float(r.it_mw):,.1f}" for r in rows.itertuples(index=False) if r.kind != "total"]
+        out.lines.append(Line(f"{tag}decision", f"AI {float(total.get('ai', 0.0)):,.1f} IT MW, mining "
+                                                f"{float(total.get('mining', 0.0)):,.1f} IT MW ({', '.join(parts)})"))
+        metric = summary[summary["site_id"] == site_id].set_index("metric")["value"]
+        chosen = candidates[(candidates["site_id"] == site_id)
+                            & (candidates["candidate"].astype(str) == "stochastic")]
+        if len(chosen):
+            row = chosen.iloc[0]
+            out.lines.append(Line(f"{tag}expected net per year (USD, over {int(float(metric.get('scenarios', 0)))} "
+                                  "futures)", float(row["expected_net_usd_per_year"]), "net_usd"))
+            weight = float(metric.get("risk_weight_frac", 0.0))
+            if weight > 0:
+                alpha = float(metric.get("risk_alpha_frac", 0.0))
+                out.lines.append(Line(f"{tag}CVaR: net per year in the worst {alpha:.0%} of futures (USD; "
+                                      f"risk weight {weight:.0%})", float(row["cvar_net_usd_per_year"]), "net_usd"))
+        for key, label in (("vss_usd_per_year", "VSS: worth of deciding for the range of futures (USD per year)"),
+                           ("evpi_usd_per_year", "EVPI: most that perfect foresight is worth (USD per year)")):
+            value = metric.get(key)
+            value = float(value) if value is not None and not pd.isna(value) else "not defined"
+            out.lines.append(Line(f"{tag}{label}", value, "net_usd"))
+        out.reasons += [f"{tag}{text}" for text in sentences(site_id, summary, candidates)]
