@@ -548,7 +548,7 @@ def test_reports_state_the_figures_of_the_tables(tmp_path):
     assert first["EVPI: most that perfect foresight is worth (USD per year)"] == pytest.approx(evpi)
     assert page.index('id="summary"') < page.index("<svg") < page.index('id="run-info"')
     manifest = json.loads((out / "manifest.json").read_text())
-    assert {"report.html", "report.xlsx"} <= set(manifest["files"])
+    assert {"report.html", "report.xlsx"} == set(manifest["reports"])
     code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o2"),
                            "--report", "pdf"])
     assert code == 1 and "pdf" in err

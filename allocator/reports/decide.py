@@ -1,8 +1,9 @@
 """The run folder of ``allocator decide`` and its ``--report html,xlsx``: the decision in one page and one workbook.
 
 :func:`write_decision` writes decision.csv, scenarios.csv, candidates.csv and
-summary.csv and the asked-for reports, then manifest.json (listing them all),
-into a hidden folder published by one rename
+summary.csv, then manifest.json, then the asked-for reports (recorded under
+the manifest's ``reports``, so ``allocator report DIR`` may rewrite them), into
+a hidden folder published by one rename
 (:class:`~allocator.reports.run_folder.RunFolder`).
 
 Both reports read only the run folder's tables and manifest. They open with the
@@ -61,7 +62,7 @@ def _m(x) -> str:
 
 def sentences(site_id: str, summary: pd.DataFrame, candidates: pd.DataFrame) -> list[str]:
     """VSS, EVPI and the tail in words a CFO reads."""
-    s = summary[summary.site_id == site_id].set_index("metric")["value"]
+    s = pd.to_numeric(summary[summary.site_id == site_id].set_index("metric")["value"], errors="coerce")  # '' = NaN
     c = candidates[candidates.site_id == site_id].set_index("candidate")
     alpha = float(s["risk_alpha_frac"])
     weight = float(s["risk_weight_frac"])
@@ -140,14 +141,20 @@ def run_files(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dict
     return RunFiles(folder, folder.name, {f"{k}.csv": v for k, v in tables.items()}, manifest_data)
 
 
-def write_html(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dict | None = None) -> None:
+def _flags(column: pd.Series) -> np.ndarray:
+    """A True/False column, in memory (bool) or read back from the CSV (text ``"True"``/``"False"``)."""
+    if column.dtype == bool:
+        return column.to_numpy()
+    return column.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"]).to_numpy()
+
+
+def write_html(run: RunFiles, path: Path) -> None:
     """report.html: the summary block (headline.py), then per site the split, the net distribution with its tail,
     the candidates; the run info (versions, hashes) collapsed at the end."""
     from .headline import headline
     from .html import STYLE, _run_info, _summary
 
-    decision, scenarios, candidates = (tables[k] for k in ("decision", "scenarios", "candidates"))
-    run = run_files(folder, tables, manifest_data or {})
+    decision, scenarios, candidates = (run.get(f"{k}.csv") for k in ("decision", "scenarios", "candidates"))
     body = ["<h1>One split for many futures</h1>", _summary(headline(run))]
     for site_id in decision.site_id.unique():
         sc = scenarios[scenarios.site_id == site_id]
@@ -157,40 +164,42 @@ def write_html(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dic
         body.append("<h3>The decision [IT MW]</h3>" + _table(decision[decision.site_id == site_id].drop(columns="site_id")))
         body.append("<h3>Annual net under it, over the futures [USD/year] (the CVaR tail in red)</h3>")
         body.append(_histogram_svg(sc.net_usd_per_year.to_numpy(float), sc.probability_frac.to_numpy(float),
-                                   sc.in_tail.astype(bool).to_numpy(), float(sto.expected_net_usd_per_year),
+                                   _flags(sc.in_tail), float(sto.expected_net_usd_per_year),
                                    float(sto.cvar_net_usd_per_year)))
         body.append("<h3>Candidates side by side [USD/year]</h3>" + _table(c.drop(columns="site_id")))
     body.append(_run_info(run))
-    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>allocator decide</title><style>"
-            + STYLE + "table.t{border-collapse:collapse}table.t td,table.t th{padding:2px 8px;"
-            "border-bottom:1px solid #ddd;text-align:right}</style></head><body>" + "".join(body) + "</body></html>\n")
-    with open(folder / "report.html", "w", encoding="utf-8", newline="\n") as fh:
+    page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>allocator decide: "
+            f"{html.escape(run.name)}</title>\n<style>{STYLE}table.t{{border-collapse:collapse}}table.t td,table.t th"
+            "{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(page)
 
 
-def write_xlsx(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dict | None = None) -> None:
-    """report.xlsx: the summary sheet (as every report's), then one sheet per table, run_info last."""
+def write_xlsx(run: RunFiles, path: Path) -> None:
+    """report.xlsx: the summary sheet (as every report's), then one sheet per table (summary.csv's as ``metrics``),
+    run_info last."""
     from openpyxl import Workbook
 
     from .excel import _write_sheet, _write_summary, run_info, summary_frame
 
-    run = run_files(folder, tables, manifest_data or {})
     book = Workbook(write_only=True)
     _write_summary(book, summary_frame(run))
     for name in ("decision", "candidates", "summary", "scenarios"):
-        _write_sheet(book, name if name != "summary" else "metrics", tables[name])
+        _write_sheet(book, name if name != "summary" else "metrics", run.get(f"{name}.csv"))
     if run.manifest:
         _write_sheet(book, "run_info", run_info(run))
-    book.save(folder / "report.xlsx")
+    book.save(path)
 
 
 def write_reports(folder: Path, tables: dict[str, pd.DataFrame], kinds: list[str],
                   manifest_data: dict | None = None) -> None:
     """Write the asked-for reports into ``folder`` (the unpublished run folder)."""
+    run = run_files(folder, tables, manifest_data or {})
     if "html" in kinds:
-        write_html(folder, tables, manifest_data)
+        write_html(run, folder / "report.html")
     if "xlsx" in kinds:
-        write_xlsx(folder, tables, manifest_data)
+        write_xlsx(run, folder / "report.xlsx")
 
 
 # ------------------------------------------------------------------ the run folder
@@ -250,8 +259,9 @@ def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, forc
         for name, frame in tables.items():
             write_csv(frame, folder.path(f"{name}.csv"))
         data = manifest(found, sset, seconds)
-        if reports:  # their run info is the manifest without the file list (which lists them)
-            write_reports(folder.tmp, tables, reports, data)
         data["files"] = folder.file_list()
         folder.write_json("manifest.json", data)
+        if reports:  # after the manifest, recorded under its "reports" as solve's are (`allocator report` rewrites them)
+            write_reports(folder.tmp, tables, reports, data)
+            folder.record_reports()
         return folder.publish()

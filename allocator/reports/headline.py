@@ -305,16 +305,25 @@ def _decide(run: RunFiles, out: Headline) -> None:
                             & (candidates["candidate"].astype(str) == "stochastic")]
         if len(chosen):
             row = chosen.iloc[0]
-            out.lines.append(Line(f"{tag}expected net per year (USD, over {int(float(metric.get('scenarios', 0)))} "
+            out.lines.append(Line(f"{tag}expected net per year (USD, over {int(_number(metric.get('scenarios')) or 0)} "
                                   "futures)", float(row["expected_net_usd_per_year"]), "net_usd"))
-            weight = float(metric.get("risk_weight_frac", 0.0))
+            weight = _number(metric.get("risk_weight_frac")) or 0.0
             if weight > 0:
-                alpha = float(metric.get("risk_alpha_frac", 0.0))
+                alpha = _number(metric.get("risk_alpha_frac")) or 0.0
                 out.lines.append(Line(f"{tag}CVaR: net per year in the worst {alpha:.0%} of futures (USD; "
                                       f"risk weight {weight:.0%})", float(row["cvar_net_usd_per_year"]), "net_usd"))
         for key, label in (("vss_usd_per_year", "VSS: worth of deciding for the range of futures (USD per year)"),
                            ("evpi_usd_per_year", "EVPI: most that perfect foresight is worth (USD per year)")):
-            value = metric.get(key)
-            value = float(value) if value is not None and not pd.isna(value) else "not defined"
+            value = _number(metric.get(key))
+            value = value if value is not None else "not defined"
             out.lines.append(Line(f"{tag}{label}", value, "net_usd"))
         out.reasons += [f"{tag}{text}" for text in sentences(site_id, summary, candidates)]
+
+
+def _number(value: object) -> float | None:
+    """A float from a cell that may be a number, numeric text or empty (summary.csv's mixed ``value``)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
