@@ -145,14 +145,8 @@ def summary_frame(run: RunFiles) -> pd.DataFrame:
 
 
 def write_xlsx(run: RunFiles, path: Path) -> None:
-    """Write the workbook of ``run`` to ``path`` (a decide folder's own workbook: reports/decide.py)."""
+    """Write the workbook of ``run`` to ``path``."""
     from openpyxl import Workbook
-
-    if run.get("decision.csv") is not None:
-        from .decide import write_xlsx as write_decide
-
-        write_decide(run, path)
-        return
 
     book = Workbook(write_only=True)
     _write_summary(book, summary_frame(run))

@@ -284,7 +284,7 @@ def number_text(value: float) -> str:
 
 def _decide(run: RunFiles, out: Headline) -> None:
     """``allocator decide``: the split for many futures, its expected net, CVaR (risk-averse), VSS and EVPI."""
-    from .decide import sentences
+    from .decide_words import sentences
 
     dates = manifest_horizon(run)
     if dates is not None:

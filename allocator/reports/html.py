@@ -44,12 +44,7 @@ MORE_TABLES = (("power_contracts.csv", "Power contracts"), ("coincident_peak.csv
 
 
 def write_html(run: RunFiles, path: Path) -> None:
-    """Write the report page of ``run`` to ``path`` (a decide folder's own page: reports/decide.py)."""
-    if run.get("decision.csv") is not None:
-        from .decide import write_html as write_decide
-
-        write_decide(run, path)
-        return
+    """Write the report page of ``run`` to ``path``."""
     Path(path).write_text(render(run), encoding="utf-8")
 
 
