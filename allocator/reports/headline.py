@@ -210,8 +210,11 @@ def _plan(run: RunFiles, out: Headline) -> None:
         conversion = row.get("conversion_npv_usd")
         if isinstance(conversion, float) and math.isfinite(conversion):
             verb = "beats" if conversion > 0 else "does not beat"
+            after = row.get("conversion_after_tax_npv_usd")
+            taxed = (f" ({after:,.0f} USD of after-tax NPV, the equity's)"
+                     if isinstance(after, float) and math.isfinite(after) and abs(after - conversion) > 0.5 else "")
             out.reasons.append(f"{scope}: the plan {verb} business as usual (all mining) by "
-                               f"{abs(conversion):,.0f} USD of NPV")
+                               f"{abs(conversion):,.0f} USD of NPV{taxed}")
 
 
 def _sweep(run: RunFiles, out: Headline) -> None:
