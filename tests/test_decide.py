@@ -538,11 +538,17 @@ def test_reports_state_the_figures_of_the_tables(tmp_path):
     assert f"at most ${evpi / 1e6:,.2f}M a year (EVPI)" in page
     assert page.count("<svg") == 1 and "#c0392b" in page  # the tail is drawn
     book = load_workbook(out / "report.xlsx")
-    assert book.sheetnames == ["findings", "decision", "candidates", "summary", "scenarios"]
-    names = [row[2] for row in book["decision"].iter_rows(min_row=2, values_only=True)]
-    assert "'=HYPERLINK(1)" in names  # a formula-looking tenant name stays text
+    assert book.sheetnames == ["summary", "decision", "candidates", "metrics", "scenarios", "run_info"]
+    cells = [row[2] for row in book["decision"].iter_rows(min_row=2)]
+    assert [c.value for c in cells if c.value == "=HYPERLINK(1)"] and all(c.data_type == "s" for c in cells)
+    # a formula-looking tenant name stays typed text; the first sheet leads with the decision and VSS/EVPI
+    first = {row[0]: row[1] for row in book["summary"].iter_rows(values_only=True)}
+    assert first["run"] == "decide"
+    assert first["VSS: worth of deciding for the range of futures (USD per year)"] == pytest.approx(vss)
+    assert first["EVPI: most that perfect foresight is worth (USD per year)"] == pytest.approx(evpi)
+    assert page.index('id="summary"') < page.index("<svg") < page.index('id="run-info"')
     manifest = json.loads((out / "manifest.json").read_text())
-    assert {"report.html", "report.xlsx"} <= set(manifest["files"])
+    assert {"report.html", "report.xlsx"} == set(manifest["reports"])
     code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o2"),
                            "--report", "pdf"])
     assert code == 1 and "pdf" in err

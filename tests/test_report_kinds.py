@@ -1,4 +1,4 @@
-"""Every kind of run folder (solve, portfolio, plan, sweep, breakeven) gets reports that lead with the answer.
+"""Every kind of run folder (solve, portfolio, plan, sweep, breakeven, decide) gets reports that lead with the answer.
 
 The summary block's figures are re-derived here from the CSVs; the page is rendered in headless
 Chromium and the block's text must be in what the browser laid out; the sweep heatmap's labels are
@@ -50,12 +50,14 @@ def kinds(tmp_path_factory, run_dir) -> dict[str, Path]:  # noqa: F811
         "sweep": ["sweep", str(SITE), "--vary", f"{HASHPRICE}=30:80:4", "--vary", f"{RATE}=80:160:5",
                   "--out", str(base / "sweep"), "--workers", "1"],
         "breakeven": ["breakeven", str(SITE), "--param", RATE, "--points", "5", "--out", str(base / "breakeven")],
+        "decide": ["decide", str(SITE), "--scenarios", str(REPO / "scenarios" / "decide_campuses.toml"),
+                   "--samples", "12", "--risk-weight", "0.5", "--out", str(base / "decide"), "--report", "html,xlsx"],
     }
     for kind, args in commands.items():
         code, _, err = invoke(args)
         assert code == 0, err
         folders.setdefault(kind, base / kind)
-        if kind != "portfolio":
+        if kind not in ("portfolio", "decide"):
             code, _, err = invoke(["report", str(folders[kind])])
             assert code == 0, err
     return folders
@@ -74,13 +76,14 @@ def test_column_labels_read_as_words_with_units():
     assert column_label("after_tax_npv_usd") == "After tax NPV (USD)"  # a column added later still reads
 
 
-@pytest.mark.parametrize("kind", ["solve", "portfolio", "plan", "sweep", "breakeven"])
+@pytest.mark.parametrize("kind", ["solve", "portfolio", "plan", "sweep", "breakeven", "decide"])
 def test_each_report_opens_with_its_summary_and_ends_with_the_hashes(kinds, kind):
     folder = kinds[kind]
     page = (folder / "report.html").read_text(encoding="utf-8")
     summary = page.index('<section class="summary"')
     assert summary < page.index("</section>") < min(page.index(h) for h in ("<h2>The split", "<h2>Sweeps", "<h2>Multi",
-                                                                            "<h2>Breakevens") if h in page)
+                                                                            "<h2>Breakevens", "<h2>west_texas")
+                                                    if h in page)
     # the hashes: folded away at the very end, after every table
     if kind != "sweep":  # a sweep folder has sweep.json, no manifest
         details = page.index('<details id="run-info">')
@@ -191,7 +194,10 @@ window.addEventListener('load', () => {
   const images = [...document.images].map(img => {
     const r = img.getBoundingClientRect();
     return {ok: img.complete && img.naturalWidth > 0, x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height};
-  });
+  }).concat([...document.querySelectorAll('svg')].map(svg => {  // inline SVG charts (decide's histogram)
+    const r = svg.getBoundingClientRect();
+    return {ok: svg.childElementCount > 0, x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height};
+  }));
   const s = document.getElementById('summary').getBoundingClientRect();
   const out = document.createElement('pre');
   out.id = 'probe';
@@ -202,7 +208,7 @@ window.addEventListener('load', () => {
 </script>"""
 
 
-@pytest.mark.parametrize("kind", ["solve", "portfolio", "plan", "sweep", "breakeven"])
+@pytest.mark.parametrize("kind", ["solve", "portfolio", "plan", "sweep", "breakeven", "decide"])
 def test_each_report_kind_renders_in_chromium(kinds, kind, tmp_path):
     folder = tmp_path / "run"
     shutil.copytree(kinds[kind], folder)
@@ -260,3 +266,19 @@ def test_portfolio_summary_totals_and_tenants(kinds):
         assert f"net per year {r.net_usd * 8760 / r.hours:,.0f} USD" in rows[f"{r.site_id}: split"]
     for r in pd.read_csv(folder / "tenants.csv").itertuples():
         assert rows[f"tenant {r.tenant} at {r.site_id}: IT MW"] == pytest.approx(r.it_mw)
+
+
+@pytest.mark.parametrize("kind", ["sweep", "breakeven", "decide"])
+def test_what_if_summaries_state_the_calendar_dates(kinds, kind):
+    """The dates come from the manifest's record of the site file's horizon: re-derived from the price file."""
+    prices = pd.read_csv(REPO / "sites" / "data" / "ercot_hb_south_hourly.csv")
+    times = pd.to_datetime(prices.iloc[:, 0], utc=True)
+    manifest = json.loads((kinds[kind] / "manifest.json").read_text())
+    horizon = manifest["sites"]["west_texas"]["horizon"]
+    assert horizon["intervals"] == len(times)
+    assert pd.Timestamp(horizon["first_interval_start_utc"]) == times.min()
+    assert pd.Timestamp(horizon["last_interval_start_utc"]) == times.max()
+    local = times.dt.tz_convert("America/Chicago")
+    rows = dict(list(load_workbook(kinds[kind] / "report.xlsx")["summary"].values)[1:])
+    assert rows["horizon (the site file's prices)"].startswith(
+        f"{local.min():%Y-%m-%d %H:%M %Z} to {local.max():%Y-%m-%d %H:%M %Z}")

@@ -298,3 +298,41 @@ def _lease_tails(block, online_mw: np.ndarray, lease_mw: np.ndarray) -> list[np.
         rate_k = block.rates_usd_per_mw_year[j, -1] * (1.0 + plan.lease_escalator_frac) ** k
         tails.append(lease_mw[j, -1] * (rate_k - cost_per_mw))
     return tails
+
+
+@dataclass
+class FirstYear:
+    """The one-year after-tax view of a one-year ``solve`` [USD per year, costs negative]."""
+
+    depreciation_usd: float      # tax depreciation of the year (bonus included), a deduction, <= 0
+    property_tax_usd: float      # <= 0
+    taxable_income_usd: float
+    income_tax_usd: float        # <= 0 paid; > 0 a benefit under tax_losses = "offset"
+
+
+def first_year(operating_net_usd: float, fitout_capex_usd: float, schedule: np.ndarray, book_life_years: float,
+               terms: TaxTerms) -> FirstYear:
+    """Tax of the first year of a solved split, by :func:`after_tax_lines`' rules at ``t = 0``.
+
+    The fit-out is paid and placed in service at the year's start: the year deducts
+    ``schedule[0]`` of it (bonus included) and pays property tax on its full book value.
+    Debt is left out: its first interest falls in the next year (the plan's convention).
+
+    Parameters
+    ----------
+    operating_net_usd : float
+        Net of the year before capex and tax: revenues less opex and power [USD/year].
+    fitout_capex_usd : float
+        The AI fit-out's cost [USD] (``ai_it_mw x ai.fitout_capex_usd_per_mw``).
+    schedule : array
+        Share of the cost deducted per year (:func:`depreciation_schedule`) [-].
+    book_life_years : float
+        Straight-line book life for property tax [years].
+    terms : TaxTerms
+        Income tax rate, loss treatment and property tax (debt fields ignored).
+    """
+    no_debt = TaxTerms(terms.income_tax_rate_frac, terms.tax_losses, terms.property_tax_frac)
+    capex = [Capex(0, fitout_capex_usd, schedule, book_life_years)] if fitout_capex_usd > 0 else []
+    lines = after_tax_lines(np.array([operating_net_usd - fitout_capex_usd]), capex, 0.0, no_debt)
+    return FirstYear(float(lines["depreciation"][0]), float(lines["property_tax"][0]),
+                     float(lines["taxable_income"][0]), float(lines["income_tax"][0]))

@@ -1,16 +1,20 @@
 """The run folder of ``allocator decide`` and its ``--report html,xlsx``: the decision in one page and one workbook.
 
 :func:`write_decision` writes decision.csv, scenarios.csv, candidates.csv and
-summary.csv (and the asked-for reports), then manifest.json, into a hidden
-folder published by one rename (:class:`~allocator.reports.run_folder.RunFolder`).
+summary.csv, then manifest.json, then the asked-for reports (recorded under
+the manifest's ``reports``, so ``allocator report DIR`` may rewrite them), into
+a hidden folder published by one rename
+(:class:`~allocator.reports.run_folder.RunFolder`).
 
-
-Both read only the tables of the run folder (decision, scenarios, candidates,
-summary). The page shows, per site: the split; the distribution of annual net
-under it (a histogram, the CVaR tail in red, with the expected net and the
-CVaR marked); the candidates side by side; VSS and EVPI in plain words. The
-workbook holds the same tables, one sheet each, with a summary sheet of those
-sentences. Text cells a spreadsheet would run as formulas are escaped.
+Both reports read only the run folder's tables and manifest. They open with the
+summary block every report shares (:mod:`allocator.reports.headline`: the site
+files' dates, the decision, expected net per year, CVaR when risk-averse, VSS
+and EVPI, then the reasons in words); the page then shows, per site, the split,
+the distribution of annual net under it (a histogram, the CVaR tail in red) and
+the candidates side by side, with the run info (versions, hashes) collapsed at
+the end. The workbook's first sheet is that summary, then one sheet per table
+(summary.csv's as ``metrics``), ``run_info`` last. Text cells a spreadsheet
+would run as formulas are escaped.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from ..csv_files import escape_frame, write_csv
 from ..file_hash import sha256_file
 from ..whatif.decide import SiteDecision, candidates_table, decision_table, scenarios_table, summary_table
 from ..whatif.decide_scenarios import ScenarioSet
+from .decide_words import _m, sentences
+from .run_files import RunFiles
 
 REPORTS = ("html", "xlsx")
 
@@ -46,44 +52,6 @@ def parse_reports(text: str | None) -> list[str]:
         raise InputError([Problem(f"--report {text}", f"unknown report kind {', '.join(bad) or '(none)'}.",
                                   "Use --report html, --report xlsx or --report html,xlsx.")], "--report")
     return list(dict.fromkeys(kinds))
-
-
-def _m(x) -> str:
-    """USD per year in millions, or n/a."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "n/a"
-    return f"${float(x) / 1e6:,.2f}M"
-
-
-def sentences(site_id: str, summary: pd.DataFrame, candidates: pd.DataFrame) -> list[str]:
-    """VSS, EVPI and the tail in words a CFO reads."""
-    s = summary[summary.site_id == site_id].set_index("metric")["value"]
-    c = candidates[candidates.site_id == site_id].set_index("candidate")
-    alpha = float(s["risk_alpha_frac"])
-    weight = float(s["risk_weight_frac"])
-    vss, evpi = s.get("vss_usd_per_year"), s.get("evpi_usd_per_year")
-    sto = c.loc["stochastic"]
-    out = [f"The split nets {_m(sto['expected_net_usd_per_year'])} a year in expectation over "
-           f"{int(float(s['scenarios']))} futures; in the worst {alpha:.0%} of them it nets "
-           f"{_m(sto['cvar_net_usd_per_year'])} a year on average (CVaR), and {_m(sto['worst_net_usd_per_year'])} "
-           "in the worst one."]
-    if vss is None or pd.isna(vss):
-        out.append("The split decided for the site file's own prices alone cannot be run in every future (its AI "
-                   "lease is not firm in some future's hours, or a fleet misses its uptime SLA), so only a split "
-                   "decided for the range of futures is safe (VSS not defined).")
-    elif abs(float(vss)) < 0.5:
-        out.append("Deciding for the range of futures gives the same split as deciding for the site file's own "
-                   "prices alone: here the range adds nothing (VSS $0 a year).")
-    else:
-        what = "in expectation" if weight == 0 else "in the risk-weighted objective"
-        out.append(f"Deciding for the range of futures instead of for the site file's own prices alone is worth "
-                   f"{_m(vss)} a year {what} (VSS).")
-    if evpi is None or pd.isna(evpi):
-        out.append("EVPI is reported for risk-neutral decisions only (--risk-weight 0).")
-    else:
-        out.append(f"Knowing in advance which future comes would be worth at most {_m(evpi)} a year (EVPI): "
-                   "the most that better forecasts could ever be worth to this decision.")
-    return out
 
 
 def _histogram_svg(net: np.ndarray, prob: np.ndarray, tail: np.ndarray, expected: float, cvar_value: float) -> str:
@@ -131,48 +99,70 @@ def _table(frame: pd.DataFrame) -> str:
                                        escape=True, border=0, classes="t")
 
 
-def write_html(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """report.html: per site the split, the net distribution with its tail, the candidates, VSS and EVPI."""
-    decision, scenarios, candidates, summary = (tables[k] for k in ("decision", "scenarios", "candidates",
-                                                                     "summary"))
-    body = ["<h1>One split for many futures</h1>"]
+def run_files(folder: Path, tables: dict[str, pd.DataFrame], manifest_data: dict) -> RunFiles:
+    """The decide run folder as the other reports see one (:class:`RunFiles`), from the tables in memory."""
+    return RunFiles(folder, folder.name, {f"{k}.csv": v for k, v in tables.items()}, manifest_data)
+
+
+def _flags(column: pd.Series) -> np.ndarray:
+    """A True/False column, in memory (bool) or read back from the CSV (text ``"True"``/``"False"``)."""
+    if column.dtype == bool:
+        return column.to_numpy()
+    return column.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"]).to_numpy()
+
+
+def write_html(run: RunFiles, path: Path) -> None:
+    """report.html: the summary block (headline.py), then per site the split, the net distribution with its tail,
+    the candidates; the run info (versions, hashes) collapsed at the end."""
+    from .headline import headline
+    from .html import STYLE, _run_info, _summary
+
+    decision, scenarios, candidates = (run.get(f"{k}.csv") for k in ("decision", "scenarios", "candidates"))
+    body = ["<h1>One split for many futures</h1>", _summary(headline(run))]
     for site_id in decision.site_id.unique():
         sc = scenarios[scenarios.site_id == site_id]
         c = candidates[candidates.site_id == site_id]
         sto = c.set_index("candidate").loc["stochastic"]
         body.append(f"<h2>{html.escape(str(site_id))}</h2>")
-        body += [f"<p>{html.escape(t)}</p>" for t in sentences(site_id, summary, candidates)]
-        body.append("<h3>The decision</h3>" + _table(decision[decision.site_id == site_id].drop(columns="site_id")))
-        body.append("<h3>Annual net under it, over the futures (the CVaR tail in red)</h3>")
+        body.append("<h3>The decision [IT MW]</h3>" + _table(decision[decision.site_id == site_id].drop(columns="site_id")))
+        body.append("<h3>Annual net under it, over the futures [USD/year] (the CVaR tail in red)</h3>")
         body.append(_histogram_svg(sc.net_usd_per_year.to_numpy(float), sc.probability_frac.to_numpy(float),
-                                   sc.in_tail.astype(bool).to_numpy(), float(sto.expected_net_usd_per_year),
+                                   _flags(sc.in_tail), float(sto.expected_net_usd_per_year),
                                    float(sto.cvar_net_usd_per_year)))
         body.append("<h3>Candidates side by side [USD/year]</h3>" + _table(c.drop(columns="site_id")))
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>allocator decide</title><style>"
-            "body{font-family:sans-serif;max-width:900px;margin:2em auto}"
-            "table.t{border-collapse:collapse}table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;"
-            "text-align:right}</style></head><body>" + "".join(body) + "</body></html>\n")
-    with open(folder / "report.html", "w", encoding="utf-8", newline="\n") as fh:
+    body.append(_run_info(run))
+    page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>allocator decide: "
+            f"{html.escape(run.name)}</title>\n<style>{STYLE}table.t{{border-collapse:collapse}}table.t td,table.t th"
+            "{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(page)
 
 
-def write_xlsx(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """report.xlsx: a summary sheet of the sentences, then one sheet per table."""
-    words = [{"site_id": site_id, "finding": text}
-             for site_id in tables["decision"].site_id.unique()
-             for text in sentences(site_id, tables["summary"], tables["candidates"])]
-    with pd.ExcelWriter(folder / "report.xlsx", engine="openpyxl") as writer:
-        escape_frame(pd.DataFrame(words, columns=["site_id", "finding"])).to_excel(writer, sheet_name="findings", index=False)
-        for name in ("decision", "candidates", "summary", "scenarios"):
-            escape_frame(tables[name]).to_excel(writer, sheet_name=name, index=False)
+def write_xlsx(run: RunFiles, path: Path) -> None:
+    """report.xlsx: the summary sheet (as every report's), then one sheet per table (summary.csv's as ``metrics``),
+    run_info last."""
+    from openpyxl import Workbook
+
+    from .excel import _write_sheet, _write_summary, run_info, summary_frame
+
+    book = Workbook(write_only=True)
+    _write_summary(book, summary_frame(run))
+    for name in ("decision", "candidates", "summary", "scenarios"):
+        _write_sheet(book, name if name != "summary" else "metrics", run.get(f"{name}.csv"))
+    if run.manifest:
+        _write_sheet(book, "run_info", run_info(run))
+    book.save(path)
 
 
-def write_reports(folder: Path, tables: dict[str, pd.DataFrame], kinds: list[str]) -> None:
+def write_reports(folder: Path, tables: dict[str, pd.DataFrame], kinds: list[str],
+                  manifest_data: dict | None = None) -> None:
     """Write the asked-for reports into ``folder`` (the unpublished run folder)."""
+    run = run_files(folder, tables, manifest_data or {})
     if "html" in kinds:
-        write_html(folder, tables)
+        write_html(run, folder / "report.html")
     if "xlsx" in kinds:
-        write_xlsx(folder, tables)
+        write_xlsx(run, folder / "report.xlsx")
 
 
 # ------------------------------------------------------------------ the run folder
@@ -191,20 +181,33 @@ def manifest(found: list[SiteDecision], sset: ScenarioSet, seconds: dict[str, fl
     definition = json.dumps([[s.id, s.probability_frac, s.values, s.price_sample] for s in sset.scenarios],
                             sort_keys=True, default=str)
     return {
-        "tool": "allocator", "tool_version": tool_version(),
+        "tool": "allocator", "command": "decide", "tool_version": tool_version(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "python": platform.python_version(), "pulp_version": dist_version("pulp"),
         "solver": solver_version("highs"), "status": "optimal",
         "objective_usd": sum(d.decision.objective_usd_per_year for d in found),
         "sites": {d.site_id: {"objective_usd_per_year": d.decision.objective_usd_per_year,
                               "site_file": str(d.site_file), "optimality_gap_frac": d.decision.gap_frac,
-                              "iterations": d.decision.iterations} for d in found},
+                              "iterations": d.decision.iterations, **_horizon(d.site_file)} for d in found},
         "inputs_sha256": inputs, "warnings": [w for d in found for w in d.warnings],
         "scenarios_sha256": files, "seed": sset.seed,
         "scenarios_definition_sha256": hashlib.sha256(definition.encode()).hexdigest(),
         "method": found[0].decision.method if found else "",
         "seconds": {k: round(v, 6) for k, v in seconds.items()}, "argv": sys.argv,
     }
+
+
+def _horizon(site_file: Path) -> dict:
+    """``{"horizon": ...}`` of the site file's prices (whatif.manifest.site_horizon), read again (a few ms);
+    ``{}`` if the file can no longer be read."""
+    from ..errors import InputError
+    from ..inputs.site import load_site
+    from ..whatif.manifest import site_horizon
+
+    try:
+        return {"horizon": site_horizon(load_site(site_file))}
+    except (InputError, OSError):
+        return {}
 
 
 def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
@@ -218,9 +221,10 @@ def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, forc
     with RunFolder(out, force) as folder:
         for name, frame in tables.items():
             write_csv(frame, folder.path(f"{name}.csv"))
-        if reports:
-            write_reports(folder.tmp, tables, reports)
         data = manifest(found, sset, seconds)
         data["files"] = folder.file_list()
         folder.write_json("manifest.json", data)
+        if reports:  # after the manifest, recorded under its "reports" as solve's are (`allocator report` rewrites them)
+            write_reports(folder.tmp, tables, reports, data)
+            folder.record_reports()
         return folder.publish()

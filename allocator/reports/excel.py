@@ -29,7 +29,7 @@ from .run_files import RunFiles
 
 # (sheet, file) in workbook order; files absent from the run folder are skipped, any other CSV of the
 # folder follows (sheet named after the file), run_info comes last
-SHEETS = (("split", "split.csv"), ("financials", "financials.csv"),
+SHEETS = (("split", "split.csv"), ("financials", "financials.csv"), ("after_tax", "after_tax.csv"),
           ("marginal_values", "marginal_values.csv"), ("plan_summary", "plan_summary.csv"),
           ("plan", "plan.csv"), ("bau_plan", "bau_plan.csv"), ("cashflows", "cashflows.csv"),
           ("breakeven", "breakeven.csv"), ("sensitivity", "sensitivity.csv"), ("sweep", "sweep.csv"),

@@ -39,7 +39,10 @@ class Headline:
 
 
 def run_kind(run: RunFiles) -> str:
-    """``"portfolio"``, ``"solve"``, ``"plan"``, ``"sweep"`` or ``"breakeven"`` from the files present."""
+    """``"portfolio"``, ``"solve"``, ``"plan"``, ``"sweep"``, ``"decide"`` or ``"breakeven"`` from the files
+    present."""
+    if run.get("decision.csv") is not None:
+        return "decide"
     if run.has_solve:
         return "portfolio" if run.get("tenants.csv") is not None else "solve"
     if run.get("plan.csv") is not None:
@@ -61,7 +64,34 @@ def headline(run: RunFiles) -> Headline:
         _sweep(run, out)
     if run.get("breakeven.csv") is not None or run.get("sensitivity.csv") is not None:
         _breakeven(run, out)
+    if run.get("decision.csv") is not None:
+        _decide(run, out)
     return out
+
+
+def manifest_horizon(run: RunFiles) -> Line | None:
+    """The site files' horizon recorded in manifest.json (``sites.ID.horizon``: sweep, breakeven, decide), as one
+    line: ``"2024-06-01 00:00 CDT to 2025-03-27 23:00 CDT (...)"``, per site when the sites differ."""
+    sites = run.manifest.get("sites") if isinstance(run.manifest.get("sites"), dict) else {}
+    texts = {}
+    for site_id, entry in sites.items():
+        horizon = entry.get("horizon") if isinstance(entry, dict) else None
+        if not isinstance(horizon, dict):
+            continue
+        try:
+            zone = str(horizon["timezone"])
+            first = pd.Timestamp(horizon["first_interval_start_utc"]).tz_convert(zone)
+            last = pd.Timestamp(horizon["last_interval_start_utc"]).tz_convert(zone)
+            texts[site_id] = (f"{first:%Y-%m-%d %H:%M %Z} to {last:%Y-%m-%d %H:%M %Z} (first and last interval "
+                              f"start, {zone}; {int(horizon['intervals']):,} intervals)")
+        except (KeyError, ValueError, TypeError):
+            continue
+    if not texts:
+        return None
+    if len(set(texts.values())) == 1:
+        label = "horizon (the site file's prices)" if len(texts) == 1 else "horizon (every site file's prices)"
+        return Line(label, next(iter(texts.values())))
+    return Line("horizon (each site file's prices)", "; ".join(f"{k}: {v}" for k, v in texts.items()))
 
 
 def horizon_text(run: RunFiles, site_id: str) -> str:
@@ -109,6 +139,7 @@ def _solve(run: RunFiles, out: Headline) -> None:
         out.lines.append(Line("all sites: net over the horizons (USD)", float(split["net_usd"].sum()), "net_usd"))
         out.lines.append(Line("all sites: net per year (USD, each site x 8,760 / its hours)", sum(
             float(r.net_usd) * HOURS_PER_YEAR / float(r.hours) for r in split.itertuples() if r.hours), "net_usd"))
+    _after_tax_year(run, out, names, several)
     values = run.get("marginal_values.csv")
     if values is not None and len(values):
         for site_id, rows in values.groupby("site_id", sort=False):
@@ -128,6 +159,23 @@ def _solve(run: RunFiles, out: Headline) -> None:
     if tenants is not None and len(tenants) and {"tenant", "site_id", "it_mw"} <= set(tenants.columns):
         for r in tenants.itertuples(index=False):
             out.lines.append(Line(f"tenant {r.tenant} at {r.site_id}: IT MW", float(r.it_mw), "it_mw"))
+
+
+def _after_tax_year(run: RunFiles, out: Headline, names: dict[str, str], several: bool) -> None:
+    """The first year after tax (after_tax.csv, written when a site's [plan] sets a tax)."""
+    table = run.get("after_tax.csv")
+    if table is None:
+        return
+    for row in table.to_dict("records"):
+        tag = f"{names.get(row['site_id'], row['site_id'])}: " if several else ""
+        out.lines.append(Line(f"{tag}net per year after tax, first year (USD)",
+                              float(row["after_tax_net_usd_per_year"]), "net_usd"))
+        out.lines.append(Line(f"{tag}first year's taxes (USD)",
+                              f"income tax {0.0 - float(row['income_tax_usd_per_year']) + 0.0:,.0f} at "
+                              f"{float(row['income_tax_rate_frac']):.1%} of taxable income "
+                              f"{float(row['taxable_income_usd_per_year']):,.0f} (after tax depreciation "
+                              f"{0.0 - float(row['tax_depreciation_usd_per_year']) + 0.0:,.0f}); property tax "
+                              f"{0.0 - float(row['property_tax_usd_per_year']) + 0.0:,.0f}"))
 
 
 def _plan(run: RunFiles, out: Headline) -> None:
@@ -162,8 +210,11 @@ def _plan(run: RunFiles, out: Headline) -> None:
         conversion = row.get("conversion_npv_usd")
         if isinstance(conversion, float) and math.isfinite(conversion):
             verb = "beats" if conversion > 0 else "does not beat"
+            after = row.get("conversion_after_tax_npv_usd")
+            taxed = (f" ({after:,.0f} USD of after-tax NPV, the equity's)"
+                     if isinstance(after, float) and math.isfinite(after) and abs(after - conversion) > 0.5 else "")
             out.reasons.append(f"{scope}: the plan {verb} business as usual (all mining) by "
-                               f"{abs(conversion):,.0f} USD of NPV")
+                               f"{abs(conversion):,.0f} USD of NPV{taxed}")
 
 
 def _sweep(run: RunFiles, out: Headline) -> None:
@@ -171,10 +222,13 @@ def _sweep(run: RunFiles, out: Headline) -> None:
 
     sweep = run.get("sweep.csv")
     ok = sweep[sweep["status"].astype(str) == "optimal"] if "status" in sweep.columns else sweep
+    dates = manifest_horizon(run)
+    if dates is not None:
+        out.lines.append(dates)
     if "hours" in sweep.columns and len(sweep):
         hours = sorted({int(h) for h in sweep["hours"].dropna()})
-        out.lines.append(Line("horizon", f"{', '.join(f'{h:,}' for h in hours)} hours per scenario "
-                                         "(the site file's price horizon)"))
+        out.lines.append(Line("hours per scenario", f"{', '.join(f'{h:,}' for h in hours)} "
+                                                    "(the site file's price horizon)"))
     out.lines.append(Line("scenarios", f"{len(sweep):,} ({len(ok):,} optimal)"))
     if not len(ok):
         return
@@ -195,6 +249,9 @@ def _sweep(run: RunFiles, out: Headline) -> None:
 
 
 def _breakeven(run: RunFiles, out: Headline) -> None:
+    dates = manifest_horizon(run) if run.get("sweep.csv") is None else None  # a sweep said it already
+    if dates is not None:
+        out.lines.append(dates)
     sensitivity = run.get("sensitivity.csv")
     if sensitivity is not None and len(sensitivity):
         base = sensitivity[sensitivity["level"].astype(str) == "base"]
@@ -226,3 +283,50 @@ def number_text(value: float) -> str:
     if size >= 1e12 or (0 < size < 1e-3):
         return f"{value:.4g}"
     return f"{value:,.0f}" if size >= 1000 else f"{value:,.4g}"
+
+
+def _decide(run: RunFiles, out: Headline) -> None:
+    """``allocator decide``: the split for many futures, its expected net, CVaR (risk-averse), VSS and EVPI."""
+    from .decide_words import sentences
+
+    dates = manifest_horizon(run)
+    if dates is not None:
+        out.lines.append(dates)
+    decision, candidates, summary = run.get("decision.csv"), run.get("candidates.csv"), run.get("summary.csv")
+    names = run.site_names()
+    several = decision["site_id"].nunique() > 1
+    for site_id in dict.fromkeys(decision["site_id"]):
+        tag = f"{names.get(site_id, site_id)}: " if several else ""
+        rows = decision[decision["site_id"] == site_id]
+        total = dict(zip(rows.loc[rows["kind"] == "total", "name"], rows.loc[rows["kind"] == "total", "it_mw"],
+                         strict=True))
+        parts = [f"{r.name} {float(r.it_mw):,.1f}" for r in rows.itertuples(index=False) if r.kind != "total"]
+        out.lines.append(Line(f"{tag}decision", f"AI {float(total.get('ai', 0.0)):,.1f} IT MW, mining "
+                                                f"{float(total.get('mining', 0.0)):,.1f} IT MW ({', '.join(parts)})"))
+        metric = summary[summary["site_id"] == site_id].set_index("metric")["value"]
+        chosen = candidates[(candidates["site_id"] == site_id)
+                            & (candidates["candidate"].astype(str) == "stochastic")]
+        if len(chosen):
+            row = chosen.iloc[0]
+            out.lines.append(Line(f"{tag}expected net per year (USD, over {int(_number(metric.get('scenarios')) or 0)} "
+                                  "futures)", float(row["expected_net_usd_per_year"]), "net_usd"))
+            weight = _number(metric.get("risk_weight_frac")) or 0.0
+            if weight > 0:
+                alpha = _number(metric.get("risk_alpha_frac")) or 0.0
+                out.lines.append(Line(f"{tag}CVaR: net per year in the worst {alpha:.0%} of futures (USD; "
+                                      f"risk weight {weight:.0%})", float(row["cvar_net_usd_per_year"]), "net_usd"))
+        for key, label in (("vss_usd_per_year", "VSS: worth of deciding for the range of futures (USD per year)"),
+                           ("evpi_usd_per_year", "EVPI: most that perfect foresight is worth (USD per year)")):
+            value = _number(metric.get(key))
+            value = value if value is not None else "not defined"
+            out.lines.append(Line(f"{tag}{label}", value, "net_usd"))
+        out.reasons += [f"{tag}{text}" for text in sentences(site_id, summary, candidates)]
+
+
+def _number(value: object) -> float | None:
+    """A float from a cell that may be a number, numeric text or empty (summary.csv's mixed ``value``)."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None

@@ -82,13 +82,20 @@ def write_reports(folder: Path, formats: list[str], name: str | None = None) -> 
         return write
 
     writers = {}
+    decide = run.get("decision.csv") is not None  # a decide folder has its own page and workbook
     for fmt in formats:
         if fmt == "html":
-            from .html import write_html
+            if decide:
+                from .decide import write_html
+            else:
+                from .html import write_html
 
             writers[FORMATS[fmt]] = timed(FORMATS[fmt], write_html)
         elif fmt == "xlsx":
-            from .excel import write_xlsx
+            if decide:
+                from .decide import write_xlsx
+            else:
+                from .excel import write_xlsx
 
             writers[FORMATS[fmt]] = timed(FORMATS[fmt], write_xlsx)
     try:

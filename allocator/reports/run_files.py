@@ -25,9 +25,9 @@ from ..inputs.files import file_problem
 # the files of `allocator solve --out`: all of them, or none (a sweep or plan folder)
 SOLVE_FILES = ("split.csv", "financials.csv", "dispatch.csv", "leases.csv", "fleets.csv")
 OPTIONAL_FILES = ("assumptions.csv", "marginal_values.csv", "sweep.csv", "sensitivity.csv", "breakeven.csv",
-                  "plan.csv", "cashflows.csv")
+                  "plan.csv", "cashflows.csv", "decision.csv", "candidates.csv", "summary.csv", "scenarios.csv")
 # files that make a folder a run folder on their own (a sweep, a breakeven, a plan)
-RESULT_FILES = ("sweep.csv", "sensitivity.csv", "breakeven.csv", "plan.csv")
+RESULT_FILES = ("sweep.csv", "sensitivity.csv", "breakeven.csv", "plan.csv", "decision.csv")
 #: the largest result file a report reads [bytes] (dispatch.csv of 50 site-years is about 70 MB)
 MAX_RESULT_BYTES = 2 * 2**30
 # the columns the reports use, per file (more columns are fine)
@@ -48,10 +48,15 @@ REQUIRED_COLUMNS = {
                       "above_ai_it_mw", "above_mining_it_mw"),
     "plan.csv": ("site_id", "year", "ai_it_mw", "mining_it_mw"),
     "cashflows.csv": ("site_id", "year", "item", "usd"),
+    "decision.csv": ("site_id", "kind", "name", "it_mw"),
+    "candidates.csv": ("site_id", "candidate", "expected_net_usd_per_year", "cvar_net_usd_per_year"),
+    "summary.csv": ("site_id", "metric", "value"),
+    "scenarios.csv": ("site_id", "scenario_id", "probability_frac", "net_usd_per_year", "in_tail"),
 }
 # columns that are text even when every cell looks like a number
 TEXT_COLUMNS = frozenset({"site_id", "item", "tenant", "model", "status", "scenario_id", "parameter", "resource",
-                          "field", "unit", "source", "error", "scope", "constraint"})
+                          "field", "unit", "source", "error", "scope", "constraint", "kind", "name", "candidate",
+                          "metric"})
 # columns that are text or numbers cell by cell
 MIXED_COLUMNS = frozenset({"value", "level"})
 
@@ -129,7 +134,7 @@ def read_run(folder: Path, name: str | None = None) -> RunFiles:
                 problems.append(Problem(f"{folder / file_name}", "is missing: the run folder is incomplete.",
                                         "Re-run `allocator solve ... --out DIR --force`."))
     elif not any(n in present for n in RESULT_FILES):
-        problems.append(Problem(where, "holds no result files (split.csv, sweep.csv, sensitivity.csv, breakeven.csv "
+        problems.append(Problem(where, "holds no result files (split.csv, sweep.csv, sensitivity.csv, breakeven.csv, decision.csv "
                                 "or plan.csv).",
                                 "Give the --out folder of `allocator solve` (or of a sweep or plan)."))
     if problems:

@@ -281,6 +281,11 @@ def complete(folder: RunFolder, result, extra: dict[str, Callable[[Path], None]]
                         ("coincident_peak.csv", result.coincident_peak)):
         if len(frame):  # only when a site has these tables (docs/power.md)
             write_csv(frame, folder.path(name))
+    from .after_tax_year import after_tax_year_table, taxed
+
+    if taxed(result.assumptions):  # the first year after tax (docs/reports.md); else it equals pre-tax
+        write_csv(after_tax_year_table(result.split, result.financials, result.assumptions),
+                  folder.path("after_tax.csv"))
     for name, writer in (extra or {}).items():
         folder.write_with(name, writer)
     result.seconds["write"] = hourly_s + time.perf_counter() - t0

@@ -17,7 +17,23 @@ def summary(result) -> str:
         )
         lines.append(f"  {bar(row.ai_share_frac, row.mining_share_frac)}  {reasons[row.site_id]}")
         lines += headline_values(result, row.site_id)
+    lines += after_tax_lines(result)
     return "\n".join(lines)
+
+
+def after_tax_lines(result) -> list[str]:
+    """The first year after tax of each site whose ``[plan]`` sets a tax (after_tax_year.py); none otherwise."""
+    from .after_tax_year import after_tax_year_table, taxed
+
+    if not taxed(result.assumptions):
+        return []
+    lines = ["", "first year after tax (USD per year; [plan] tax fields; capex as its annual recovery):"]
+    for r in after_tax_year_table(result.split, result.financials, result.assumptions).itertuples(index=False):
+        lines.append(f"  {r.site_id}: net {r.pre_tax_net_usd_per_year:,.0f} pre-tax, "
+                     f"{r.after_tax_net_usd_per_year:,.0f} after tax (tax depreciation "
+                     f"{0.0 - r.tax_depreciation_usd_per_year:,.0f}, property tax {0.0 - r.property_tax_usd_per_year:,.0f}, "
+                     f"income tax {0.0 - r.income_tax_usd_per_year + 0.0:,.0f} at {r.income_tax_rate_frac:.1%})")
+    return lines
 
 
 def headline_values(result, site_id: str) -> list[str]:

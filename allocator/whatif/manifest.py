@@ -23,6 +23,14 @@ def versions() -> dict[str, str]:
             "pulp_version": dist_version("pulp"), "solver": solver_version("highs")}
 
 
+def site_horizon(site) -> dict:
+    """The site file's hourly horizon: first and last interval start (UTC), time zone and count (the summaries'
+    dates)."""
+    return {"first_interval_start_utc": f"{site.index[0]:%Y-%m-%dT%H:%M:%SZ}",
+            "last_interval_start_utc": f"{site.index[-1]:%Y-%m-%dT%H:%M:%SZ}",
+            "timezone": site.timezone, "intervals": int(site.hours)}
+
+
 def run_manifest(command: str, sites: list, extra_files: list[Path] | None = None, **fields) -> dict:
     """The manifest of a what-if run folder.
 
@@ -44,6 +52,6 @@ def run_manifest(command: str, sites: list, extra_files: list[Path] | None = Non
         inputs[str(Path(path).resolve())] = sha256_file(Path(path))[0]
     return {"tool": "allocator", "command": command, **versions(),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "sites": {s.id: {"site_file": str(s.path)} for s in sites},
+            "sites": {s.id: {"site_file": str(s.path), "horizon": site_horizon(s)} for s in sites},
             "inputs_sha256": inputs, "warnings": [str(w) for s in sites for w in s.warnings],
             "argv": sys.argv, **fields}
