@@ -118,10 +118,11 @@ def main() -> None:
                 load = os.getloadavg()[0]
                 sweep = grid_sweep([site], vary)
                 sweep.solver = solver
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 summary = run_sweep(sweep, out, workers=workers)
                 seconds = time.perf_counter() - t0
-                print(f"  {solver:<6} {workers} worker{'s' if workers > 1 else ' '}: {seconds:6.1f} s  "
+                cpu = f"{time.process_time() - c0:5.1f} s CPU" if workers == 1 else "           "
+                print(f"  {solver:<6} {workers} worker{'s' if workers > 1 else ' '}: {seconds:6.1f} s  {cpu}  "
                       f"{summary.solved / seconds:6.1f} scenarios/s  {dict(summary.statuses)}  "
                       f"{dict(summary.methods)}  (load average at start {load:.2f})", flush=True)
 
