@@ -104,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=50, help="site-years in the CLI run")
     parser.add_argument("--sources", default=",".join(bench_sites.SOURCES))
     parser.add_argument("--skip", default="", help="cbc, cli or per_site, comma separated")
+    parser.add_argument("--hb-west", type=Path, default=bench_sites.HB_WEST,
+                        help="HB_WEST hourly price file (default: the one in ../shared/data/raw)")
     args = parser.parse_args(argv)
+    bench_sites.HB_WEST = args.hb_west.resolve()
     skip = {x.strip() for x in args.skip.split(",") if x.strip()}
     print(f"# {os.cpu_count()} cores, load average {load()} at the start; best of {args.repeat}")
     with tempfile.TemporaryDirectory(prefix="allocator-solvers-") as tmp:
