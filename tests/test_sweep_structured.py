@@ -95,8 +95,7 @@ def test_sweep_auto_and_highs_write_the_same_rows(tmp_path):
     vary = [f"{HP}=30:80:3", f"{RATE}=110:170:4", "ai.convertible_mw=60,150"]
     rows = {}
     for solver in ("auto", "highs"):
-        sweep = grid_sweep([site], vary)
-        sweep.solver = solver
+        sweep = grid_sweep([site], vary, solver=solver)
         summary = run_sweep(sweep, tmp_path / solver, workers=1)
         assert summary.methods == {"structured" if solver == "auto" else "highs": 24}
         with open(tmp_path / solver / "sweep.csv", encoding="utf-8") as fh:

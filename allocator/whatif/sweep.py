@@ -163,8 +163,8 @@ def _is_toml_value(text: str, where: str) -> bool:
     return True
 
 
-def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = None) -> Sweep:
-    """Every combination of the ``--vary`` values, the last path varying fastest."""
+def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = None, solver: str = "auto") -> Sweep:
+    """Every combination of the ``--vary`` values, the last path varying fastest (``solver``: see :class:`Sweep`)."""
     specs = [parse_vary(v) for v in vary]
     paths = [p for p, _ in specs]
     _no_duplicates(paths, "--vary")
@@ -177,12 +177,13 @@ def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = 
                                   "(each with its own --out).")], "--vary")
     values = list(itertools.product(*[vals for _, vals in specs]))
     definition = {"kind": "grid", "vary": [{"path": p, "values": v} for p, v in specs]}
-    return Sweep([Path(s).resolve() for s in sites], paths, values, definition, time_limit_s)
+    return Sweep([Path(s).resolve() for s in sites], paths, values, definition, time_limit_s, solver=solver)
 
 
 def monte_carlo_sweep(sites: list[Path], distributions_path: Path, samples: int, seed: int | None = None,
-                      time_limit_s: float | None = None) -> Sweep:
-    """``samples`` draws from the distributions file (its seed unless ``seed`` is given)."""
+                      time_limit_s: float | None = None, solver: str = "auto") -> Sweep:
+    """``samples`` draws from the distributions file (its seed unless ``seed`` is given; ``solver``: see
+    :class:`Sweep`)."""
     from .distributions import read_distributions
 
     dists = read_distributions(Path(distributions_path))
@@ -190,7 +191,7 @@ def monte_carlo_sweep(sites: list[Path], distributions_path: Path, samples: int,
     values = [tuple(float(x) for x in row) for row in draws]
     definition = {"kind": "monte_carlo", "samples": samples, "seed": dists.seed if seed is None else seed,
                   "distributions": dists.definition()}
-    sweep = Sweep([Path(s).resolve() for s in sites], dists.paths, values, definition, time_limit_s)
+    sweep = Sweep([Path(s).resolve() for s in sites], dists.paths, values, definition, time_limit_s, solver=solver)
     sweep.input_files = [Path(distributions_path).resolve()]
     return sweep
 
