@@ -165,3 +165,17 @@ def test_bad_numeric_values_give_the_general_paths_errors(tmp_path):
         a, b = fast.run(values), general.run(values)
         assert a.status == b.status == "input_error", values
         assert a.error == b.error and a.error, values
+
+
+def test_failures_on_the_structured_path_become_rows_and_the_cuts_survive(tmp_path):
+    path = tiny(tmp_path, curtailment=[{"start": "2024-01-01T05:00", "end": "2024-01-01T06:00", "cap_mw": 40.0}])
+    runner = SiteScenarios(path, solver="auto")
+    ok = runner.run({"ai.lease[0].min_mw": 30.0})
+    bad = runner.run({"ai.lease[0].min_mw": 50.0})   # 50 MW firm > the 40 MW cap in hour 5
+    value = runner.run({HP: -1.0})
+    again = runner.run({"ai.lease[0].min_mw": 30.0})
+    assert ok.method == again.method == "structured"
+    assert again.split["net_usd"] == pytest.approx(ok.split["net_usd"], rel=1e-12)
+    assert bad.status == "infeasible" and "caps the site at 40 MW" in bad.error
+    assert value.status == "input_error" and ">= 0" in value.error
+    assert runner.structured.kept >= 1  # the second good run re-used the first one's cuts
