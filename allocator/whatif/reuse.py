@@ -40,6 +40,7 @@ from ..inputs.site import Site, load_site
 from ..lp import diagnosis, model, results
 from ..lp.solve import Solution, _raise_for_status, highs_for, run, solver_version
 from .sweep_overrides import numeric_config
+from .sweep_structured import SweepSolver
 
 #: override paths whose new site is derived from the base site without re-reading files
 FAST_PATH = re.compile(
@@ -167,8 +168,6 @@ class SiteScenarios:
 
     def __init__(self, path: str | Path, *, reuse: bool = True, time_limit_s: float | None = None,
                  solver: str = "highs") -> None:
-        from .sweep_structured import SweepSolver
-
         if solver not in ("highs", "auto"):
             raise ValueError(f"solver {solver!r}: expected 'highs' or 'auto'")
         self.path = Path(path)
@@ -233,8 +232,6 @@ class SiteScenarios:
         if self.structured is None:
             return None
         if not self.reuse:  # the baseline keeps nothing between scenarios
-            from .sweep_structured import SweepSolver
-
             self.structured = SweepSolver()
         site_sol = self.structured.solve(site)
         if site_sol is not None:
