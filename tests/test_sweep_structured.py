@@ -179,3 +179,31 @@ def test_failures_on_the_structured_path_become_rows_and_the_cuts_survive(tmp_pa
     assert bad.status == "infeasible" and "caps the site at 40 MW" in bad.error
     assert value.status == "input_error" and ">= 0" in value.error
     assert runner.structured.kept >= 1  # the second good run re-used the first one's cuts
+
+
+def test_a_real_hb_west_year_sweeps_equal_to_highs(tmp_path, shared_raw):
+    from conftest import write_site
+
+    price_file = shared_raw / "ercot_hb_west_rtlmp" / "nbohr_hourly_prices.csv"
+    doc = {
+        "site": {"timezone": "America/Chicago", "interconnect_mw": 100.0},
+        "prices": {"file": str(price_file), "column": "HUB", "start": "2025-01-01", "end": "2026-01-01",
+                   "fill": "ffill"},
+        "mining": {"pue": 1.05, "pool_fee_frac": 0.02, "opex_usd_per_mw_year": 40000.0,
+                   "hashprice_usd_per_ph_day": 50.0,
+                   "fleet": [{"model": "S21", "efficiency_j_per_th": 17.5, "mw": 50.0},
+                             {"model": "S19j Pro", "efficiency_j_per_th": 29.5, "mw": 70.0}]},
+        "ai": {"pue": 1.2, "convertible_mw": 60.0, "utilization_frac": 0.8, "fitout_capex_usd_per_mw": 9e6,
+               "lease": [{"tenant": "T", "rate_usd_per_kw_month": 140.0}]},
+        "curtailment": [{"start": "2025-08-20T15:00", "end": "2025-08-20T21:00", "cap_mw": 70.0}],
+    }
+    path = write_site(tmp_path, [1.0], doc)
+    auto, highs = SiteScenarios(path, solver="auto"), SiteScenarios(path, reuse=False)
+    for s in ({HP: 40.0, RATE: 120.0}, {HP: 40.0, RATE: 150.0}, {HP: 60.0, RATE: 150.0},
+              {HP: 60.0, RATE: 150.0, "ai.convertible_mw": 30.0}):
+        a, b = auto.run(s), highs.run(s)
+        assert a.method == "structured" and a.status == b.status == "optimal", (a.error, b.error)
+        assert a.split["hours"] == 8760
+        assert a.split["net_usd"] == pytest.approx(b.split["net_usd"], rel=1e-9), s
+        assert a.split["ai_it_mw"] == pytest.approx(b.split["ai_it_mw"], abs=1e-6), s
+    assert auto.structured.kept == 2
