@@ -10,12 +10,14 @@ Phases measured, on one site:
   cold-solve it (interior point + crossover), as a fresh ``allocator solve --set`` would, less the
   process start-up;
 - ``rebuild (site in memory)``: the site's arrays derived in memory, but a new LP and a cold solve;
-- ``reuse``: the sweep's default: arrays derived in memory, costs and bounds pushed into the kept
-  HiGHS model, dual simplex from the previous basis.
+- ``reuse``: arrays derived in memory, costs and bounds pushed into the kept HiGHS model, dual
+  simplex from the previous basis (the sweep's ``--solver highs`` path);
+- ``structured``: the sweep's default (``auto``): the exact cutting planes of
+  ``allocator.whatif.sweep_structured``, their cuts kept while only the lease rate moves.
 
 Then a grid sweep of ``--grid`` scenarios (hashprice x lease rate) through ``allocator.whatif.sweep`` on
-1 and 2 worker processes (process start-up and CSV writing included). The machine is shared: the
-load average is printed beside the figures.
+1 and 2 worker processes (process start-up and CSV writing included), once per ``--solvers``. The
+machine is shared: the load average is printed beside the figures.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=30, help="scenarios per rebuild/reuse measurement")
     parser.add_argument("--grid", type=int, default=1000, help="scenarios in the grid sweep (a square-ish grid)")
     parser.add_argument("--workers", default="1,2", help="worker counts for the grid sweep")
+    parser.add_argument("--solvers", default="auto,highs", help="sweep solvers for the grid sweep")
     parser.add_argument("--skip-grid", action="store_true")
     args = parser.parse_args()
 
@@ -95,11 +98,12 @@ def main() -> None:
             in_memory.solver.reuse = False
             rebuild_mem = rate(in_memory, items)
             reuse = rate(SiteScenarios(site), items)
+            structured = rate(SiteScenarios(site, solver="auto"), items)
             print(f"\n{len(items)} scenarios (hashprice x lease rate) in {order} order, {hours} hours, 1 process "
                   f"(load average now {os.getloadavg()[0]:.2f}):")
             print(f"  {'mode':26s} {'scen/s wall':>11s} {'scen/s CPU':>11s} {'vs rebuild (CPU)':>17s}")
             for name, (wall, cpu, failed) in (("rebuild", rebuild), ("rebuild (site in memory)", rebuild_mem),
-                                              ("reuse (warm start)", reuse)):
+                                              ("reuse (warm start)", reuse), ("structured (kept cuts)", structured)):
                 print(f"  {name:26s} {wall:11.1f} {cpu:11.1f} {cpu / rebuild[1]:16.1f}x"
                       + (f"  ({failed} failed)" if failed else ""))
         if args.skip_grid:
@@ -108,15 +112,19 @@ def main() -> None:
         n_rate = args.grid // side
         vary = [f"{HP}=30:80:{side}", f"{RATE}=110:170:{n_rate}"]
         print(f"\ngrid sweep {side} x {n_rate} = {side * n_rate} scenarios of {site.name} ({hours} hours):")
-        for workers in [int(w) for w in args.workers.split(",")]:
-            out = Path(tmp) / f"grid_{workers}"
-            load = os.getloadavg()[0]
-            t0 = time.perf_counter()
-            summary = run_sweep(grid_sweep([site], vary), out, workers=workers)
-            seconds = time.perf_counter() - t0
-            print(f"  {workers} worker{'s' if workers > 1 else ' '}: {seconds:6.1f} s  "
-                  f"{summary.solved / seconds:6.1f} scenarios/s  {dict(summary.statuses)}  "
-                  f"(load average at start {load:.2f})")
+        for solver in args.solvers.split(","):
+            for workers in [int(w) for w in args.workers.split(",")]:
+                out = Path(tmp) / f"grid_{solver}_{workers}"
+                load = os.getloadavg()[0]
+                sweep = grid_sweep([site], vary)
+                sweep.solver = solver
+                t0, c0 = time.perf_counter(), time.process_time()
+                summary = run_sweep(sweep, out, workers=workers)
+                seconds = time.perf_counter() - t0
+                cpu = f"{time.process_time() - c0:5.1f} s CPU" if workers == 1 else "           "
+                print(f"  {solver:<6} {workers} worker{'s' if workers > 1 else ' '}: {seconds:6.1f} s  {cpu}  "
+                      f"{summary.solved / seconds:6.1f} scenarios/s  {dict(summary.statuses)}  "
+                      f"{dict(summary.methods)}  (load average at start {load:.2f})", flush=True)
 
 
 if __name__ == "__main__":

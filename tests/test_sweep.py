@@ -231,7 +231,7 @@ def test_sweep_json_has_versions_and_the_folder_a_manifest(tmp_path, two_sites):
     sweep = monte_carlo_sweep(two_sites, dists, 4, seed=1)
     run_sweep(sweep, out, workers=1)
     definition = json.loads((out / "sweep.json").read_text())
-    assert definition["tool_version"] and definition["solver"].startswith("HiGHS ")
+    assert definition["tool_version"] and definition["solver"].startswith("structured + HiGHS ")
     digest = hashlib.sha256(dists.read_bytes()).hexdigest()
     assert definition["inputs_sha256"] == {str(dists.resolve()): digest}
     manifest = json.loads((out / "manifest.json").read_text())
@@ -239,6 +239,7 @@ def test_sweep_json_has_versions_and_the_folder_a_manifest(tmp_path, two_sites):
     assert manifest["inputs_sha256"][str(dists.resolve())] == digest
     assert manifest["inputs_sha256"][str(two_sites[0].resolve())] == hashlib.sha256(two_sites[0].read_bytes()).hexdigest()
     assert manifest["statuses"] == {"optimal": 8} and manifest["warnings"] == []
+    assert manifest["methods_this_run"] == {"structured": 8}  # the bundled campuses are base-model sites
     assert manifest["files"]["sweep.csv"]["sha256"] == hashlib.sha256((out / "sweep.csv").read_bytes()).hexdigest()
     # a resumed run with nothing left to do keeps the same sweep and rewrites its manifest
     assert run_sweep(sweep, out, workers=1).solved == 0

@@ -98,12 +98,17 @@ def in_year(index_utc: pd.DatetimeIndex, year: int) -> pd.DatetimeIndex:
     """Each hour moved to the same point of calendar ``year`` (share of its own year kept) [UTC].
 
     Used to date the price year's hours in every plan year, so the subsidy
-    halving applies on its date.
+    halving applies on its date. Computed on numpy datetime64/timedelta64 arrays in the index's
+    own unit: the same integer arithmetic as adding a Timedelta to a Timestamp hour by hour (and
+    tested bit-identical to it), without building a Timestamp per hour.
     """
     idx = index_utc.tz_convert("UTC") if index_utc.tz is not None else index_utc.tz_localize("UTC")
-    start = pd.to_datetime(pd.DataFrame({"year": idx.year, "month": 1, "day": 1})).dt.tz_localize("UTC")
-    end = pd.to_datetime(pd.DataFrame({"year": idx.year + 1, "month": 1, "day": 1})).dt.tz_localize("UTC")
-    share = ((idx - pd.DatetimeIndex(start)) / (pd.DatetimeIndex(end) - pd.DatetimeIndex(start))).to_numpy(float)
+    t = idx.tz_localize(None).to_numpy()  # naive UTC datetime64 in the index's unit
+    own_year = t.astype("datetime64[Y]")
+    start = own_year.astype(t.dtype)
+    share = (t - start) / ((own_year + np.timedelta64(1, "Y")).astype(t.dtype) - start)
     y0 = pd.Timestamp(year=year, month=1, day=1, tz="UTC")
     y1 = pd.Timestamp(year=year + 1, month=1, day=1, tz="UTC")
-    return pd.DatetimeIndex(y0 + (y1 - y0) * share)
+    # share x the target year's length: numpy's float x timedelta64 product, truncated to the unit
+    moved = y0.tz_localize(None).to_datetime64() + share * (y1 - y0).to_timedelta64()
+    return pd.DatetimeIndex(moved).tz_localize("UTC")

@@ -13,7 +13,14 @@ makes, so reuse changes the time, never the answer.
 :class:`SiteScenarios` is the per-site engine of sweeps and breakevens: the
 base site is read once; a scenario's overrides are validated by the schema
 and, when they touch no file-related field, the hourly arrays are derived from
-the base site instead of re-reading the price files.
+the base site instead of re-reading the price files. Numbers set on existing
+fields skip the deep copy and the whole-file validation
+(:mod:`allocator.whatif.sweep_overrides`: each value still goes through its
+field's validator, and anything it does not accept takes the general path,
+which words the error). With ``solver="auto"`` (sweeps) the base-model
+scenarios are solved by the structured cutting planes with their cuts kept
+between scenarios (:mod:`allocator.whatif.sweep_structured`) and the others
+by the kept HiGHS model.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from ..inputs import site as site_mod
 from ..inputs.site import Site, load_site
 from ..lp import diagnosis, model, results
 from ..lp.solve import Solution, _raise_for_status, highs_for, run, solver_version
+from .sweep_overrides import numeric_config
+from .sweep_structured import SweepSolver
 
 #: override paths whose new site is derived from the base site without re-reading files
 FAST_PATH = re.compile(
@@ -139,6 +148,7 @@ class Outcome:
     split: dict[str, Any]
     error: str = ""
     solution: results.SiteSolution | None = None
+    method: str = ""  # "structured" or "highs" for a solved scenario
 
 
 class SiteScenarios:
@@ -151,13 +161,20 @@ class SiteScenarios:
     reuse : bool
         Keep the solver and the base site's arrays between scenarios (default); False
         reloads and rebuilds everything per scenario (the baseline).
+    solver : {"highs", "auto"}
+        ``"auto"``: the structured cutting planes for the scenarios they cover
+        (:func:`allocator.whatif.sweep_structured.applies`), HiGHS for the others.
     """
 
-    def __init__(self, path: str | Path, *, reuse: bool = True, time_limit_s: float | None = None) -> None:
+    def __init__(self, path: str | Path, *, reuse: bool = True, time_limit_s: float | None = None,
+                 solver: str = "highs") -> None:
+        if solver not in ("highs", "auto"):
+            raise ValueError(f"solver {solver!r}: expected 'highs' or 'auto'")
         self.path = Path(path)
         self.site_id = self.path.stem
         self.reuse = reuse
         self.solver = ReusableSolver(reuse=reuse, time_limit_s=time_limit_s)
+        self.structured = SweepSolver() if solver == "auto" else None
         self._raw: dict | None = None
         self._base: Site | None = None
 
@@ -178,9 +195,14 @@ class SiteScenarios:
         where = str(self.path)
         if not values:
             return self.base if self.reuse else load_site(self.path)
+        fast = self.reuse and all(FAST_PATH.match(p) for p in values)
+        if fast:
+            config = numeric_config(self.base.config, values, where)
+            if config is not None:
+                return derive_site(self.base, config)
         raw = overrides.apply_overrides(self.raw, values, where)
         config = overrides.validate(raw, where, values)
-        if self.reuse and all(FAST_PATH.match(p) for p in values):
+        if fast:
             return derive_site(self.base, config)
         return load_site(self.path, config=config)
 
@@ -191,15 +213,30 @@ class SiteScenarios:
             problems = diagnosis.conflicts(site)
             if problems:
                 raise InfeasibleError(problems, site.id)
-            lp = model.build([site], name=site.id)
-            solution = self.solver.solve(lp)
-            site_sol = results.site_solution(lp.blocks[0], solution, marginal_values=False)
-            results.check_objective(site_sol, solution.objective_usd)
+            site_sol = self._structured(site)
+            method = "structured"
+            if site_sol is None:
+                lp = model.build([site], name=site.id)
+                solution = self.solver.solve(lp)
+                site_sol = results.site_solution(lp.blocks[0], solution, marginal_values=False)
+                results.check_objective(site_sol, solution.objective_usd)
+                method = "highs"
         except AllocatorError as err:
             status = "input_error" if isinstance(err, InputError) else (
                 "infeasible" if isinstance(err, InfeasibleError) else "solver_error")
             return Outcome(status, {"site_id": self.site_id}, "; ".join(str(p) for p in err.problems))
-        return Outcome("optimal", split_row(site_sol), "", site_sol)
+        return Outcome("optimal", split_row(site_sol), "", site_sol, method)
+
+    def _structured(self, site: Site) -> results.SiteSolution | None:
+        """The structured optimum, its items checked against its objective; None: not covered."""
+        if self.structured is None:
+            return None
+        if not self.reuse:  # the baseline keeps nothing between scenarios
+            self.structured = SweepSolver()
+        site_sol = self.structured.solve(site)
+        if site_sol is not None:
+            results.check_objective(site_sol, site_sol.objective_usd)
+        return site_sol
 
 
 def split_row(s: results.SiteSolution) -> dict[str, Any]:

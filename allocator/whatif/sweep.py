@@ -16,10 +16,17 @@ definition differs. A failed scenario (bad value, infeasible, solver failure)
 is a row with its status and error text; the sweep goes on.
 
 Scenarios of one site are sent in chunks (at most 25 scenarios) to worker
-processes or Dask workers, which keep each site's HiGHS model between
-scenarios (:mod:`allocator.whatif.reuse`); a chunk's rows are written when it
+processes or Dask workers, which keep each site's solver between scenarios
+(:mod:`allocator.whatif.reuse`); a chunk's rows are written when it
 returns. With one worker the scenarios run in this process and each row is
 written as soon as it is solved.
+
+The solver is ``auto`` by default: the base-model scenarios (no uptime SLA, no
+power-market rows) by the exact structured cutting planes, their cuts kept
+while a scenario moves only the master's objective or bounds
+(:mod:`allocator.whatif.sweep_structured`), the others by HiGHS; ``highs``
+solves every scenario with HiGHS. ``sweep.json`` records the solver, and
+``manifest.json`` how many scenarios each method solved.
 """
 
 from __future__ import annotations
@@ -72,6 +79,8 @@ class Sweep:
         What makes the sweep itself (kind, grid or distributions, seed), for the resume check.
     time_limit_s : float, optional
         Solver time limit per scenario [s].
+    solver : {"auto", "highs"}
+        ``auto``: structured cutting planes where they apply, HiGHS for the rest; ``highs``: HiGHS only.
     """
 
     sites: list[Path]
@@ -81,6 +90,7 @@ class Sweep:
     time_limit_s: float | None = None
     input_files: list[Path] = field(default_factory=list)  # inputs besides the sites (a distributions file)
     loaded: list = field(default_factory=list)  # the sites, loaded by check_sweep (for the manifest)
+    solver: str = "auto"
 
     @property
     def scenario_ids(self) -> list[str]:
@@ -153,8 +163,8 @@ def _is_toml_value(text: str, where: str) -> bool:
     return True
 
 
-def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = None) -> Sweep:
-    """Every combination of the ``--vary`` values, the last path varying fastest."""
+def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = None, solver: str = "auto") -> Sweep:
+    """Every combination of the ``--vary`` values, the last path varying fastest (``solver``: see :class:`Sweep`)."""
     specs = [parse_vary(v) for v in vary]
     paths = [p for p, _ in specs]
     _no_duplicates(paths, "--vary")
@@ -167,12 +177,13 @@ def grid_sweep(sites: list[Path], vary: list[str], time_limit_s: float | None = 
                                   "(each with its own --out).")], "--vary")
     values = list(itertools.product(*[vals for _, vals in specs]))
     definition = {"kind": "grid", "vary": [{"path": p, "values": v} for p, v in specs]}
-    return Sweep([Path(s).resolve() for s in sites], paths, values, definition, time_limit_s)
+    return Sweep([Path(s).resolve() for s in sites], paths, values, definition, time_limit_s, solver=solver)
 
 
 def monte_carlo_sweep(sites: list[Path], distributions_path: Path, samples: int, seed: int | None = None,
-                      time_limit_s: float | None = None) -> Sweep:
-    """``samples`` draws from the distributions file (its seed unless ``seed`` is given)."""
+                      time_limit_s: float | None = None, solver: str = "auto") -> Sweep:
+    """``samples`` draws from the distributions file (its seed unless ``seed`` is given; ``solver``: see
+    :class:`Sweep`)."""
     from .distributions import read_distributions
 
     dists = read_distributions(Path(distributions_path))
@@ -180,7 +191,7 @@ def monte_carlo_sweep(sites: list[Path], distributions_path: Path, samples: int,
     values = [tuple(float(x) for x in row) for row in draws]
     definition = {"kind": "monte_carlo", "samples": samples, "seed": dists.seed if seed is None else seed,
                   "distributions": dists.definition()}
-    sweep = Sweep([Path(s).resolve() for s in sites], dists.paths, values, definition, time_limit_s)
+    sweep = Sweep([Path(s).resolve() for s in sites], dists.paths, values, definition, time_limit_s, solver=solver)
     sweep.input_files = [Path(distributions_path).resolve()]
     return sweep
 
@@ -223,10 +234,21 @@ def check_sweep(sweep: Sweep) -> dict:
     from .manifest import versions
 
     tools = versions()  # a sweep is resumed only by the same tool and solver: rows of one sweep stay comparable
+    if sweep.solver not in ("auto", "highs"):
+        problems.append(Problem("--solver", f"{sweep.solver!r} is not a sweep solver.", "Use auto or highs."))
+        raise InputError(problems, "the sweep")
+    tools["solver"] = sweep_solver(sweep)
     extra = {"inputs_sha256": {str(p): sha256_file(p)[0] for p in sweep.input_files}} if sweep.input_files else {}
     return {**sweep.definition, "paths": sweep.paths, "sites": inputs, "time_limit_s": sweep.time_limit_s,
             "scenarios": len(sweep.values), "tool_version": tools["tool_version"], "solver": tools["solver"],
             **extra}
+
+
+def sweep_solver(sweep: Sweep) -> str:
+    """The solver recorded in sweep.json and manifest.json: ``"structured + HiGHS x.y"`` for auto."""
+    from ..lp.solve import solver_version
+
+    return solver_version("structured" if sweep.solver == "auto" else "highs")
 
 
 # ------------------------------------------------------------------ the worker side
@@ -235,22 +257,23 @@ _local = threading.local()
 
 
 def run_chunk(site_path: str, items: list[tuple[str, dict[str, Any]]], reuse: bool = True,
-              time_limit_s: float | None = None) -> list[dict[str, Any]]:
-    """Solve scenarios of one site in this worker; one row dict per scenario. Never raises for a scenario."""
+              time_limit_s: float | None = None, solver: str = "auto") -> list[dict[str, Any]]:
+    """Solve scenarios of one site in this worker; one row dict per scenario (its ``method`` key,
+    "structured" or "highs", is not a column). Never raises for a scenario."""
     from .reuse import SiteScenarios
 
     cache = getattr(_local, "sites", None)
     if cache is None:
         cache = _local.sites = {}
-    key = (site_path, reuse, time_limit_s)
+    key = (site_path, reuse, time_limit_s, solver)
     if key not in cache:
-        cache[key] = SiteScenarios(site_path, reuse=reuse, time_limit_s=time_limit_s)
+        cache[key] = SiteScenarios(site_path, reuse=reuse, time_limit_s=time_limit_s, solver=solver)
     runner = cache[key]
     rows = []
     for scenario_id, values in items:
         try:
             outcome = runner.run(values)
-            row = {**outcome.split, "status": outcome.status, "error": outcome.error}
+            row = {**outcome.split, "status": outcome.status, "error": outcome.error, "method": outcome.method}
         except Exception as err:  # a defect must not stop the sweep: record it
             row = {"site_id": runner.site_id, "status": "internal_error", "error": f"{type(err).__name__}: {err}"}
         rows.append({"scenario_id": scenario_id, **values, **row})
@@ -270,6 +293,7 @@ class SweepSummary:
     statuses: Counter
     seconds: float
     findings: list[str] = field(default_factory=list)  # sweep_findings.findings: ranges, failed points
+    methods: Counter = field(default_factory=Counter)  # solved rows per method: structured, highs
 
     @property
     def solved(self) -> int:
@@ -339,7 +363,7 @@ def _write_manifest(sweep: Sweep, out: Path, summary: SweepSummary) -> None:
     manifest = run_manifest("sweep", sweep.loaded, sweep.input_files, status="complete",
                             scenario_rows=summary.total, rows_this_run=summary.solved,
                             statuses=dict(summary.statuses), seconds={"run": round(summary.seconds, 6)},
-                            files=files)
+                            files=files, solver=sweep_solver(sweep), methods_this_run=dict(summary.methods))
     tmp = out / f".manifest.json.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, out / "manifest.json")
@@ -362,6 +386,7 @@ def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, da
     workers = max(1, workers or os.cpu_count() or 1)
     chunks = _chunks(pending, workers)
     statuses: Counter = Counter()
+    methods: Counter = Counter()
     new_file = not csv_path.exists() or csv_path.stat().st_size == 0
     with open(csv_path, "a", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=sweep.columns, lineterminator="\n", extrasaction="ignore")
@@ -369,20 +394,23 @@ def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, da
             writer.writeheader()
             fh.flush()
         if dask_scheduler:
-            results = _on_dask(dask_scheduler, chunks, reuse, sweep.time_limit_s)
+            results = _on_dask(dask_scheduler, chunks, reuse, sweep.time_limit_s, sweep.solver)
         elif workers == 1 or len(chunks) <= 1:
             # in this process: one scenario at a time, each written as soon as it is solved
-            results = (run_chunk(site, [item], reuse, sweep.time_limit_s) for site, items in chunks for item in items)
+            results = (run_chunk(site, [item], reuse, sweep.time_limit_s, sweep.solver)
+                       for site, items in chunks for item in items)
         else:
-            results = _on_pool(workers, chunks, reuse, sweep.time_limit_s)
+            results = _on_pool(workers, chunks, reuse, sweep.time_limit_s, sweep.solver)
         for rows in results:
             for row in rows:
                 writer.writerow({k: csv_cell(_cell(v)) for k, v in row.items()})
                 statuses[row["status"]] += 1
+                if row.get("method"):
+                    methods[row["method"]] += 1
             fh.flush()
             if progress:
                 progress(len(rows))
-    return SweepSummary(out, total, total - n_pending, statuses, time.perf_counter() - t0)
+    return SweepSummary(out, total, total - n_pending, statuses, time.perf_counter() - t0, methods=methods)
 
 
 def locality_order(values: list[tuple]) -> list[int]:
@@ -418,7 +446,7 @@ def _chunks(pending: dict[str, list], workers: int) -> list[tuple[str, list]]:
 
 
 def _on_pool(workers: int, chunks: list[tuple[str, list]], reuse: bool,
-             time_limit_s: float | None) -> Iterator[list[dict]]:
+             time_limit_s: float | None, solver: str = "auto") -> Iterator[list[dict]]:
     """Chunks on a local process pool. On Ctrl-C the chunks not started are dropped and those
     running are finished and yielded (a few seconds), then KeyboardInterrupt goes on."""
     import multiprocessing
@@ -428,7 +456,7 @@ def _on_pool(workers: int, chunks: list[tuple[str, list]], reuse: bool,
     # Ctrl-C, which the parent handles
     pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_ignore_sigint,
                                mp_context=multiprocessing.get_context("spawn"))
-    futures = [pool.submit(run_chunk, site, items, reuse, time_limit_s) for site, items in chunks]
+    futures = [pool.submit(run_chunk, site, items, reuse, time_limit_s, solver) for site, items in chunks]
     yielded = set()
     try:
         for future in as_completed(futures):
@@ -454,12 +482,13 @@ def _ignore_sigint() -> None:
 
 
 def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
-             time_limit_s: float | None) -> Iterator[list[dict]]:
+             time_limit_s: float | None, solver: str = "auto") -> Iterator[list[dict]]:
     client = dask_client(address)
     from dask.distributed import as_completed  # importable: dask_client checked
 
     try:
-        futures = [client.submit(run_chunk, site, items, reuse, time_limit_s, pure=False) for site, items in chunks]
+        futures = [client.submit(run_chunk, site, items, reuse, time_limit_s, solver, pure=False)
+                   for site, items in chunks]
         for future in as_completed(futures, loop=client.loop):
             yield future.result()
     finally:
