@@ -211,13 +211,14 @@ def _horizon(site_file: Path) -> dict:
 
 
 def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
-                   seconds: dict[str, float], reports: list[str] | None = None) -> Path:
-    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv (and the asked-for reports), then
-    manifest.json, atomically."""
+                   seconds: dict[str, float], reports: list[str] | None = None,
+                   extra: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv, ``extra`` (name -> table, e.g.
+    ``mining_capture``) and the asked-for reports, then manifest.json, atomically."""
     from .run_folder import RunFolder
 
     tables = {"decision": decision_table(found), "scenarios": scenarios_table(found),
-              "candidates": candidates_table(found), "summary": summary_table(found)}
+              "candidates": candidates_table(found), "summary": summary_table(found), **(extra or {})}
     with RunFolder(out, force) as folder:
         for name, frame in tables.items():
             write_csv(frame, folder.path(f"{name}.csv"))
