@@ -169,3 +169,33 @@ def test_real_hb_west_15_minutes_through_the_ercot_reader(tmp_path):
     # hourly means hide 15-minute spikes (the month peaks at 4,844.87 USD/MWh on 2024-08-20 19:30):
     # the plan on them keeps less than all of the value of curtailing
     assert result.capture().set_index("policy").loc["day_ahead", "curtailment_capture_frac"] < 1.0
+
+
+def test_backtest_report_html_holds_the_capture_chart_and_tables(tmp_path):
+    import base64
+    import json
+    import re
+
+    out = tmp_path / "bt"
+    assert main(["backtest", str(REPO / "sites" / "west_texas.toml"), "--from", "2024-08-19", "--to", "2024-08-21",
+                 "--day-ahead-column", "hb_south_dam_usd_per_mwh", "--real-time-file",
+                 str(REPO / "sites" / "data" / "ercot_hb_south_15min.csv"), "--real-time-column",
+                 "hb_south_rtm_usd_per_mwh", "--report", "html", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1))
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    capture = pd.read_csv(out / "capture.csv")
+    day_ahead = capture.set_index("policy").loc["day_ahead"]
+    assert f"{day_ahead.mining_net_usd:,.0f}" in page  # the capture table as written to capture.csv
+    assert f"{day_ahead.capture_frac:.1%}" in page
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "report.html" in manifest["files"] and manifest["report"] == "html"
+
+
+def test_a_site_with_power_tables_is_refused_naming_them(tmp_path, capsys):
+    doc = site_doc(demand_response=[{"name": "rrs", "capacity_usd_per_mw_hour": 1.0}])
+    path = write_site(tmp_path, [20.0] * 48, doc)
+    assert main(["backtest", str(path), "--from", "2024-01-01", "--to", "2024-01-03", "--out", str(tmp_path / "bt")]) == 1
+    err = capsys.readouterr().err
+    assert "[[demand_response]]" in err and "does not settle" in err
+    assert not (tmp_path / "bt").exists()

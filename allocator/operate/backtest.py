@@ -219,9 +219,15 @@ def backtest_site(path: Path, first: date, end: date, policies: tuple[str, ...] 
                            {"prices.column": day_ahead_column} if day_ahead_column is not None else None)
     site = load_site(path, config=config)
     if site.power is not None and site.power.has_lp_terms:
-        raise InputError([Problem(where, "has power contracts, 4CP or demand-response tables; the backtest does "
-                                         "not settle them yet.", "Backtest a copy of the site file without them.")],
-                         where)
+        cfg = site.config
+        tables = [name for name, present in (
+            ("[[power.contract]]", cfg.power is not None and bool(cfg.power.contract)),
+            ("[coincident_peak]", cfg.coincident_peak is not None), ("[[demand_response]]", bool(cfg.demand_response)),
+        ) if present] or ["power-market terms"]
+        raise InputError([Problem(where, f"has {', '.join(tables)} in the replayed window; the backtest does not settle "
+                                         "them (a contract's blocks, the 4CP charge at the real intervals, award "
+                                         "revenue and penalties), so its shares would leave them out.",
+                                  "Backtest a copy of the site file without them; operate plans with them.")], where)
     split = installed_split(site, split_folder)
     rt_file = Path(real_time_file) if real_time_file is not None else site.input_files["prices"]
     rt_column = real_time_column if real_time_column is not None else site.config.prices.column \
