@@ -61,7 +61,7 @@ def test_hourly_prices_are_said_to_be_hourly_and_a_power_site_is_skipped_with_it
     path = write_site(tmp_path, [50.0, 130.0, 60.0, 70.0], mining_doc())
     capture, _ = measured(load_site(path))
     assert capture.resolution_minutes == 60 and capture.capture_frac == pytest.approx(1.0)
-    assert "the price file is hourly" in capture.line()
+    assert "a 60-minute threshold rule earned 100.0% of it on this history (hourly prices: no sub-hourly figure)" == capture.line().split("; ")[1]
     doc = mining_doc() | {"demand_response": [{"name": "rrs", "capacity_usd_per_mw_hour": 1.0}]}
     site = load_site(write_site(tmp_path / "dr", [50.0, 130.0, 60.0, 70.0], doc))
     capture, _ = measured(site)

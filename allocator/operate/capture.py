@@ -118,7 +118,7 @@ def mining_capture(site: Site, split: InstalledSplit, plan_mining_net_usd: float
         return skip
     row = settle(market, "threshold", threshold_run_mw(market, stand_down))
     minutes = round(prices.hours_per_interval * 60, 6)
-    note = "the price file is hourly: the figure is at hourly resolution" if minutes >= 60 else ""
+    note = "hourly prices: no sub-hourly figure" if minutes >= 60 else ""
     return MiningCapture(site.id, row["mining_net_usd"] / plan_mining_net_usd, minutes, row["intervals"],
                          plan_mining_net_usd, row["mining_net_usd"], bool(row["sla_met"]), note)
 
