@@ -192,10 +192,29 @@ def test_backtest_report_html_holds_the_capture_chart_and_tables(tmp_path):
     assert "report.html" in manifest["files"] and manifest["report"] == "html"
 
 
+def test_a_listed_4cp_interval_is_charged_at_its_15_minutes(tmp_path):
+    # every price 20 (+5 adder): running 40 IT MW for 15 minutes nets 0.25 x 40 x (100 - 1.25 x 25) = 687.5;
+    # the listed interval 10:15 charges 4,000 / 4 = 1,000 USD per grid MW drawn: 1.25 x 40 x 1,000 = 50,000.
+    # perfect stands down for that quarter only (95 x 687.5); the plans are hourly: they stand down the
+    # whole 10:00 hour (stand-down 75 - 1,000 / 1.25 = -725), so threshold and day_ahead run 92 quarters.
+    doc = site_doc(coincident_peak={"charge_usd_per_mw_year": 4000.0, "peaks_per_year": 4,
+                                    "intervals": ["2024-01-01T10:15"]})
+    path = write_site(tmp_path, [20.0] * 24, doc)
+    rt = write_rt(tmp_path, [20.0] * 96)
+    result = backtest_site(path, DAY, date(2024, 1, 2), real_time_file=rt, real_time_column="rt_usd_per_mwh")
+    rows = {r["policy"]: r for r in result.rows}
+    assert rows["perfect"]["mining_net_usd"] == pytest.approx(95 * 687.5)
+    assert rows["perfect"]["coincident_peak_cost_usd"] == pytest.approx(0.0, abs=1e-6)
+    for policy in ("threshold", "day_ahead"):
+        assert rows[policy]["mining_net_usd"] == pytest.approx(92 * 687.5)
+        assert rows[policy]["coincident_peak_cost_usd"] == pytest.approx(0.0, abs=1e-6)
+    assert result.always_on_net_usd == pytest.approx(96 * 687.5 - 50_000)
+
+
 def test_a_site_with_power_tables_is_refused_naming_them(tmp_path, capsys):
     doc = site_doc(demand_response=[{"name": "rrs", "capacity_usd_per_mw_hour": 1.0}])
     path = write_site(tmp_path, [20.0] * 48, doc)
     assert main(["backtest", str(path), "--from", "2024-01-01", "--to", "2024-01-03", "--out", str(tmp_path / "bt")]) == 1
     err = capsys.readouterr().err
-    assert "[[demand_response]]" in err and "does not settle" in err
+    assert "has [[demand_response]] in the replayed window" in err and "demand-response awards" in err
     assert not (tmp_path / "bt").exists()

@@ -178,10 +178,11 @@ def backtest_text(name: str, first: date, end: date, table, capture) -> str:
     step = table["resolution_minutes"].iloc[0]
     lines = [f"{name}: {first} to {end} (exclusive), real-time prices at {step:g} minutes; mining only "
              "(lease and fixed costs are the same for every policy)"]
+    charged = bool(table["coincident_peak_cost_usd"].astype(float).any())
     for row, cap in zip(table.itertuples(), capture.itertuples()):
         lines.append(f"  {row.policy:<10} net {row.mining_net_usd:>14,.0f} USD  ({cap.capture_frac:.1%} of perfect; "
                      f"{cap.curtailment_capture_frac:.1%} of its curtailment value)  "
-                     f"uptime {row.mining_uptime_frac:.1%}"
-                     f"  SLA {'met' if row.sla_met else 'MISSED'}")
+                     f"uptime {row.mining_uptime_frac:.1%}  SLA {'met' if row.sla_met else 'MISSED'}"
+                     + (f"  4CP {row.coincident_peak_cost_usd:,.0f} USD" if charged else ""))
     lines.append(f"  running every interval would net {capture['always_on_net_usd'].iloc[0]:,.0f} USD")
     return "\n".join(lines)
