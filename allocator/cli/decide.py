@@ -84,8 +84,7 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     from .app import echo_warnings
 
     echo_warnings(w for d in found for w in d.warnings)
-    from ..operate.capture import capture_table
-    from .mining_capture import decided_captures
+    from ..operate.capture import capture_table, decided_captures
 
     captures = decided_captures(found)
     write_decision(found, sset, out, force, {"decide": t1 - t0}, reports,

@@ -68,7 +68,8 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     from ..csv_files import write_csv
     from ..reports.text import summary
 
-    from .mining_capture import capture_lines, computed_inputs, measure, parse_mining_capture, with_capture
+    from ..operate.capture import computed_inputs, measure, with_capture
+    from .mining_capture import capture_lines, parse_mining_capture
 
     _one_file_per_site(sites)
     capture = parse_mining_capture(mining_capture)

@@ -18,6 +18,7 @@ hourly price file it is at hourly resolution and, without an SLA, 1 by construct
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -162,3 +163,68 @@ def plan_mining_net_usd(financials: pd.DataFrame, site_id: str) -> float:
     """Mining revenue + mining power cost of ``site_id`` in a solve's ``financials.csv`` table [USD]."""
     rows = financials[financials["site_id"] == site_id].set_index("item")["usd"]
     return float(rows.get("mining_revenue", 0.0)) + float(rows.get("mining_power_cost", 0.0))
+
+
+def with_capture(values: dict, frac: float) -> dict:
+    """``values`` (overrides) plus ``mining.capture_frac = frac``, recorded as set by --mining-capture."""
+    from ..inputs.overrides import Overrides
+
+    out = Overrides(dict(values), dict(getattr(values, "sources", {})))
+    out["mining.capture_frac"] = frac
+    out.sources["mining.capture_frac"] = "set"
+    return out
+
+
+def loaded(item):
+    """A Site from a site file path (or the Site itself)."""
+    from ..inputs.site import Site, load_site
+
+    return item if isinstance(item, Site) else load_site(Path(item))
+
+
+def measure(inputs: list, result) -> tuple[list, dict[str, float]]:
+    """Each solved site's :class:`~allocator.operate.capture.MiningCapture` (on its own price file), and
+    ``mining.capture_frac`` of each site that has one below 1 (its split was decided on the scaled margin)."""
+    sites = {s.id: s for s in (loaded(item) for item in inputs)}
+    fleets, leases, financials = result.fleets, result.leases, result.financials
+    out = []
+    for site_id in result.split["site_id"]:
+        site = sites[site_id]
+        out.append(mining_capture(site, solved_split(fleets, leases, site), plan_mining_net_usd(financials, site_id)))
+    decided = {s.id: s.config.mining.capture_frac for s in sites.values() if s.config.mining.capture_frac != 1.0}
+    return out, decided
+
+
+def computed_inputs(inputs: list, values: dict, solve_once) -> tuple[list, dict[str, float]]:
+    """Solve once (``solve_once(inputs)`` -> result), measure each site's share, and re-load every site
+    with ``mining.capture_frac`` = its share (at most 1; 1 where none could be measured)."""
+    from ..inputs.overrides import load_site_with
+
+    captures, _ = measure(inputs, solve_once(inputs))
+    fracs = {c.site_id: min(1.0, c.capture_frac) if c.capture_frac is not None and c.capture_frac > 0 else 1.0
+             for c in captures}
+    again = []
+    for item in inputs:
+        site = loaded(item)
+        again.append(load_site_with(site.path, with_capture(values, fracs[site.id])))
+    return again, fracs
+
+
+def decided_captures(found: list) -> list:
+    """The capture share of each ``decide`` site's stochastic split on the site file's own price history.
+
+    The plan's mining value is the fixed-split LP's (``operate``'s, over the whole horizon) with that split."""
+    from .day import plan_day
+
+    out = []
+    for d in found:
+        site = real_margin(loaded(d.site_file))
+        y, n = d.candidate("stochastic").y_mw, d.first.n_lease
+        split = InstalledSplit(np.asarray(y[:n], float), np.asarray(y[n:], float), "decide")
+        try:
+            fin = plan_day(site, split).solution.financials_usd
+        except InfeasibleError:
+            out.append(MiningCapture(d.site_id, None, note="the split cannot be run on the site file's own history"))
+            continue
+        out.append(mining_capture(site, split, fin["mining_revenue"] + fin["mining_power_cost"]))
+    return out
