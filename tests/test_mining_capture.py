@@ -138,3 +138,21 @@ def test_solve_writes_the_share_and_computed_decides_on_it(tmp_path, capsys):
     # computed: the share is above 1, so the split is decided on the full margin (capped at 1)
     assert main(["solve", str(path), "--mining-capture", "computed"]) == 0
     assert "mining.capture_frac" not in capsys.readouterr().out
+
+
+def test_decide_states_the_share_of_its_split_on_the_site_files_history(tmp_path, capsys):
+    # the fleet costs nothing to keep, so decide keeps its 40 MW; on the site file's own 15-minute
+    # prices that split earns the hand numbers of the first test: 1,937.5 / 1,250
+    path = quarter_hour_site(tmp_path, [50, 50, 50, 130] + [60] * 4 + [100] * 4 + [70] * 4)
+    scenarios = tmp_path / "scenarios.toml"
+    scenarios.write_text('[[scenario]]\nname = "low"\n[scenario.set]\n"mining.hashprice_usd_per_ph_day" = 10.0\n\n'
+                         '[[scenario]]\nname = "high"\n[scenario.set]\n"mining.hashprice_usd_per_ph_day" = 96.0\n',
+                         encoding="utf-8")
+    assert main(["decide", str(path), "--scenarios", str(scenarios), "--out", str(tmp_path / "dec"),
+                 "--report", "html"]) == 0
+    assert "a 15-minute threshold rule earned 155.0% of it on this history" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "dec" / "mining_capture.csv")
+    assert table["plan_mining_net_usd"].iloc[0] == pytest.approx(1250.0)
+    assert table["threshold_mining_net_usd"].iloc[0] == pytest.approx(1937.5)
+    assert "mining_capture.csv" in json.loads((tmp_path / "dec" / "manifest.json").read_text())["files"]
+    assert "threshold rule earned 155.0%" in (tmp_path / "dec" / "report.html").read_text(encoding="utf-8")
