@@ -99,7 +99,8 @@ def test_hand_solved_two_futures(tmp_path, weight, ai_mw):
         assert pd.isna(summary["evpi_usd_per_year"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tool"] == "allocator" and str(scenarios) in manifest["scenarios_sha256"]
-    assert set(manifest["files"]) == {"decision.csv", "scenarios.csv", "candidates.csv", "summary.csv"}
+    assert set(manifest["files"]) == {"decision.csv", "scenarios.csv", "candidates.csv", "summary.csv",
+                                     "mining_capture.csv"}
 
 
 def test_cvar_and_tail_by_hand():
