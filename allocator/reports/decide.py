@@ -148,8 +148,9 @@ def write_xlsx(run: RunFiles, path: Path) -> None:
 
     book = Workbook(write_only=True)
     _write_summary(book, summary_frame(run))
-    for name in ("decision", "candidates", "summary", "scenarios"):
-        _write_sheet(book, name if name != "summary" else "metrics", run.get(f"{name}.csv"))
+    for name in ("decision", "candidates", "summary", "scenarios", "mining_capture"):
+        if run.get(f"{name}.csv") is not None:
+            _write_sheet(book, name if name != "summary" else "metrics", run.get(f"{name}.csv"))
     if run.manifest:
         _write_sheet(book, "run_info", run_info(run))
     book.save(path)
