@@ -156,3 +156,14 @@ def test_decide_states_the_share_of_its_split_on_the_site_files_history(tmp_path
     assert table["threshold_mining_net_usd"].iloc[0] == pytest.approx(1937.5)
     assert "mining_capture.csv" in json.loads((tmp_path / "dec" / "manifest.json").read_text())["files"]
     assert "threshold rule earned 155.0%" in (tmp_path / "dec" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_sweep_over_the_capture_share_moves_the_split_where_solve_does(tmp_path):
+    """The structured sweep reuses a dispatch only while the margins are the same: capture_frac is one of them."""
+    path = lease_site(tmp_path)
+    assert main(["sweep", str(path), "--vary", "mining.capture_frac=0.95,0.79,0.8", "--out", str(tmp_path / "sw")]) == 0
+    sweep = pd.read_csv(tmp_path / "sw" / "sweep.csv").set_index("mining.capture_frac")
+    assert sweep.loc[0.95, "mining_it_mw"] == pytest.approx(80.0, abs=1e-6)
+    assert sweep.loc[0.79, "ai_it_mw"] == pytest.approx(80.0, abs=1e-6)
+    assert sweep.loc[0.8, "mining_it_mw"] == pytest.approx(80.0, abs=1e-6)
+    assert sweep.loc[0.79, "net_usd"] == pytest.approx(80 * 40 * 12000 * 24 / 8760)
