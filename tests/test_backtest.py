@@ -169,3 +169,52 @@ def test_real_hb_west_15_minutes_through_the_ercot_reader(tmp_path):
     # hourly means hide 15-minute spikes (the month peaks at 4,844.87 USD/MWh on 2024-08-20 19:30):
     # the plan on them keeps less than all of the value of curtailing
     assert result.capture().set_index("policy").loc["day_ahead", "curtailment_capture_frac"] < 1.0
+
+
+def test_backtest_report_html_holds_the_capture_chart_and_tables(tmp_path):
+    import base64
+    import json
+    import re
+
+    out = tmp_path / "bt"
+    assert main(["backtest", str(REPO / "sites" / "west_texas.toml"), "--from", "2024-08-19", "--to", "2024-08-21",
+                 "--day-ahead-column", "hb_south_dam_usd_per_mwh", "--real-time-file",
+                 str(REPO / "sites" / "data" / "ercot_hb_south_15min.csv"), "--real-time-column",
+                 "hb_south_rtm_usd_per_mwh", "--report", "html", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page).group(1))
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    capture = pd.read_csv(out / "capture.csv")
+    day_ahead = capture.set_index("policy").loc["day_ahead"]
+    assert f"{day_ahead.mining_net_usd:,.0f}" in page  # the capture table as written to capture.csv
+    assert f"{day_ahead.capture_frac:.1%}" in page
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "report.html" in manifest["files"] and manifest["report"] == "html"
+
+
+def test_a_listed_4cp_interval_is_charged_at_its_15_minutes(tmp_path):
+    # every price 20 (+5 adder): running 40 IT MW for 15 minutes nets 0.25 x 40 x (100 - 1.25 x 25) = 687.5;
+    # the listed interval 10:15 charges 4,000 / 4 = 1,000 USD per grid MW drawn: 1.25 x 40 x 1,000 = 50,000.
+    # perfect stands down for that quarter only (95 x 687.5); the plans are hourly: they stand down the
+    # whole 10:00 hour (stand-down 75 - 1,000 / 1.25 = -725), so threshold and day_ahead run 92 quarters.
+    doc = site_doc(coincident_peak={"charge_usd_per_mw_year": 4000.0, "peaks_per_year": 4,
+                                    "intervals": ["2024-01-01T10:15"]})
+    path = write_site(tmp_path, [20.0] * 24, doc)
+    rt = write_rt(tmp_path, [20.0] * 96)
+    result = backtest_site(path, DAY, date(2024, 1, 2), real_time_file=rt, real_time_column="rt_usd_per_mwh")
+    rows = {r["policy"]: r for r in result.rows}
+    assert rows["perfect"]["mining_net_usd"] == pytest.approx(95 * 687.5)
+    assert rows["perfect"]["coincident_peak_cost_usd"] == pytest.approx(0.0, abs=1e-6)
+    for policy in ("threshold", "day_ahead"):
+        assert rows[policy]["mining_net_usd"] == pytest.approx(92 * 687.5)
+        assert rows[policy]["coincident_peak_cost_usd"] == pytest.approx(0.0, abs=1e-6)
+    assert result.always_on_net_usd == pytest.approx(96 * 687.5 - 50_000)
+
+
+def test_a_site_with_power_tables_is_refused_naming_them(tmp_path, capsys):
+    doc = site_doc(demand_response=[{"name": "rrs", "capacity_usd_per_mw_hour": 1.0}])
+    path = write_site(tmp_path, [20.0] * 48, doc)
+    assert main(["backtest", str(path), "--from", "2024-01-01", "--to", "2024-01-03", "--out", str(tmp_path / "bt")]) == 1
+    err = capsys.readouterr().err
+    assert "has [[demand_response]] in the replayed window" in err and "demand-response awards" in err
+    assert not (tmp_path / "bt").exists()

@@ -36,7 +36,7 @@ def test_solve_writes_every_file(tmp_path):
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "assumptions.csv", "dispatch.csv", "financials.csv", "fleets.csv", "leases.csv", "manifest.json",
-        "marginal_values.csv", "shadow_prices.csv", "split.csv"]
+        "marginal_values.csv", "mining_capture.csv", "shadow_prices.csv", "split.csv"]
     split = pd.read_csv(out / "split.csv")
     assert list(split.columns) == ["site_id", "interconnect_mw", "facility_mw", "ai_it_mw", "ai_grid_mw",
                                    "mining_it_mw", "mining_grid_mw", "ai_share_frac", "mining_share_frac",

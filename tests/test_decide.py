@@ -99,7 +99,8 @@ def test_hand_solved_two_futures(tmp_path, weight, ai_mw):
         assert pd.isna(summary["evpi_usd_per_year"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tool"] == "allocator" and str(scenarios) in manifest["scenarios_sha256"]
-    assert set(manifest["files"]) == {"decision.csv", "scenarios.csv", "candidates.csv", "summary.csv"}
+    assert set(manifest["files"]) == {"decision.csv", "scenarios.csv", "candidates.csv", "summary.csv",
+                                     "mining_capture.csv"}
 
 
 def test_cvar_and_tail_by_hand():
@@ -538,7 +539,8 @@ def test_reports_state_the_figures_of_the_tables(tmp_path):
     assert f"at most ${evpi / 1e6:,.2f}M a year (EVPI)" in page
     assert page.count("<svg") == 1 and "#c0392b" in page  # the tail is drawn
     book = load_workbook(out / "report.xlsx")
-    assert book.sheetnames == ["summary", "decision", "candidates", "metrics", "scenarios", "run_info"]
+    assert book.sheetnames == ["summary", "decision", "candidates", "metrics", "scenarios", "mining_capture",
+                               "run_info"]
     cells = [row[2] for row in book["decision"].iter_rows(min_row=2)]
     assert [c.value for c in cells if c.value == "=HYPERLINK(1)"] and all(c.data_type == "s" for c in cells)
     # a formula-looking tenant name stays typed text; the first sheet leads with the decision and VSS/EVPI

@@ -179,10 +179,27 @@ def test_operate_writes_a_run_folder_and_refuses_a_bad_split(tmp_path, capsys):
     assert manifest["solver_version"].startswith("HiGHS ") and manifest["python"] and manifest["pulp_version"]
     assert main(["operate", str(path), "--day", "2024-01-01", "--split", str(tmp_path / "nowhere"),
                  "--out", str(tmp_path / "op2")]) == 1
-    assert "fleets.csv: cannot be read" in capsys.readouterr().err
+    assert "fleets.csv: file not found" in capsys.readouterr().err
     assert not (tmp_path / "op2").exists()
     assert main(["operate", str(path), "--day", "2024-13-01", "--out", str(tmp_path / "op3")]) == 1
     assert not (tmp_path / "op3").exists()
+
+
+def test_a_split_folder_holding_a_fifo_is_refused_not_read(tmp_path, capsys):
+    """A FIFO named fleets.csv in the --split folder would block a plain open() forever: exit 1 at once."""
+    import os
+
+    path = write_site(tmp_path, [10.0 * k for k in range(24)], site_doc())
+    folder = tmp_path / "run"
+    assert main(["solve", str(path), "--out", str(folder)]) == 0
+    (folder / "fleets.csv").unlink()
+    os.mkfifo(folder / "fleets.csv")
+    capsys.readouterr()
+    assert main(["operate", str(path), "--day", "2024-01-01", "--split", str(folder),
+                 "--out", str(tmp_path / "op")]) == 1
+    err = capsys.readouterr().err
+    assert "fleets.csv: is a FIFO (named pipe), not a regular file" in err
+    assert not (tmp_path / "op").exists()
 
 
 def test_a_demand_response_award_raises_the_stand_down_and_is_offered(tmp_path):

@@ -43,7 +43,8 @@ DOC = {
 }
 SHEET_FILES = {"split": "split.csv", "financials": "financials.csv", "marginal_values": "marginal_values.csv",
                "leases": "leases.csv", "fleets": "fleets.csv", "dispatch": "dispatch.csv",
-               "shadow_prices": "shadow_prices.csv", "assumptions": "assumptions.csv"}
+               "shadow_prices": "shadow_prices.csv", "assumptions": "assumptions.csv",
+               "mining_capture": "mining_capture.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def assert_sheet_equals_csv(sheet, path: Path) -> None:
 def test_every_sheet_equals_its_csv(run_dir):
     book = load_workbook(run_dir / "report.xlsx")
     assert book.sheetnames == ["summary", "split", "financials", "marginal_values", "leases", "fleets", "dispatch",
-                               "dispatch_monthly", "shadow_prices", "assumptions", "run_info"]
+                               "dispatch_monthly", "shadow_prices", "assumptions", "mining_capture", "run_info"]
     # every CSV of the run folder has its sheet
     assert {p.name for p in run_dir.glob("*.csv")} == set(SHEET_FILES.values())
     for sheet, name in SHEET_FILES.items():
@@ -128,7 +129,7 @@ def test_number_formats_widths_and_text_never_formulas(run_dir):
     # ...and no sheet holds a formula at all (read the XML itself, not openpyxl's view of it)
     with zipfile.ZipFile(run_dir / "report.xlsx") as archive:
         sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
-        assert len(sheets) == 11
+        assert len(sheets) == 12
         for name in sheets:
             assert "<f>" not in archive.read(name).decode() and "<f " not in archive.read(name).decode()
 
@@ -170,8 +171,8 @@ def test_assumptions_hold_every_input_with_unit_and_default(run_dir):
     assert table.loc["prices.fill", "source"] == "not given"
     # optional extension tables the site does not use (docs/power.md, docs/plan.md)
     assert table.loc[["power", "coincident_peak", "plan"], "source"].tolist() == ["not given"] * 3
-    # every field: site 4, prices 11, mining 6 + 2 fleets x 3, ai 9 + 1 lease x 4, 1 curtailment x 3, 3 tables
-    assert len(table) == 4 + 11 + 6 + 2 * 3 + 9 + 4 + 3 + 3
+    # every field: site 4, prices 11, mining 7 + 2 fleets x 3, ai 9 + 1 lease x 4, 1 curtailment x 3, 3 tables
+    assert len(table) == 4 + 11 + 7 + 2 * 3 + 9 + 4 + 3 + 3
     assert tuple(table.loc["prices.time_label", ["value", "source"]]) == ("start", "default")
 
 
@@ -211,7 +212,7 @@ def test_sweep_sensitivity_and_plan_sections(plan_run):
     book = load_workbook(plan_run / "report.xlsx")
     assert book.sheetnames == ["summary", "split", "financials", "marginal_values", "plan", "cashflows", "sensitivity",
                                "sweep", "leases", "fleets", "dispatch", "dispatch_monthly", "shadow_prices",
-                               "assumptions", "run_info"]
+                               "assumptions", "mining_capture", "run_info"]
     for name in ("sweep", "sensitivity", "plan", "cashflows"):
         assert_sheet_equals_csv(book[name], plan_run / f"{name}.csv")
     page = (plan_run / "report.html").read_text(encoding="utf-8")

@@ -84,7 +84,11 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
     from .app import echo_warnings
 
     echo_warnings(w for d in found for w in d.warnings)
-    write_decision(found, sset, out, force, {"decide": t1 - t0}, reports)
+    from ..operate.capture import capture_table, decided_captures
+
+    captures = decided_captures(found)
+    write_decision(found, sset, out, force, {"decide": t1 - t0}, reports,
+                   extra={"mining_capture": capture_table(captures)})
     for d in found:
         sto = d.candidate("stochastic").row(d.site_id)
         click.echo(f"{d.site_id}: AI {sto['ai_it_mw']:.2f} IT MW, mining {sto['mining_it_mw']:.2f} IT MW over "
@@ -93,8 +97,10 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
         click.echo(f"  expected net {_usd(sto['expected_net_usd_per_year'])}/year, CVaR({d.alpha:g}) "
                    f"{_usd(sto['cvar_net_usd_per_year'])}/year, worst {_usd(sto['worst_net_usd_per_year'])}/year")
         click.echo(f"  VSS {_usd(d.vss_usd_per_year)}/year, EVPI {_usd(d.evpi_usd_per_year)}/year")
+        click.echo("".join(f"  {c.line()}" for c in captures if c.site_id == d.site_id))
     extra = "".join(f", report.{k}" for k in reports)
-    click.echo(f"wrote {out}/ (decision.csv, scenarios.csv, candidates.csv, summary.csv{extra}, manifest.json)")
+    click.echo(f"wrote {out}/ (decision.csv, scenarios.csv, candidates.csv, summary.csv, mining_capture.csv{extra}, "
+               "manifest.json)")
 
 
 def register(group: click.Group) -> None:

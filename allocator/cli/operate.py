@@ -128,11 +128,13 @@ def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None
 @click.option("--real-time-column", default=None, help="Its price column; default the site's prices.column.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Run folder to write (backtest.csv, capture.csv, summary.txt, manifest.json).")
+@click.option("--report", "report", type=click.Choice(["html"]), default=None,
+              help="Also write report.html (the capture chart) into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
 def backtest(site_file: Path, from_text: str, to_text: str, policy_text: str, split_folder: Path | None,
              day_ahead_column: str | None, real_time_file: Path | None, real_time_column: str | None, out: Path,
-             force: bool, solver: str) -> None:
+             force: bool, solver: str, report: str | None = None) -> None:
     """Replay history with the installed split: what perfect hindsight, a stand-down threshold and
     the day-ahead plan earn from mining."""
     from ..operate.backtest import POLICIES, backtest_site
@@ -161,8 +163,14 @@ def backtest(site_file: Path, from_text: str, to_text: str, policy_text: str, sp
         from ..file_hash import sha256_file
 
         manifest["inputs_sha256"][str(real_time_file)] = sha256_file(Path(real_time_file))[0]
-    written = write_run(out, force, {"backtest.csv": table, "capture.csv": capture}, text, manifest)
-    click.echo(f"\nwrote {out}/ ({files_in(written)})")
+    manifest["report"] = report
+    extra = {}
+    if report == "html":
+        from ..reports.operate import write_backtest_html
+
+        extra["report.html"] = lambda p: write_backtest_html(p, table, capture, text, manifest, result.site.name)
+    written = write_run(out, force, {"backtest.csv": table, "capture.csv": capture}, text, manifest, extra)
+    click.echo(f"\nwrote {out}/ ({files_in(written)}{', report.html' if extra else ''})")
 
 
 def backtest_text(name: str, first: date, end: date, table, capture) -> str:
@@ -170,10 +178,11 @@ def backtest_text(name: str, first: date, end: date, table, capture) -> str:
     step = table["resolution_minutes"].iloc[0]
     lines = [f"{name}: {first} to {end} (exclusive), real-time prices at {step:g} minutes; mining only "
              "(lease and fixed costs are the same for every policy)"]
+    charged = bool(table["coincident_peak_cost_usd"].astype(float).any())
     for row, cap in zip(table.itertuples(), capture.itertuples()):
         lines.append(f"  {row.policy:<10} net {row.mining_net_usd:>14,.0f} USD  ({cap.capture_frac:.1%} of perfect; "
                      f"{cap.curtailment_capture_frac:.1%} of its curtailment value)  "
-                     f"uptime {row.mining_uptime_frac:.1%}"
-                     f"  SLA {'met' if row.sla_met else 'MISSED'}")
+                     f"uptime {row.mining_uptime_frac:.1%}  SLA {'met' if row.sla_met else 'MISSED'}"
+                     + (f"  4CP {row.coincident_peak_cost_usd:,.0f} USD" if charged else ""))
     lines.append(f"  running every interval would net {capture['always_on_net_usd'].iloc[0]:,.0f} USD")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ import click
 
 from ..errors import InputError, Problem
 from .app import cli, echo_warnings, files_in
+from .mining_capture import OPTION_HELP as MINING_CAPTURE_HELP
 from .options import FiniteFloat, clamp_workers
 
 
@@ -55,16 +56,23 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes solving independent sites side by side (0: one per core). Same results in the "
                    "same order.")
+@click.option("--mining-capture", "mining_capture", default=None, metavar="FRAC|computed", help=MINING_CAPTURE_HELP)
 def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, time_limit_s: float | None,
           portfolio: Path | None = None, report: str | None = None, sets: tuple[str, ...] = (),
-          scenario: Path | None = None, workers: int = 1, portfolio_method: str | None = None) -> None:
+          scenario: Path | None = None, workers: int = 1, portfolio_method: str | None = None,
+          mining_capture: str | None = None) -> None:
     """Solve the optimal AI / mining split of each site."""
     from ..reports.hourly import HourlyWriter
     from ..out_check import check_target, command_inputs
     from ..reports.run_folder import RunFolder, complete
+    from ..csv_files import write_csv
     from ..reports.text import summary
 
+    from ..operate.capture import computed_inputs, measure, with_capture
+    from .mining_capture import capture_lines, parse_mining_capture
+
     _one_file_per_site(sites)
+    capture = parse_mining_capture(mining_capture)
     workers = clamp_workers(workers)
     files = command_inputs([*sites, scenario, portfolio], sets)
     step = None
@@ -83,6 +91,11 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         if out is not None:
             check_target(out, force, files)
         values = overrides_from(sets, scenario)
+        if capture is not None:
+            if capture == "computed":
+                raise InputError([Problem("--mining-capture", "computed is not measured for a --portfolio yet.",
+                                          "Give a share, e.g. --mining-capture 0.97.")], "the command line")
+            values = with_capture(values, capture)
         inputs = load_sites_with(sites, values) if values else list(sites)
         return solve_portfolio_cli(inputs, portfolio, out, force, solver, time_limit_s, step,
                                    portfolio_method or "auto", files, scenario=scenario)
@@ -95,11 +108,17 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
     if out is not None:
         check_target(out, force, files)
     values = overrides_from(sets, scenario)
+    if isinstance(capture, float):
+        values = with_capture(values, capture)
     inputs = load_sites_with(sites, values) if values else list(sites)
+    if capture == "computed":  # solve on the full margin, measure each site's share, decide on it
+        inputs, _ = computed_inputs(inputs, values, lambda items: solve_summarized(
+            items, solver=solver, time_limit_s=time_limit_s, workers=workers))
     if out is None:
         result = solve_summarized(inputs, solver=solver, time_limit_s=time_limit_s, workers=workers)
         echo_warnings(result.warnings)
         click.echo(summary(result))
+        click.echo("\n".join(capture_lines(*measure(inputs, result))))
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
         return
     # each site's hourly rows go to the run folder as it is solved; the run keeps only its summary
@@ -112,7 +131,13 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         hourly.close()
         echo_warnings(result.warnings)
         click.echo(summary(result))
-        written_to = complete(folder, result, finish=step, hourly_s=hourly.seconds)
+        captures, decided = measure(inputs, result)
+        click.echo("\n".join(capture_lines(captures, decided)))
+        from ..operate.capture import capture_table
+
+        table = capture_table(captures)
+        written_to = complete(folder, result, finish=step, hourly_s=hourly.seconds,
+                              extra={"mining_capture.csv": lambda p: write_csv(table, p)})
     click.echo(f"\nwrote {out}/ ({files_in(written_to)}{step.note if step else ''})")
 
 

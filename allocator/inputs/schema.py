@@ -149,6 +149,11 @@ class MiningSection(_Strict):
     min_uptime_frac: Fraction = Field(
         0.0, description="Hosting SLA: each fleet runs at least this share of its hours [0..1]."
     )
+    capture_frac: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        1.0, description="Share of the hourly mining margin (revenue - PUE x price, perfect hourly foresight) "
+                         "that the site's operating rule earns; the split is decided on the margin times it "
+                         "(0..1], e.g. a backtest's capture share (docs/operate.md)."
+    )
     fleet: list[Fleet] = Field(default_factory=list, description="ASIC fleets on site.")
 
 

@@ -258,7 +258,8 @@ def add_variables(lp: LinearModel, site: Site) -> SiteBlock:
 
 def objective_usd_per_mw(site: Site) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Objective coefficients: per lease and per fleet [USD per IT MW over the horizon],
-    per fleet and hour [USD per IT MW running that hour]."""
+    per fleet and hour [USD per IT MW running that hour: the margin revenue - pue_m x price,
+    times ``mining.capture_frac``]."""
     cfg = site.config
     years = site.horizon_years
     lease_obj = np.zeros(0)
@@ -277,7 +278,9 @@ def objective_usd_per_mw(site: Site) -> tuple[np.ndarray, np.ndarray, np.ndarray
         mining_revenue_usd_per_mwh(site.hashprice_usd_per_ph_day, m.pool_fee_frac, fleet.efficiency_j_per_th)
         for fleet in m.fleet
     ]).reshape(len(m.fleet), site.hours)
-    run_obj = revenue - m.pue * site.price_usd_per_mwh[None, :]
+    # mining.capture_frac: the share of this perfect-foresight hourly margin a runnable rule earns
+    # (docs/operate.md); one place, so HiGHS, the structured solver and decide all see it
+    run_obj = m.capture_frac * (revenue - m.pue * site.price_usd_per_mwh[None, :])
     return lease_obj, fleet_obj, run_obj
 
 

@@ -136,6 +136,11 @@ def financials(site: Site, lease_mw: np.ndarray, fleet_mw: np.ndarray, run_mw: n
         out["mining_revenue"] = float((run_mw * revenue).sum())
         out["mining_power_cost"] = -float(run_mw.sum(axis=0) @ site.price_usd_per_mwh) * m.pue
         out["mining_fixed_cost"] = -float(fleet_mw.sum()) * m.opex_usd_per_mw_year * years
+        if m.capture_frac != 1.0:  # the share of the hourly margin a runnable rule does not earn (model.py)
+            del out["net"]
+            out["mining_capture_adjustment"] = -(1.0 - m.capture_frac) * (out["mining_revenue"]
+                                                                          + out["mining_power_cost"])
+            out["net"] = 0.0
     out["net"] = sum(v for k, v in out.items() if k != "net")
     return out
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, Problem
+from ..inputs import series
 from ..inputs.hashprice import mining_revenue_usd_per_mwh
 from ..inputs.site import Site, load_site
 from ..lp import model
@@ -39,8 +40,8 @@ from .window import window_config
 
 POLICIES = ("perfect", "threshold", "day_ahead")
 BACKTEST_COLUMNS = ("site_id", "policy", "resolution_minutes", "intervals", "mining_energy_mwh",
-                    "mining_revenue_usd", "mining_power_cost_usd", "mining_net_usd", "mining_uptime_frac",
-                    "min_fleet_uptime_frac", "min_uptime_frac", "sla_met")
+                    "mining_revenue_usd", "mining_power_cost_usd", "coincident_peak_cost_usd", "mining_net_usd",
+                    "mining_uptime_frac", "min_fleet_uptime_frac", "min_uptime_frac", "sla_met")
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Market:
     revenue_usd_per_mwh: np.ndarray   # (F, N) mining revenue per IT MWh running
     adders_usd_per_mwh: np.ndarray    # (N,) the site's adders on top of the market price
     headroom_it_mw: np.ndarray        # (N,) IT MW of mining the grid takes beside the firm AI load
+    peak_usd_per_mw: np.ndarray | None = None  # (N,) 4CP charge per grid MW drawn in the interval
 
     @property
     def total_price_usd_per_mwh(self) -> np.ndarray:
@@ -70,7 +72,23 @@ def market_for(site: Site, split: InstalledSplit, prices: NativePrices) -> Marke
     adders = (site.price_usd_per_mwh - market_price_usd_per_mwh(site))[h]
     ai_grid = cfg.ai.pue * site.ai_utilization_frac * split.lease_mw.sum() if site.has_ai else np.zeros(site.hours)
     headroom = np.maximum(site.grid_cap_mw - ai_grid, 0.0)[h] / m.pue
-    return Market(site, split, prices, revenue, adders, headroom)
+    return Market(site, split, prices, revenue, adders, headroom, peak_charge_usd_per_mw(site, prices))
+
+
+def peak_charge_usd_per_mw(site: Site, prices: NativePrices) -> np.ndarray:
+    """(N,) the 4CP charge per grid MW drawn in each native interval: charge / peaks_per_year in the
+    interval holding each listed ``coincident_peak.intervals`` time, 0 elsewhere [USD/MW]."""
+    out = np.zeros(prices.index.size)
+    cp = site.config.coincident_peak
+    if cp is None or not cp.intervals:
+        return out
+    step = pd.Timedelta(hours=prices.hours_per_interval)
+    for i, text in enumerate(cp.intervals):
+        t = series.to_utc(text, site.timezone, f"{site.path}: coincident_peak.intervals[{i}]")
+        pos = prices.index.get_indexer([prices.index[0] + ((t - prices.index[0]) // step) * step])[0]
+        if pos >= 0:
+            out[pos] += cp.charge_usd_per_mw_year / cp.peaks_per_year
+    return out
 
 
 # ------------------------------------------------------------------ policies
@@ -90,6 +108,8 @@ def perfect_run_mw(market: Market, solver: str = "highs") -> np.ndarray:
     lp = model.LinearModel(f"perfect_{site.id}")
     upper = np.minimum(split.fleet_mw[:, None], market.headroom_it_mw[None, :])
     cost = dt * (market.revenue_usd_per_mwh - pue * market.total_price_usd_per_mwh[None, :])
+    if market.peak_usd_per_mw is not None:
+        cost = cost - pue * market.peak_usd_per_mw[None, :]
     x = lp.add_columns(0.0, upper, cost)
     lp.add_rows("grid", None, -np.inf, market.headroom_it_mw, np.tile(np.arange(n), n_f), x.ravel(), 1.0)
     frac = site.config.mining.min_uptime_frac
@@ -130,12 +150,13 @@ def settle(market: Market, policy: str, run_mw: np.ndarray) -> dict:
     hours = dt * run_mw.shape[1]
     revenue = float((run_mw * market.revenue_usd_per_mwh).sum() * dt)
     power = -float(run_mw.sum(axis=0) @ market.total_price_usd_per_mwh) * pue * dt
+    peak = -float(run_mw.sum(axis=0) @ market.peak_usd_per_mw) * pue if market.peak_usd_per_mw is not None else 0.0
     installed = market.split.fleet_mw
     uptime = np.where(installed > 0, energy / np.maximum(installed * hours, 1e-300), 1.0)
     frac = site.config.mining.min_uptime_frac
     return {"site_id": site.id, "policy": policy, "resolution_minutes": round(dt * 60, 6),
             "intervals": run_mw.shape[1], "mining_energy_mwh": float(energy.sum()), "mining_revenue_usd": revenue,
-            "mining_power_cost_usd": power, "mining_net_usd": revenue + power,
+            "mining_power_cost_usd": power, "coincident_peak_cost_usd": peak, "mining_net_usd": revenue + power + peak,
             "mining_uptime_frac": float(energy.sum() / (installed.sum() * hours)) if installed.sum() > 0 else 0.0,
             "min_fleet_uptime_frac": float(uptime.min()) if uptime.size else 1.0, "min_uptime_frac": frac,
             "sla_met": bool((uptime >= frac - 1e-9).all())}
@@ -175,10 +196,21 @@ class Backtest:
 
 
 def slice_site(site: Site, mask: np.ndarray) -> Site:
-    """The site on the hours of ``mask`` (arrays sliced; no file re-read)."""
+    """The site on the hours of ``mask`` (arrays sliced; no file re-read).
+
+    A 4CP term keeps each listed interval's charge (weight 1/N of a share N / peaks_per_year, so
+    charge / peaks_per_year per grid MW); a day without one has none. Contracts and demand-response
+    programs are not sliced (the backtest refuses them)."""
+    power = site.power
+    if power is not None:
+        weight = power.peak_weight_frac[mask] if power.peak_weight_frac is not None else None
+        power = dataclasses.replace(power, hub_price_usd_per_mwh=power.hub_price_usd_per_mwh[mask],
+                                    tou_adder_usd_per_mwh=power.tou_adder_usd_per_mwh[mask],
+                                    peak_weight_frac=weight if weight is not None and weight.any() else None)
     return dataclasses.replace(site, index=site.index[mask], price_usd_per_mwh=site.price_usd_per_mwh[mask],
                                hashprice_usd_per_ph_day=site.hashprice_usd_per_ph_day[mask],
-                               grid_cap_mw=site.grid_cap_mw[mask], ai_utilization_frac=site.ai_utilization_frac[mask])
+                               grid_cap_mw=site.grid_cap_mw[mask], ai_utilization_frac=site.ai_utilization_frac[mask],
+                               power=power)
 
 
 def day_plans(site: Site, split: InstalledSplit, solver: str = "highs") -> list[DayPlan]:
@@ -218,10 +250,19 @@ def backtest_site(path: Path, first: date, end: date, policies: tuple[str, ...] 
     config = window_config(path, first, (end - first).days,
                            {"prices.column": day_ahead_column} if day_ahead_column is not None else None)
     site = load_site(path, config=config)
-    if site.power is not None and site.power.has_lp_terms:
-        raise InputError([Problem(where, "has power contracts, 4CP or demand-response tables; the backtest does "
-                                         "not settle them yet.", "Backtest a copy of the site file without them.")],
-                         where)
+    cfg = site.config
+    tables = [name for name, present in (
+        ("[[power.contract]]", site.power is not None and bool(site.power.contracts)),
+        ("[coincident_peak] with probabilities", cfg.coincident_peak is not None and not cfg.coincident_peak.intervals),
+        ("[[demand_response]]", site.power is not None and bool(site.power.programs)),
+    ) if present]
+    if tables:
+        raise InputError([Problem(where, f"has {', '.join(tables)} in the replayed window; the backtest settles "
+                                         "a 4CP charge at listed intervals only, not a contract's blocks, expected "
+                                         "4CP charges or demand-response awards and penalties, so its shares would "
+                                         "leave them out.",
+                                  "Backtest a copy of the site file without them (list the real 4CP intervals "
+                                  "in coincident_peak.intervals); operate plans with them.")], where)
     split = installed_split(site, split_folder)
     rt_file = Path(real_time_file) if real_time_file is not None else site.input_files["prices"]
     rt_column = real_time_column if real_time_column is not None else site.config.prices.column \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..csv_files import unescape_cell
 from ..errors import InputError, Problem
+from ..inputs.files import MAX_TABLE_BYTES, read_input_bytes
 from ..inputs.schema import SiteFile
 
 
@@ -69,10 +71,15 @@ def _column(path: Path, site_id: str, key: str, names: list[str], problems: list
     out = np.zeros(len(names))
     if not names:
         return out
+    try:  # through the input gate: a folder, FIFO or device named fleets.csv is refused, never opened
+        data = read_input_bytes(path, str(path), MAX_TABLE_BYTES, "Pass --split the folder a `solve --out` run wrote.")
+    except InputError as err:
+        problems += err.problems
+        return out
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = [{k: unescape_cell(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        text = data.decode("utf-8-sig")
+        rows = [{k: unescape_cell(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
+    except (UnicodeDecodeError, csv.Error) as err:
         problems.append(Problem(str(path), f"cannot be read ({err.__class__.__name__}: {err}).",
                                 "Pass --split the folder a `solve --out` run wrote."))
         return out

@@ -9,6 +9,7 @@ run that day, a 4CP section with no listed interval that day, are left out.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pandas as pd
 from ..errors import InputError
 from ..inputs import overrides, series
 from ..inputs.schema import SiteFile
+from ..inputs.site import Site
 
 
 def window_config(path: Path, first: date, days: int, extra: dict | None = None) -> SiteFile:
@@ -67,6 +69,8 @@ def window_config(path: Path, first: date, days: int, extra: dict | None = None)
         inside = [t for i, t in enumerate(cp.intervals)
                   if _inside(t, tz, start, end, f"{where}: coincident_peak.intervals[{i}]")]
         update["coincident_peak"] = cp.model_copy(update={"intervals": inside}) if inside else None
+    # the day is run on the real margin: a capture share (mining.capture_frac) is for deciding the split
+    update["mining"] = config.mining.model_copy(update={"capture_frac": 1.0})
     return config.model_copy(update=update)
 
 
@@ -76,3 +80,12 @@ def _inside(text: str, tz: str, start: pd.Timestamp, end: pd.Timestamp, where: s
     except InputError:
         return True
     return bool(start <= t < end)
+
+
+def real_margin(site: Site) -> Site:
+    """``site`` with ``mining.capture_frac`` = 1: operated and replayed on the real margin."""
+    m = site.config.mining
+    if m.capture_frac == 1.0:
+        return site
+    config = site.config.model_copy(update={"mining": m.model_copy(update={"capture_frac": 1.0})})
+    return dataclasses.replace(site, config=config)

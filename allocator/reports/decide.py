@@ -148,8 +148,9 @@ def write_xlsx(run: RunFiles, path: Path) -> None:
 
     book = Workbook(write_only=True)
     _write_summary(book, summary_frame(run))
-    for name in ("decision", "candidates", "summary", "scenarios"):
-        _write_sheet(book, name if name != "summary" else "metrics", run.get(f"{name}.csv"))
+    for name in ("decision", "candidates", "summary", "scenarios", "mining_capture"):
+        if run.get(f"{name}.csv") is not None:
+            _write_sheet(book, name if name != "summary" else "metrics", run.get(f"{name}.csv"))
     if run.manifest:
         _write_sheet(book, "run_info", run_info(run))
     book.save(path)
@@ -211,13 +212,14 @@ def _horizon(site_file: Path) -> dict:
 
 
 def write_decision(found: list[SiteDecision], sset: ScenarioSet, out: Path, force: bool,
-                   seconds: dict[str, float], reports: list[str] | None = None) -> Path:
-    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv (and the asked-for reports), then
-    manifest.json, atomically."""
+                   seconds: dict[str, float], reports: list[str] | None = None,
+                   extra: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write decision.csv, scenarios.csv, candidates.csv, summary.csv, ``extra`` (name -> table, e.g.
+    ``mining_capture``) and the asked-for reports, then manifest.json, atomically."""
     from .run_folder import RunFolder
 
     tables = {"decision": decision_table(found), "scenarios": scenarios_table(found),
-              "candidates": candidates_table(found), "summary": summary_table(found)}
+              "candidates": candidates_table(found), "summary": summary_table(found), **(extra or {})}
     with RunFolder(out, force) as folder:
         for name, frame in tables.items():
             write_csv(frame, folder.path(f"{name}.csv"))

@@ -155,6 +155,7 @@ def _solve(run: RunFiles, out: Headline) -> None:
                     idle.append(str(row["resource"]))
             if idle:
                 out.reasons.append(f"{tag}not limiting (one more MW is worth 0 USD/MW-year): {', '.join(idle)}")
+    out.lines += capture_lines(run.get("mining_capture.csv"), names, several)
     tenants = run.get("tenants.csv")
     if tenants is not None and len(tenants) and {"tenant", "site_id", "it_mw"} <= set(tenants.columns):
         for r in tenants.itertuples(index=False):
@@ -176,6 +177,23 @@ def _after_tax_year(run: RunFiles, out: Headline, names: dict[str, str], several
                               f"{float(row['taxable_income_usd_per_year']):,.0f} (after tax depreciation "
                               f"{0.0 - float(row['tax_depreciation_usd_per_year']) + 0.0:,.0f}); property tax "
                               f"{0.0 - float(row['property_tax_usd_per_year']) + 0.0:,.0f}"))
+
+
+def capture_lines(capture: pd.DataFrame | None, names: dict, several: bool) -> list[Line]:
+    """``mining_capture.csv`` (solve, decide): the share of the plan's mining value a threshold rule earned."""
+    if capture is None or not {"site_id", "mining_capture_frac", "resolution_minutes", "note"} <= set(capture.columns):
+        return []
+    lines = []
+    for row in capture.to_dict("records"):
+        tag = f"{names.get(row['site_id'], row['site_id'])}: " if several else ""
+        frac, note = row["mining_capture_frac"], row["note"] if isinstance(row["note"], str) else ""
+        if isinstance(frac, float) and math.isfinite(frac):
+            text = (f"mining revenue assumes perfect hourly foresight; a {float(row['resolution_minutes']):g}-minute "
+                    f"threshold rule earned {frac:.1%} of it on this history" + (f" ({note})" if note else ""))
+        else:
+            text = f"not computed ({note})"
+        lines.append(Line(f"{tag}mining capture", text))
+    return lines
 
 
 def _plan(run: RunFiles, out: Headline) -> None:
@@ -321,6 +339,7 @@ def _decide(run: RunFiles, out: Headline) -> None:
             value = value if value is not None else "not defined"
             out.lines.append(Line(f"{tag}{label}", value, "net_usd"))
         out.reasons += [f"{tag}{text}" for text in sentences(site_id, summary, candidates)]
+    out.lines += capture_lines(run.get("mining_capture.csv"), names, several)
 
 
 def _number(value: object) -> float | None:

@@ -85,3 +85,55 @@ def write_operate_html(path: Path, schedule: pd.DataFrame, peak_risk: pd.DataFra
                        summary: str, manifest: dict, name: str) -> None:
     """Write the page to ``path``."""
     Path(path).write_text(render(schedule, peak_risk, timezone, summary, manifest, name), encoding="utf-8")
+
+
+# ------------------------------------------------------------------ backtest
+
+
+def capture_chart(capture: pd.DataFrame, title: str):
+    """Each policy's net as a share of ``perfect`` and its share of the curtailment value (capture.csv), as bars."""
+    plt = charts._plt()
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    policies = capture["policy"].astype(str).tolist()
+    x = range(len(policies))
+    width = 0.38
+    net = capture["capture_frac"].astype(float).to_numpy() * 100
+    curt = capture["curtailment_capture_frac"].astype(float).to_numpy() * 100
+    bars = ax.bar([i - width / 2 for i in x], net, width, label="net, % of perfect")
+    bars2 = ax.bar([i + width / 2 for i in x], curt, width, label="curtailment value kept, %")
+    for group in (bars, bars2):
+        for bar in group:
+            h = bar.get_height()
+            if h == h:  # NaN: no curtailment value to keep
+                ax.annotate(f"{h:.1f}%", (bar.get_x() + bar.get_width() / 2, h), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(x), policies)
+    ax.set_ylabel("% of perfect hindsight")
+    ax.set_ylim(0, 110)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def render_backtest(table: pd.DataFrame, capture: pd.DataFrame, summary: str, manifest: dict, name: str) -> str:
+    """The backtest's page: the capture chart, the summary and both tables."""
+    data = base64.b64encode(charts.png(capture_chart(capture, name))).decode("ascii")
+    meta = [f"site {_e(name)}", f"tool version {_e(manifest.get('tool_version', ''))}",
+            f"report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"]
+    caption = ("Each policy's mining net as a share of perfect hindsight at the same resolution, and the share of "
+               "the value perfect hindsight gains by curtailing (over running every interval) that it kept")
+    return "\n".join([
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">",
+        f"<title>allocator backtest: {_e(name)}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
+        f"<h1>Backtest</h1>\n<p class=\"meta\">{' &middot; '.join(meta)}</p>",
+        f"<pre>{_e(summary)}</pre>",
+        f"<figure><img alt=\"{_e(caption)}\" src=\"data:image/png;base64,{data}\">"
+        f"<figcaption>{_e(caption)}</figcaption></figure>",
+        "<h2>capture.csv</h2>", _table(capture, None), "<h2>backtest.csv</h2>", _table(table, None),
+        "</body>\n</html>\n"])
+
+
+def write_backtest_html(path: Path, table: pd.DataFrame, capture: pd.DataFrame, summary: str, manifest: dict,
+                        name: str) -> None:
+    """Write the backtest's page to ``path``."""
+    Path(path).write_text(render_backtest(table, capture, summary, manifest, name), encoding="utf-8")

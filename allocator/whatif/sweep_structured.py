@@ -52,7 +52,7 @@ def dispatch_inputs(site: Site) -> tuple[tuple, tuple[np.ndarray, ...]]:
     cfg = site.config
     m = cfg.mining
     n_lease = len(cfg.ai.lease) if site.has_ai else 0
-    scalars = (n_lease, m.pue, m.pool_fee_frac, tuple(f.efficiency_j_per_th for f in m.fleet),
+    scalars = (n_lease, m.pue, m.pool_fee_frac, m.capture_frac, tuple(f.efficiency_j_per_th for f in m.fleet),
                cfg.ai.pue if site.has_ai else None)
     arrays = (site.price_usd_per_mwh, site.hashprice_usd_per_ph_day, site.grid_cap_mw,
               site.ai_utilization_frac if site.has_ai else np.zeros(0))
