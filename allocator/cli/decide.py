@@ -18,23 +18,33 @@ def _usd(x: float | None) -> str:
 
 
 class _Progress:
-    """One line on stderr, rewritten each iteration, only on a terminal (never in CI)."""
+    """One line on stderr, rewritten as the futures are loaded, at each iteration and while the candidates are
+    evaluated, with an estimate of the time left; only on a terminal (never in CI)."""
+
+    #: least time between two rewrites of the line [s]
+    EVERY_S = 0.2
 
     def __init__(self) -> None:
         from ..whatif.sweep import is_tty_progress
 
         self.on = is_tty_progress()
-        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.width = 0
 
-    def __call__(self, site_id: str, iteration: int, gap: float, seconds: float) -> None:
-        if self.on:
-            shown = "inf" if gap == float("inf") else f"{gap:.2e}"
-            sys.stderr.write(f"\rdecide {site_id}: iteration {iteration}, gap {shown} (target 1e-06), "
-                             f"{seconds:.1f} s   ")
-            sys.stderr.flush()
+    def __call__(self, report) -> None:
+        if not self.on:
+            return
+        now = time.perf_counter()
+        if now - self.last < self.EVERY_S and 0 < report.done < report.total:
+            return
+        self.last = now
+        text = report.line(1e-6)
+        sys.stderr.write("\r" + text.ljust(self.width))
+        self.width = len(text)
+        sys.stderr.flush()
 
     def done(self) -> None:
-        if self.on:
+        if self.on and self.width:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
