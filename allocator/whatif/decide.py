@@ -19,6 +19,7 @@ The run folder and the reports are written by :mod:`allocator.reports.decide`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,17 @@ def check_history(base, sset: ScenarioSet) -> list[Problem]:
     return []
 
 
+def replaced_events(scenarios) -> set[int]:
+    """Indices of the site file's curtailment events that some scenario sets itself (``curtailment[i]``)."""
+    out = set()
+    for sc in scenarios:
+        for path in sc.values:
+            m = re.match(r"^curtailment\[(\d+)\]", path.replace(" ", ""))
+            if m:
+                out.add(int(m.group(1)))
+    return out
+
+
 #: ids shown when many scenarios share one problem or warning
 SHOWN_IDS = 5
 
@@ -213,12 +225,14 @@ def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alph
     loadable = [] if history else [s for s in sset.scenarios if not bad_paths & set(s.values)]
     prob = np.array([s.probability_frac for s in sset.scenarios])
     clock = Clock(base.id, len(loadable), progress or (lambda _: None))
+    clock.start("loading")
     with Scenarios(str(site_path), loadable, sset.prices, sset.seed, workers, time_limit_s,
                    memory_bytes=MEMORY_BYTES if memory_bytes is None else memory_bytes,
                    dask_scheduler=dask_scheduler, progress=clock.tick) as sc:
         infos = sc.infos
         problems += grouped([p for info in infos for p in info.problems])
         covered = {i for info in infos for i in info.events}
+        covered |= replaced_events(loadable)  # a scenario that replaces an event accounts for it
         if not problems:
             for i, event in enumerate(base.config.curtailment):
                 if i not in covered:
