@@ -50,6 +50,17 @@ FIRST_STAGE_ROWS = ("convertible", "halls", "firm_ai")
 #: most memory the futures held by one process may take; the others are rebuilt when evaluated [bytes]
 #: (a fixed budget, so a process's memory stays flat however many futures it is given)
 MEMORY_BYTES = 32 * 2**20
+#: most memory the second-stage LP models held by one process may take (about 8 site-years with an uptime
+#: SLA); an LP future rebuilt is solved cold, which costs about as much as building it [bytes]
+LP_MEMORY_BYTES = 256 * 2**20
+#: memory of a solved second-stage LP held by HiGHS per byte of its arrays (measured, see ScenarioModel.nbytes)
+HELD_LP_FACTOR = 11
+
+
+def site_nbytes(site: Site) -> int:
+    """Memory of a site's hourly arrays [bytes] (what a future rebuilt from its site keeps)."""
+    arrays = [site.price_usd_per_mwh, site.hashprice_usd_per_ph_day, site.grid_cap_mw, site.ai_utilization_frac]
+    return sum(np.asarray(a).nbytes for a in arrays) + int(site.index.nbytes)
 
 
 @dataclass
@@ -206,8 +217,13 @@ class ScenarioModel:
 
     @property
     def nbytes(self) -> int:
-        """Memory of its model, estimated from the LP's arrays (HiGHS holds about as much again) [bytes]."""
-        return 2 * sum(v.nbytes for v in self.lp.arrays().values())
+        """Memory of its model once solved, estimated from the LP's arrays [bytes].
+
+        HiGHS holds the LP again, row-wise, with its factorization and simplex work arrays: measured
+        on a site-year with an uptime SLA (two fleets, 8,784 hours), a held model took 32 MB for
+        2.9 MB of arrays, hence the factor :data:`HELD_LP_FACTOR`.
+        """
+        return HELD_LP_FACTOR * sum(v.nbytes for v in self.lp.arrays().values())
 
     # ------------------------------------------------------------ solving
 
@@ -320,7 +336,8 @@ class Shard:
     structured : bool
         Use the closed-form second stage where it applies.
     memory_bytes : int
-        Most memory its held futures may take [bytes]; the others are rebuilt when evaluated.
+        Most memory its held closed-form futures (and kept sites) may take [bytes]; the LP models held
+        may take 8 times as much, at most :data:`LP_MEMORY_BYTES`. The others are rebuilt when evaluated.
 
     Attributes
     ----------
@@ -338,8 +355,11 @@ class Shard:
         self.tick = tick
         self.models: list = []  # StructuredScenario, ScenarioModel, or None (a conflict, or not held)
         self.rebuild: list[bool] = []  # not held in memory: rebuilt whenever it is needed
+        self.sites: dict[int, Site] = {}  # the site of a rebuilt LP future, when it fits: only its LP is rebuilt
         self.infos: list[ScenarioInfo] = []
-        self.held_bytes = 0
+        self.held_bytes = 0  # closed-form futures and kept sites
+        self.lp_bytes = 0    # LP models
+        self.lp_memory_bytes = min(LP_MEMORY_BYTES, 8 * memory_bytes)
         for k, sc in enumerate(scenarios):
             self._load(sc, memory_bytes)
             self._tick(k + 1)
@@ -362,13 +382,23 @@ class Shard:
             return
         model_ = self._model(site)
         size = model_.nbytes
-        if self.held_bytes + size <= memory_bytes:
+        if isinstance(model_, ScenarioModel) and self.lp_bytes + size <= self.lp_memory_bytes:
+            self.lp_bytes += size
+            self.models.append(model_)
+            self.rebuild.append(False)
+            return
+        if not isinstance(model_, ScenarioModel) and self.held_bytes + size <= memory_bytes:
             self.held_bytes += size
             self.models.append(model_)
             self.rebuild.append(False)
-        else:  # beyond the budget: memory stays flat, the future is rebuilt each time it is evaluated
-            self.models.append(None)
-            self.rebuild.append(True)
+            return
+        # beyond the budget: memory stays flat, the future is rebuilt each time it is evaluated; an LP
+        # future keeps its site when that fits (reading its files again would cost more than its LP)
+        self.models.append(None)
+        self.rebuild.append(True)
+        if isinstance(model_, ScenarioModel) and self.held_bytes + site_nbytes(site) <= memory_bytes:
+            self.held_bytes += site_nbytes(site)
+            self.sites[len(self.models) - 1] = site
 
     def _model(self, site: Site):
         from .decide_structured import StructuredScenario, applies
@@ -376,6 +406,13 @@ class Shard:
         if self.structured and applies(site):
             return StructuredScenario(site, shared=(self.base.grid_cap_mw,))
         return ScenarioModel(site, self.time_limit_s)
+
+    def _rebuilt(self, k: int):
+        """The model of future ``k``, not held: from its kept site, or from its scenario."""
+        site = self.sites.get(k)
+        if site is None:
+            site = scenario_site(self.base, self.raw, self.scenarios[k], self.prices, self.seed)[0]
+        return self._model(site)
 
     def _tick(self, done: int) -> None:
         if self.tick is not None:
@@ -392,7 +429,7 @@ class Shard:
             if held is not None:
                 yield held
             elif self.rebuild[k]:
-                yield self._model(scenario_site(self.base, self.raw, self.scenarios[k], self.prices, self.seed)[0])
+                yield self._rebuilt(k)
             else:
                 continue
             done += 1
@@ -412,8 +449,7 @@ class Shard:
         for k, sc in enumerate(self.scenarios):
             if sc.id in wanted and (self.models[k] is not None or self.rebuild[k]):
                 held = self.models[k]
-                m = held if held is not None else self._model(
-                    scenario_site(self.base, self.raw, sc, self.prices, self.seed)[0])
+                m = held if held is not None else self._rebuilt(k)
                 out.append(m.own_optimum())
         return out
 
