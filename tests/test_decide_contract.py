@@ -338,3 +338,13 @@ def test_a_shard_holds_no_more_than_its_budget_and_rebuilds_the_rest(tmp_path):
     a, b = small.evaluate(y), whole.evaluate(y)
     assert [e.net_usd_per_year for e in a] == [e.net_usd_per_year for e in b]
     assert [e.mining_energy_mwh for e in a] == [e.mining_energy_mwh for e in b]
+
+
+def test_seed_or_samples_without_a_sample_table_are_refused(tmp_path):
+    site = tiny(tmp_path)
+    scenarios = write(tmp_path / "sc.toml", '[[scenario]]\nname = "a"\n')
+    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(tmp_path / "o"),
+                           "--seed", "3", "--samples", "4"])
+    assert code == 1
+    assert "--seed is given but the file has no [sample] table" in err
+    assert "--samples is given but the file has no [sample] table" in err
