@@ -265,8 +265,9 @@ name = "milder"
 "curtailment[0]" = { start = "2024-01-01T05:00", end = "2024-01-01T07:00", cap_mw = 95.0 }
 """)
     out = tmp_path / "out"
-    code, _, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(out)])
+    code, stdout, err = invoke(["decide", str(site), "--scenarios", str(scenarios), "--out", str(out)])
     assert code == 0, err
+    assert "  VSS n/a, EVPI $" in stdout  # no unit on a figure that is not defined
     cand = pd.read_csv(out / "candidates.csv").set_index("candidate")
     det = cand.loc["deterministic"]
     assert not det.feasible and pd.isna(det.ai_it_mw) and pd.isna(det.expected_net_usd_per_year)

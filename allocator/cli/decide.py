@@ -14,7 +14,8 @@ from .options import FiniteFloat, clamp_workers
 
 
 def _usd(x: float | None) -> str:
-    return "n/a" if x is None else f"${x / 1e6:,.2f}M"
+    """USD per year in millions, or ``n/a`` (no unit) when the figure is not defined."""
+    return "n/a" if x is None else f"${x / 1e6:,.2f}M/year"
 
 
 class _Progress:
@@ -100,9 +101,9 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
         click.echo(f"{d.site_id}: AI {sto['ai_it_mw']:.2f} IT MW, mining {sto['mining_it_mw']:.2f} IT MW over "
                    f"{len(d.scenarios.scenarios)} scenarios ({d.decision.method}, {d.decision.iterations} "
                    f"iterations, gap {d.decision.gap_frac:.1e})")
-        click.echo(f"  expected net {_usd(sto['expected_net_usd_per_year'])}/year, CVaR({d.alpha:g}) "
-                   f"{_usd(sto['cvar_net_usd_per_year'])}/year, worst {_usd(sto['worst_net_usd_per_year'])}/year")
-        click.echo(f"  VSS {_usd(d.vss_usd_per_year)}/year, EVPI {_usd(d.evpi_usd_per_year)}/year")
+        click.echo(f"  expected net {_usd(sto['expected_net_usd_per_year'])}, CVaR({d.alpha:g}) "
+                   f"{_usd(sto['cvar_net_usd_per_year'])}, worst {_usd(sto['worst_net_usd_per_year'])}")
+        click.echo(f"  VSS {_usd(d.vss_usd_per_year)}, EVPI {_usd(d.evpi_usd_per_year)}")
     extra = "".join(f", report.{k}" for k in reports)
     click.echo(f"wrote {out}/ (decision.csv, scenarios.csv, candidates.csv, summary.csv{extra}, manifest.json)")
 
