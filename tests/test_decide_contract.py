@@ -349,3 +349,13 @@ def test_seed_or_samples_without_a_sample_table_are_refused(tmp_path):
     assert code == 1
     assert "--seed is given but the file has no [sample] table" in err
     assert "--samples is given but the file has no [sample] table" in err
+
+
+def test_worker_processes_report_their_progress(tmp_path):
+    site = campus_month(tmp_path)
+    sset = read_scenarios(write(tmp_path / "sc.toml", SAMPLES.format(count=6, **BTC)))
+    reports = []
+    decide_site(site, sset, workers=2, progress=reports.append)
+    for phase in ("loading", "iteration", "candidates"):
+        seen = [r for r in reports if r.phase == phase]
+        assert seen and seen[-1].done == 6, phase

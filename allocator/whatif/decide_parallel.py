@@ -201,6 +201,7 @@ class Scenarios:
                                 pass
                     raise value
                 answers[i] = value
+        self._local_tick(self.total)  # the workers' last counts may not have been sent (they are throttled)
         return answers
 
     def _all(self, method: str, *arg) -> list:
