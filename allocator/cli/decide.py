@@ -14,27 +14,38 @@ from .options import FiniteFloat, clamp_workers
 
 
 def _usd(x: float | None) -> str:
-    return "n/a" if x is None else f"${x / 1e6:,.2f}M"
+    """USD per year in millions, or ``n/a`` (no unit) when the figure is not defined."""
+    return "n/a" if x is None else f"${x / 1e6:,.2f}M/year"
 
 
 class _Progress:
-    """One line on stderr, rewritten each iteration, only on a terminal (never in CI)."""
+    """One line on stderr, rewritten as the futures are loaded, at each iteration and while the candidates are
+    evaluated, with an estimate of the time left; only on a terminal (never in CI)."""
+
+    #: least time between two rewrites of the line [s]
+    EVERY_S = 0.2
 
     def __init__(self) -> None:
         from ..whatif.sweep import is_tty_progress
 
         self.on = is_tty_progress()
-        self.t0 = time.perf_counter()
+        self.last = 0.0
+        self.width = 0
 
-    def __call__(self, site_id: str, iteration: int, gap: float, seconds: float) -> None:
-        if self.on:
-            shown = "inf" if gap == float("inf") else f"{gap:.2e}"
-            sys.stderr.write(f"\rdecide {site_id}: iteration {iteration}, gap {shown} (target 1e-06), "
-                             f"{seconds:.1f} s   ")
-            sys.stderr.flush()
+    def __call__(self, report) -> None:
+        if not self.on:
+            return
+        now = time.perf_counter()
+        if now - self.last < self.EVERY_S and 0 < report.done < report.total:
+            return
+        self.last = now
+        text = report.line(1e-6)
+        sys.stderr.write("\r" + text.ljust(self.width))
+        self.width = len(text)
+        sys.stderr.flush()
 
     def done(self) -> None:
-        if self.on:
+        if self.on and self.width:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
@@ -94,9 +105,9 @@ def decide(sites, scenarios, out, samples, seed, risk_alpha, risk_weight, worker
         click.echo(f"{d.site_id}: AI {sto['ai_it_mw']:.2f} IT MW, mining {sto['mining_it_mw']:.2f} IT MW over "
                    f"{len(d.scenarios.scenarios)} scenarios ({d.decision.method}, {d.decision.iterations} "
                    f"iterations, gap {d.decision.gap_frac:.1e})")
-        click.echo(f"  expected net {_usd(sto['expected_net_usd_per_year'])}/year, CVaR({d.alpha:g}) "
-                   f"{_usd(sto['cvar_net_usd_per_year'])}/year, worst {_usd(sto['worst_net_usd_per_year'])}/year")
-        click.echo(f"  VSS {_usd(d.vss_usd_per_year)}/year, EVPI {_usd(d.evpi_usd_per_year)}/year")
+        click.echo(f"  expected net {_usd(sto['expected_net_usd_per_year'])}, CVaR({d.alpha:g}) "
+                   f"{_usd(sto['cvar_net_usd_per_year'])}, worst {_usd(sto['worst_net_usd_per_year'])}")
+        click.echo(f"  VSS {_usd(d.vss_usd_per_year)}, EVPI {_usd(d.evpi_usd_per_year)}")
         click.echo("".join(f"  {c.line()}" for c in captures if c.site_id == d.site_id))
     extra = "".join(f", report.{k}" for k in reports)
     click.echo(f"wrote {out}/ (decision.csv, scenarios.csv, candidates.csv, summary.csv, mining_capture.csv{extra}, "

@@ -19,6 +19,7 @@ The run folder and the reports are written by :mod:`allocator.reports.decide`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InfeasibleError, InputError, Problem
+from ..file_hash import sha256_file
 from ..inputs import overrides
 from ..inputs.site import load_site
 from ..lp import diagnosis, model
 from .decide_parallel import Scenarios
-from .decide_program import Decision, Evaluation, FirstStage, cvar, in_tail, objective, solve_lshaped
+from .decide_program import Decision, FirstStage, cvar, in_tail, objective, solve_lshaped
+from .decide_progress import Clock, Progress
 from .decide_scenarios import ScenarioSet, forbidden_paths, read_scenarios
 
 #: scenario candidates of a sampled set
@@ -45,7 +48,7 @@ class Candidate:
     """A first stage and its evaluation over every scenario (figures None when infeasible)."""
 
     name: str
-    y_mw: np.ndarray
+    y_mw: np.ndarray | None  # None: no split (solve finds none on the site file alone)
     n_lease: int
     net_usd_per_year: np.ndarray | None
     weight: float
@@ -59,9 +62,11 @@ class Candidate:
     def row(self, site_id: str) -> dict:
         net = self.net_usd_per_year
         feasible = net is not None
+        y = self.y_mw
         return {
             "site_id": site_id, "candidate": self.name,
-            "ai_it_mw": float(self.y_mw[:self.n_lease].sum()), "mining_it_mw": float(self.y_mw[self.n_lease:].sum()),
+            "ai_it_mw": float(y[:self.n_lease].sum()) if y is not None else None,
+            "mining_it_mw": float(y[self.n_lease:].sum()) if y is not None else None,
             "expected_net_usd_per_year": float(self.prob @ net) if feasible else None,
             "cvar_net_usd_per_year": cvar(net, self.prob, self.alpha) if feasible else None,
             "worst_net_usd_per_year": float(net.min()) if feasible else None,
@@ -109,11 +114,12 @@ class SiteDecision:
         return float(self.prob @ self.own_net_usd_per_year - self.prob @ self.decision.net_usd_per_year)
 
 
-def check_paths(site_path: Path, sset: ScenarioSet) -> list[Problem]:
-    """Bad or first-stage paths of every scenario against one site (each named once)."""
+def check_paths(site_path: Path, sset: ScenarioSet) -> tuple[list[Problem], set[str]]:
+    """Bad or first-stage paths of every scenario against one site (each named once), and those paths."""
     raw = overrides.read_raw(site_path)
     problems: list[Problem] = []
     seen: set[str] = set()
+    bad_paths: set[str] = set()
     sampled = set(sset.distributions.paths) if sset.distributions else set()
     for sc in sset.scenarios:
         for p in sc.values:
@@ -121,20 +127,85 @@ def check_paths(site_path: Path, sset: ScenarioSet) -> list[Problem]:
                 continue
             seen.add(p)
             origin = "[sample]" if p in sampled else f"scenario {sc.explicit or sc.id}"
+            found = []
             for bad in forbidden_paths([p]):
-                problems.append(Problem(f"{sset.path}: {origin}: {bad}", "adds, removes, bounds or scales a "
-                                        "first-stage variable (a lease's or a fleet's IT MW, the halls, a PUE), "
-                                        "which every scenario shares.",
-                                        "Change it in the site file instead, or run decide once per value."))
-            problems += [Problem(f"{sset.path}: {origin}: {x.where}", x.message, x.fix)
-                         for x in overrides.check_path(raw, p, str(site_path))]
-    return problems
+                found.append(Problem(f"{sset.path}: {origin}: {bad}", "adds, removes, bounds or scales a "
+                                     "first-stage variable (a lease's or a fleet's IT MW, the halls, a PUE), "
+                                     "which every scenario shares.",
+                                     "Change it in the site file instead, or run decide once per value."))
+            found += [Problem(f"{sset.path}: {origin}: {x.where}", x.message, x.fix)
+                      for x in overrides.check_path(raw, p, str(site_path))]
+            if found:
+                bad_paths.add(p)
+                problems += found
+    return problems, bad_paths
+
+
+def check_history(base, sset: ScenarioSet) -> list[Problem]:
+    """The price history that ``[sample.prices]`` draws from, read once (its problems named once)."""
+    from .decide_bootstrap import history_days
+
+    if sset.prices is None:
+        return []
+    try:
+        dates, _ = history_days(base, sset.prices)
+    except InputError as err:
+        return [Problem(f"{sset.path}: sample.prices ({p.where})", p.message, p.fix) for p in err.problems]
+    if not dates:
+        return [Problem(f"{sset.path}: sample.prices", f"the price history of {base.path} holds no whole "
+                        "site-local day between history_start and history_end.",
+                        "Widen history_start/history_end, or leave them out to use the whole price file.")]
+    return []
+
+
+def replaced_events(scenarios) -> set[int]:
+    """Indices of the site file's curtailment events that some scenario sets itself (``curtailment[i]``)."""
+    out = set()
+    for sc in scenarios:
+        for path in sc.values:
+            m = re.match(r"^curtailment\[(\d+)\]", path.replace(" ", ""))
+            if m:
+                out.add(int(m.group(1)))
+    return out
+
+
+#: ids shown when many scenarios share one problem or warning
+SHOWN_IDS = 5
+
+
+def grouped(problems: list[Problem]) -> list[Problem]:
+    """Problems that differ only by their scenario (``scenario <id>: ...``) said once, naming the scenarios."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for p in problems:
+        sid, rest = (p.where[len("scenario "):].split(": ", 1) + [""])[:2] if p.where.startswith("scenario ") \
+            else ("", p.where)
+        groups.setdefault((rest, p.message, p.fix), []).append(sid)
+    out = []
+    for (rest, message, fix), ids in groups.items():
+        ids = [i for i in dict.fromkeys(ids) if i]
+        if not ids:
+            out.append(Problem(rest, message, fix))
+            continue
+        shown = ", ".join(ids[:SHOWN_IDS]) + (f" and {len(ids) - SHOWN_IDS} more" if len(ids) > SHOWN_IDS else "")
+        label = "scenario" if len(ids) == 1 else "scenarios"
+        out.append(Problem(f"{label} {shown}: {rest}" if rest else f"{label} {shown}", message, fix))
+    return out
 
 
 def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alpha: float = 0.1, workers: int = 1,
                 time_limit_s: float | None = None, dask_scheduler: str | None = None,
-                progress: Callable[[int, float, float], None] | None = None) -> SiteDecision:
+                progress: Callable[[Progress], None] | None = None,
+                memory_bytes: int | None = None) -> SiteDecision:
     """Decide one site over every scenario of ``sset``.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        Called with a :class:`~allocator.whatif.decide_progress.Progress` as the futures are loaded,
+        at each cutting-plane iteration and while the candidates are evaluated.
+    memory_bytes : int, optional
+        Most memory the futures held by one process may take (default
+        :data:`~allocator.whatif.decide_engine.MEMORY_BYTES`) [bytes].
 
     Raises
     ------
@@ -143,17 +214,25 @@ def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alph
     InfeasibleError
         Some scenario's requirements conflict for every decision (exit 2), named.
     """
+    from .decide_engine import MEMORY_BYTES
+
     site_path = Path(site_path)
     base = load_site(site_path)
-    problems = check_paths(site_path, sset)
-    if problems:
-        raise InputError(problems, f"{sset.path} for {site_path}")
+    problems, bad_paths = check_paths(site_path, sset)
+    history = check_history(base, sset)
+    problems += history
+    # the scenarios the checks above leave loadable are loaded too, so every problem is listed at once
+    loadable = [] if history else [s for s in sset.scenarios if not bad_paths & set(s.values)]
     prob = np.array([s.probability_frac for s in sset.scenarios])
-    with Scenarios(str(site_path), sset.scenarios, sset.prices, sset.seed, workers, time_limit_s,
-                   dask_scheduler=dask_scheduler) as sc:
+    clock = Clock(base.id, len(loadable), progress or (lambda _: None))
+    clock.start("loading")
+    with Scenarios(str(site_path), loadable, sset.prices, sset.seed, workers, time_limit_s,
+                   memory_bytes=MEMORY_BYTES if memory_bytes is None else memory_bytes,
+                   dask_scheduler=dask_scheduler, progress=clock.tick) as sc:
         infos = sc.infos
-        problems = [p for info in infos for p in info.problems]
+        problems += grouped([p for info in infos for p in info.problems])
         covered = {i for info in infos for i in info.events}
+        covered |= replaced_events(loadable)  # a scenario that replaces an event accounts for it
         if not problems:
             for i, event in enumerate(base.config.curtailment):
                 if i not in covered:
@@ -162,34 +241,53 @@ def decide_site(site_path: Path, sset: ScenarioSet, *, weight: float = 0.0, alph
                                             "Fix its dates, or remove it, or add a scenario that covers it."))
         if problems:
             raise InputError(problems, f"{sset.path} for {site_path}")
-        conflicts = [p for info in infos for p in info.conflicts]
+        conflicts = grouped([p for info in infos for p in info.conflicts])
         if conflicts:
             raise InfeasibleError(conflicts, base.id)
         first = FirstStage.of(base, min(info.min_cap_mw for info in infos))
-        decision = solve_lshaped(first, sc, prob, weight, alpha, time_limit_s=time_limit_s, progress=progress)
-        own = sc.own_optima()
-        own_net = np.array([n for n, _ in own])
-
-        def evaluate(name: str, y: np.ndarray, evals: list[Evaluation] | None = None) -> Candidate:
-            if evals is None and first.holds(y):
-                evals = sc.evaluate(y)
-            ok = evals is not None and all(e.feasible for e in evals)
-            net = np.array([e.net_usd_per_year for e in evals]) if ok else None
-            return Candidate(name, np.asarray(y, float), first.n_lease, net, weight, alpha, prob)
-
-        candidates = [Candidate("stochastic", decision.y_mw, first.n_lease, decision.net_usd_per_year, weight, alpha,
-                                prob)]
-        y_det = deterministic_split(base)
-        if y_det is not None:
-            candidates.append(evaluate("deterministic", y_det))
-        sampled = sset.count > 0
-        for k, scenario in enumerate(sset.scenarios):
-            if sampled and k >= SAMPLED_CANDIDATES:
-                break
-            candidates.append(evaluate(f"scenario:{scenario.id}", own[k][1]))
+        decision = solve_lshaped(first, sc, prob, weight, alpha, time_limit_s=time_limit_s, clock=clock)
+        candidates, own_net = _candidates(base, sset, first, decision, sc, prob, weight, alpha, clock)
     inputs = base.file_sha256()
+    for path in sorted({f for info in infos for f in info.files} - set(inputs)):
+        inputs[path] = sha256_file(path)[0]
+    warnings = [str(w) for w in base.warnings] + [str(w) for w in grouped([w for i in infos for w in i.warnings])]
     return SiteDecision(base.id, site_path, first, sset, decision, [info.hours for info in infos], candidates,
-                        own_net, weight, alpha, inputs, [str(w) for w in base.warnings])
+                        own_net, weight, alpha, inputs, warnings)
+
+
+def _candidates(base, sset: ScenarioSet, first: FirstStage, decision: Decision, sc: Scenarios, prob: np.ndarray,
+                weight: float, alpha: float, clock: Clock) -> tuple[list[Candidate], np.ndarray]:
+    """Every candidate split evaluated over every future (one pass), and each future's own optimum."""
+    n_lease = first.n_lease
+    ids = [s.id for s in sset.scenarios]
+    chosen = ids if sset.count == 0 else ids[:SAMPLED_CANDIDATES]
+    named: list[tuple[str, np.ndarray | None]] = [("stochastic", decision.y_mw)]
+    named.append(("deterministic", deterministic_split(base)))
+    named += [(f"scenario:{sid}", np.asarray(y, float)) for sid, (_, y) in zip(chosen, sc.own_optima(chosen))]
+    # each distinct split that meets the first-stage rows is evaluated once; the stochastic one already was
+    distinct: dict[bytes, int] = {}
+    for _, y in named[1:]:
+        if y is not None and first.holds(y) and y.tobytes() != decision.y_mw.tobytes():
+            distinct.setdefault(np.asarray(y, float).tobytes(), len(distinct))
+    ys = [np.frombuffer(key) for key in distinct]
+    clock.start("candidates")
+    passed = sc.candidates(ys)
+    own_net = np.array([c.own_net_usd_per_year for c in passed])
+    out = []
+    for name, y in named:
+        if y is None:  # solve finds no split on the site file alone
+            out.append(Candidate(name, None, n_lease, None, weight, alpha, prob))
+            continue
+        if y.tobytes() == decision.y_mw.tobytes():
+            net = decision.net_usd_per_year
+        elif y.tobytes() in distinct:
+            k = distinct[y.tobytes()]
+            nets = [c.net_usd_per_year[k] for c in passed]
+            net = None if any(n is None for n in nets) else np.array(nets, float)
+        else:  # breaks a first-stage row (e.g. the firm AI row in another future's hours)
+            net = None
+        out.append(Candidate(name, np.asarray(y, float), n_lease, net, weight, alpha, prob))
+    return out, own_net
 
 
 def deterministic_split(site) -> np.ndarray | None:
@@ -272,7 +370,8 @@ def summary_table(found: list[SiteDecision]) -> pd.DataFrame:
 
 def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | None = None, seed: int | None = None,
            risk_alpha: float = 0.1, risk_weight: float = 0.0, workers: int = 1, time_limit_s: float | None = None,
-           dask_scheduler: str | None = None, progress: Callable[[str, int, float, float], None] | None = None) -> tuple[list[SiteDecision], ScenarioSet]:
+           dask_scheduler: str | None = None, progress: Callable[[Progress], None] | None = None,
+           ) -> tuple[list[SiteDecision], ScenarioSet]:
     """Decide every site over the scenario file (the API behind ``allocator decide``)."""
     problems = []
     if not 0.0 <= risk_weight <= 1.0:
@@ -287,9 +386,8 @@ def decide(sites: list[str | Path], scenarios: str | Path, *, samples: int | Non
     sset = read_scenarios(scenarios, samples, seed)
     found = []
     for path in sites:
-        step = None if progress is None else (lambda i, g, s, sid=Path(path).stem: progress(sid, i, g, s))
         found.append(decide_site(Path(path), sset, weight=risk_weight, alpha=risk_alpha, workers=workers,
-                                 time_limit_s=time_limit_s, dask_scheduler=dask_scheduler, progress=step))
+                                 time_limit_s=time_limit_s, dask_scheduler=dask_scheduler, progress=progress))
     return found, sset
 
 

@@ -162,14 +162,15 @@ def bootstrap_site(site: Site, base: Site, sampling: PriceSampling, seed: int, k
     rng = np.random.default_rng([seed, PRICE_STREAM, k])
     hub = sample_hub_prices(site.index, site.timezone, dates, days, sampling.block_days, rng,
                             f"{base.path}: [sample.prices]")
-    adders = site.price_usd_per_mwh - _hub(site)
+    adders = site.price_usd_per_mwh - hub_price_usd_per_mwh(site)
     power = site.power
     if power is not None:
         power = dataclasses.replace(power, hub_price_usd_per_mwh=hub.copy())
     return dataclasses.replace(site, price_usd_per_mwh=hub + adders, power=power)
 
 
-def _hub(site: Site) -> np.ndarray:
+def hub_price_usd_per_mwh(site: Site) -> np.ndarray:
+    """The site's hourly hub price, before the adder and TOU adders [USD/MWh]."""
     if site.power is not None:
         return site.power.hub_price_usd_per_mwh
     return site.price_usd_per_mwh - site.config.prices.adder_usd_per_mwh

@@ -18,13 +18,18 @@ given elastic columns ``v_f >= 0``, maximize ``-sum_f v_f`` [IT MWh]) gives
 ``V_s(y0) + g (y - y0) >= 0``.
 
 A :class:`Shard` holds the models of some scenarios of one site (where it
-lives: :mod:`allocator.whatif.decide_parallel`).
+lives: :mod:`allocator.whatif.decide_parallel`), up to a fixed memory budget
+(:data:`MEMORY_BYTES`); the others are rebuilt from their scenario whenever
+they are evaluated, so a shard's memory does not grow with the number of
+futures. The candidates' evaluation is one pass over the futures
+(:meth:`Shard.candidates`): each future is built at most once for all of them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +48,19 @@ from .reuse import FAST_PATH, derive_site
 #: rows of the site LP on first-stage columns only: the master holds them
 FIRST_STAGE_ROWS = ("convertible", "halls", "firm_ai")
 #: most memory the futures held by one process may take; the others are rebuilt when evaluated [bytes]
-MEMORY_BYTES = 256 * 2**20
+#: (a fixed budget, so a process's memory stays flat however many futures it is given)
+MEMORY_BYTES = 32 * 2**20
+#: most memory the second-stage LP models held by one process may take (about 8 site-years with an uptime
+#: SLA); an LP future rebuilt is solved cold, which costs about as much as building it [bytes]
+LP_MEMORY_BYTES = 256 * 2**20
+#: memory of a solved second-stage LP held by HiGHS per byte of its arrays (measured, see ScenarioModel.nbytes)
+HELD_LP_FACTOR = 11
+
+
+def site_nbytes(site: Site) -> int:
+    """Memory of a site's hourly arrays [bytes] (what a future rebuilt from its site keeps)."""
+    arrays = [site.price_usd_per_mwh, site.hashprice_usd_per_ph_day, site.grid_cap_mw, site.ai_utilization_frac]
+    return sum(np.asarray(a).nbytes for a in arrays) + int(site.index.nbytes)
 
 
 @dataclass
@@ -56,10 +73,49 @@ class ScenarioInfo:
     events: list[int]              # indices of the site file's events that overlap its hours
     problems: list[Problem]        # input problems (exit 1)
     conflicts: list[Problem]       # signed leases against its limits (exit 2)
+    warnings: list[Problem] = field(default_factory=list)  # what its own data says beyond the site file's
+    files: list[str] = field(default_factory=list)         # the input files it reads (for the manifest)
+
+
+@dataclass
+class CandidateNets:
+    """One future under every candidate first stage, and alone.
+
+    Attributes
+    ----------
+    own_net_usd_per_year : float
+        The future's own (wait-and-see, risk-neutral) optimum [USD/year].
+    net_usd_per_year : list of float or None
+        Its net under each candidate [USD/year]; None where its second stage has no solution.
+    """
+
+    own_net_usd_per_year: float
+    net_usd_per_year: list[float | None]
 
 
 def _prefixed(problems: list[Problem], scenario_id: str) -> list[Problem]:
     return [Problem(f"scenario {scenario_id}: {p.where}", p.message, p.fix) for p in problems]
+
+
+def scenario_warnings(base: Site, site: Site) -> list[Problem]:
+    """What a scenario's own data says that the site file's does not (unit slips, naive times...).
+
+    A scenario loaded from its own window or files carries its series' warnings; one derived in
+    memory (new rates, adder, hashprice, a bootstrapped price path) is checked for unit slips here.
+    The site file's own warnings are left out: they are reported once, for the site.
+    """
+    from ..inputs import input_checks
+    from .decide_bootstrap import hub_price_usd_per_mwh
+
+    known = {str(w) for w in base.warnings}
+    slips = input_checks.unit_slips(site.config, hub_price_usd_per_mwh(site), site.hashprice_usd_per_ph_day,
+                                    str(base.path))
+    out: list[Problem] = []
+    for w in [*site.warnings, *slips]:
+        if str(w) not in known:
+            known.add(str(w))
+            out.append(w)
+    return out
 
 
 def scenario_site(base: Site, raw: dict, scenario: Scenario, prices: PriceSampling | None = None,
@@ -161,8 +217,13 @@ class ScenarioModel:
 
     @property
     def nbytes(self) -> int:
-        """Memory of its model, estimated from the LP's arrays (HiGHS holds about as much again) [bytes]."""
-        return 2 * sum(v.nbytes for v in self.lp.arrays().values())
+        """Memory of its model once solved, estimated from the LP's arrays [bytes].
+
+        HiGHS holds the LP again, row-wise, with its factorization and simplex work arrays: measured
+        on a site-year with an uptime SLA (two fleets, 8,784 hours), a held model took 32 MB for
+        2.9 MB of arrays, hence the factor :data:`HELD_LP_FACTOR`.
+        """
+        return HELD_LP_FACTOR * sum(v.nbytes for v in self.lp.arrays().values())
 
     # ------------------------------------------------------------ solving
 
@@ -270,44 +331,92 @@ class Shard:
         ``[sample.prices]`` of the scenario file.
     seed : int or None
         Seed of the sampled price paths.
+    time_limit_s : float, optional
+        Time limit of each second-stage LP solve [s].
+    structured : bool
+        Use the closed-form second stage where it applies.
+    memory_bytes : int
+        Most memory its held closed-form futures (and kept sites) may take [bytes]; the LP models held
+        may take 8 times as much, at most :data:`LP_MEMORY_BYTES`. The others are rebuilt when evaluated.
+
+    Attributes
+    ----------
+    tick : callable or None
+        Called with the number of futures done so far in the current pass (progress).
     """
 
     def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
                  seed: int | None = None, time_limit_s: float | None = None, structured: bool = True,
-                 memory_bytes: int = MEMORY_BYTES) -> None:
-        from .decide_structured import StructuredScenario, applies
-
+                 memory_bytes: int = MEMORY_BYTES, tick: Callable[[int], None] | None = None) -> None:
         base = load_site(site_path)
         raw = overrides.read_raw(Path(site_path))
         self.base, self.raw, self.scenarios, self.prices, self.seed = base, raw, scenarios, prices, seed
         self.structured, self.time_limit_s = structured, time_limit_s
+        self.tick = tick
         self.models: list = []  # StructuredScenario, ScenarioModel, or None (a conflict, or not held)
         self.rebuild: list[bool] = []  # not held in memory: rebuilt whenever it is needed
+        self.sites: dict[int, Site] = {}  # the site of a rebuilt LP future, when it fits: only its LP is rebuilt
         self.infos: list[ScenarioInfo] = []
-        held_bytes = 0
-        for sc in scenarios:
-            try:
-                site, events = scenario_site(base, raw, sc, prices, seed)
-            except InputError as err:
-                self.models.append(None)
-                self.infos.append(ScenarioInfo(sc.id, 0, 0.0, [], _prefixed(err.problems, sc.id), []))
-                continue
-            conflicts = _prefixed(diagnosis.conflicts(site), sc.id)
-            self.infos.append(ScenarioInfo(sc.id, site.hours, float(site.grid_cap_mw.min()) if site.hours else 0.0,
-                                           events, [], conflicts))
-            if conflicts:
-                self.models.append(None)
-                self.rebuild.append(False)
-                continue
-            model_ = StructuredScenario(site) if structured and applies(site) else ScenarioModel(site, time_limit_s)
-            size = model_.nbytes
-            if held_bytes + size <= memory_bytes:
-                held_bytes += size
-                self.models.append(model_)
-                self.rebuild.append(False)
-            else:  # beyond the budget: memory stays flat, the future is rebuilt each time it is evaluated
-                self.models.append(None)
-                self.rebuild.append(True)
+        self.held_bytes = 0  # closed-form futures and kept sites
+        self.lp_bytes = 0    # LP models
+        self.lp_memory_bytes = min(LP_MEMORY_BYTES, 8 * memory_bytes)
+        for k, sc in enumerate(scenarios):
+            self._load(sc, memory_bytes)
+            self._tick(k + 1)
+
+    def _load(self, sc: Scenario, memory_bytes: int) -> None:
+        try:
+            site, events = scenario_site(self.base, self.raw, sc, self.prices, self.seed)
+        except InputError as err:
+            self.models.append(None)
+            self.rebuild.append(False)
+            self.infos.append(ScenarioInfo(sc.id, 0, 0.0, [], _prefixed(err.problems, sc.id), []))
+            return
+        conflicts = _prefixed(diagnosis.conflicts(site), sc.id)
+        self.infos.append(ScenarioInfo(sc.id, site.hours, float(site.grid_cap_mw.min()) if site.hours else 0.0,
+                                       events, [], conflicts, _prefixed(scenario_warnings(self.base, site), sc.id),
+                                       sorted({str(p) for p in site.input_files.values()})))
+        if conflicts:
+            self.models.append(None)
+            self.rebuild.append(False)
+            return
+        model_ = self._model(site)
+        size = model_.nbytes
+        if isinstance(model_, ScenarioModel) and self.lp_bytes + size <= self.lp_memory_bytes:
+            self.lp_bytes += size
+            self.models.append(model_)
+            self.rebuild.append(False)
+            return
+        if not isinstance(model_, ScenarioModel) and self.held_bytes + size <= memory_bytes:
+            self.held_bytes += size
+            self.models.append(model_)
+            self.rebuild.append(False)
+            return
+        # beyond the budget: memory stays flat, the future is rebuilt each time it is evaluated; an LP
+        # future keeps its site when that fits (reading its files again would cost more than its LP)
+        self.models.append(None)
+        self.rebuild.append(True)
+        if isinstance(model_, ScenarioModel) and self.held_bytes + site_nbytes(site) <= memory_bytes:
+            self.held_bytes += site_nbytes(site)
+            self.sites[len(self.models) - 1] = site
+
+    def _model(self, site: Site):
+        from .decide_structured import StructuredScenario, applies
+
+        if self.structured and applies(site):
+            return StructuredScenario(site, shared=(self.base.grid_cap_mw,))
+        return ScenarioModel(site, self.time_limit_s)
+
+    def _rebuilt(self, k: int):
+        """The model of future ``k``, not held: from its kept site, or from its scenario."""
+        site = self.sites.get(k)
+        if site is None:
+            site = scenario_site(self.base, self.raw, self.scenarios[k], self.prices, self.seed)[0]
+        return self._model(site)
+
+    def _tick(self, done: int) -> None:
+        if self.tick is not None:
+            self.tick(done)
 
     def scenario_infos(self) -> list[ScenarioInfo]:
         """What the master needs of each loaded scenario (a method, so a Dask actor can be asked)."""
@@ -315,22 +424,42 @@ class Shard:
 
     def _each(self):
         """Every feasible scenario's model in order: held ones as they are, the others rebuilt for the call."""
+        done = 0
         for k, held in enumerate(self.models):
             if held is not None:
                 yield held
             elif self.rebuild[k]:
-                yield self._build(self.scenarios[k])
-
-    def _build(self, sc: Scenario):
-        from .decide_structured import StructuredScenario, applies
-
-        site, _ = scenario_site(self.base, self.raw, sc, self.prices, self.seed)
-        if self.structured and applies(site):
-            return StructuredScenario(site)
-        return ScenarioModel(site, self.time_limit_s)
+                yield self._rebuilt(k)
+            else:
+                continue
+            done += 1
+            self._tick(done)
 
     def evaluate(self, y: np.ndarray) -> list[Evaluation]:
+        """Every future's second stage at first stage ``y`` [IT MW]."""
         return [m.evaluate(y) for m in self._each()]
 
-    def own_optima(self) -> list[tuple[float, np.ndarray]]:
-        return [m.own_optimum() for m in self._each()]
+    def own_optima(self, ids: list[str] | None = None) -> list[tuple[float, np.ndarray]]:
+        """The futures' own optima (annualized net [USD/year], first stage [IT MW]); only those in ``ids``
+        when given (the others are not built)."""
+        if ids is None:
+            return [m.own_optimum() for m in self._each()]
+        wanted = set(ids)
+        out = []
+        for k, sc in enumerate(self.scenarios):
+            if sc.id in wanted and (self.models[k] is not None or self.rebuild[k]):
+                held = self.models[k]
+                m = held if held is not None else self._rebuilt(k)
+                out.append(m.own_optimum())
+        return out
+
+    def candidates(self, ys: list[np.ndarray]) -> list[CandidateNets]:
+        """One pass over the futures: each one's own optimum and its net under every first stage of ``ys``."""
+        out = []
+        for m in self._each():
+            nets = []
+            for y in ys:
+                e = m.evaluate(y)
+                nets.append(e.net_usd_per_year if e.feasible else None)
+            out.append(CandidateNets(m.own_optimum()[0], nets))
+        return out

@@ -10,21 +10,41 @@ stage goes out and the evaluations come back, always in scenario order.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 
-from .decide_engine import MEMORY_BYTES, Shard
+from .decide_engine import MEMORY_BYTES, CandidateNets, Shard
 from .decide_program import Evaluation
 from .decide_scenarios import PriceSampling, Scenario
 from ..errors import InputError, Problem
 
 
+#: a worker reports its progress at most this often [s]
+PROGRESS_EVERY_S = 0.25
+
+
+def _ticker(conn) -> Callable[[int], None]:
+    """Send ``("progress", done)`` over ``conn``, at most every :data:`PROGRESS_EVERY_S`."""
+    last = [0.0]
+
+    def tick(done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            conn.send(("progress", done))
+    return tick
+
+
 def _serve(conn, args) -> None:
-    """A worker process: load a shard, then answer ``(method, argument)`` requests until ``None``."""
+    """A worker process: load a shard, then answer ``(method, argument)`` requests until ``None``;
+    ``("progress", futures done)`` messages come before each answer."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        shard = Shard(*args)
+        shard = Shard(*args, tick=_ticker(conn))
         conn.send(("ok", shard.infos))
     except BaseException as err:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", err))
@@ -54,11 +74,17 @@ class ShardProcess:
         child.close()
         self.infos = None
 
-    def receive(self):
-        status, value = self.conn.recv()
-        if status == "error":
-            raise value
-        return value
+    def receive(self, on_progress: Callable[[int], None] | None = None):
+        """The answer to the last request (progress messages before it go to ``on_progress``)."""
+        while True:
+            status, value = self.conn.recv()
+            if status == "progress":
+                if on_progress is not None:
+                    on_progress(value)
+                continue
+            if status == "error":
+                raise value
+            return value
 
     def send(self, method: str, *arg) -> None:
         self.conn.send((method, arg))
@@ -91,11 +117,17 @@ class Scenarios:
         1: every scenario in this process; more: that many worker processes.
     dask_scheduler : str, optional
         Address of a Dask scheduler: the scenarios live on its workers instead (as actors).
+    progress : callable, optional
+        Called with (futures done, futures) during each pass over the futures (loading, evaluating);
+        from worker processes every :data:`PROGRESS_EVERY_S`, from a Dask cluster not at all.
     """
 
     def __init__(self, site_path: str, scenarios: list[Scenario], prices: PriceSampling | None = None,
                  seed: int | None = None, workers: int = 1, time_limit_s: float | None = None,
-                 structured: bool = True, memory_bytes: int = MEMORY_BYTES, dask_scheduler: str | None = None) -> None:
+                 structured: bool = True, memory_bytes: int = MEMORY_BYTES, dask_scheduler: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.progress = progress
+        self.total = len(scenarios)
         self.processes: list[ShardProcess] = []
         self.local: Shard | None = None
         self.actors: list = []
@@ -108,12 +140,12 @@ class Scenarios:
         n = max(1, min(workers, len(scenarios)))
         parts = _split(scenarios, n)
         if n == 1:
-            self.local = Shard(site_path, scenarios, *args)
+            self.local = Shard(site_path, scenarios, *args, tick=self._local_tick)
             self.infos = self.local.infos
             return
         try:
             self.processes = [ShardProcess((site_path, part, *args)) for part in parts]
-            self.infos = [info for p in self.processes for info in p.receive()]
+            self.infos = [info for part in self._gather() for info in part]
         except BaseException:
             self.close()
             raise
@@ -136,6 +168,42 @@ class Scenarios:
             self.close()
             raise
 
+    def _local_tick(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress(done, self.total)
+
+    def _gather(self) -> list:
+        """Every worker's answer, in worker order, passing their progress on as it comes."""
+        from multiprocessing.connection import wait
+
+        done = [0] * len(self.processes)
+        answers: list = [None] * len(self.processes)
+        waiting = {p.conn: i for i, p in enumerate(self.processes)}
+
+        def on_progress(i: int, k: int) -> None:
+            done[i] = k
+            self._local_tick(sum(done))
+
+        while waiting:
+            for conn in wait(list(waiting)):
+                i = waiting[conn]
+                status, value = conn.recv()
+                if status == "progress":
+                    on_progress(i, value)
+                    continue
+                del waiting[conn]
+                if status == "error":
+                    for p in self.processes:  # read the others' answers: their pipes stay in step
+                        if p.conn in waiting:
+                            try:
+                                p.receive()
+                            except BaseException:  # noqa: BLE001 - the first error is the one raised
+                                pass
+                    raise value
+                answers[i] = value
+        self._local_tick(self.total)  # the workers' last counts may not have been sent (they are throttled)
+        return answers
+
     def _all(self, method: str, *arg) -> list:
         if self.local is not None:
             return getattr(self.local, method)(*arg)
@@ -144,15 +212,19 @@ class Scenarios:
             return [item for call in calls for item in call.result()]
         for p in self.processes:
             p.send(method, *arg)
-        return [item for p in self.processes for item in p.receive()]
+        return [item for part in self._gather() for item in part]
 
     def evaluate(self, y: np.ndarray) -> list[Evaluation]:
         """Every scenario's second stage at ``y``, in scenario order."""
         return self._all("evaluate", np.asarray(y, float))
 
-    def own_optima(self) -> list[tuple[float, np.ndarray]]:
-        """Every scenario alone: (annualized optimum [USD/year], its first stage [IT MW])."""
-        return self._all("own_optima")
+    def own_optima(self, ids: list[str] | None = None) -> list[tuple[float, np.ndarray]]:
+        """Scenarios alone (every one, or those of ``ids``): (annualized optimum [USD/year], first stage [IT MW])."""
+        return self._all("own_optima", ids)
+
+    def candidates(self, ys: list[np.ndarray]) -> list[CandidateNets]:
+        """Every scenario's own optimum and its net under each first stage of ``ys``, in scenario order."""
+        return self._all("candidates", [np.asarray(y, float) for y in ys])
 
     def close(self) -> None:
         for p in self.processes:

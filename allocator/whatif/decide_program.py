@@ -25,7 +25,6 @@ against (it grows like S site-years, so it is for small cases).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -232,7 +231,7 @@ class _Master:
 
 def solve_lshaped(first: FirstStage, scenarios, prob: np.ndarray, weight: float = 0.0, alpha: float = 0.1, *,
                   rel_gap: float = REL_GAP, max_iterations: int = 1000, time_limit_s: float | None = None,
-                  progress: Callable[[int, float, float], None] | None = None) -> Decision:
+                  clock=None) -> Decision:
     """The stochastic optimum by multi-cut L-shaped cutting planes.
 
     Parameters
@@ -244,8 +243,8 @@ def solve_lshaped(first: FirstStage, scenarios, prob: np.ndarray, weight: float 
         Scenario probabilities.
     weight, alpha : float
         CVaR weight ``w`` in [0, 1] and tail ``alpha`` in (0, 1].
-    progress : callable, optional
-        Called with (iteration, relative gap, seconds) after each iteration.
+    clock : decide_progress.Clock, optional
+        Told when each iteration's pass begins (``start``) and the gap it closed with (``iteration_done``).
     """
     t0 = time.perf_counter()
     master = _Master(first, prob, weight, alpha)
@@ -255,6 +254,8 @@ def solve_lshaped(first: FirstStage, scenarios, prob: np.ndarray, weight: float 
     gap = np.inf
     theta = None
     for iteration in range(1, max_iterations + 1):
+        if clock is not None:
+            clock.start("iteration", iteration)
         evals = scenarios.evaluate(y)
         feasible = all(e.feasible for e in evals)
         for s, e in enumerate(evals):
@@ -271,8 +272,8 @@ def solve_lshaped(first: FirstStage, scenarios, prob: np.ndarray, weight: float 
         y_new, theta, bound = master.solve()
         if best is not None:
             gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
-        if progress:
-            progress(iteration, gap, time.perf_counter() - t0)
+        if clock is not None:
+            clock.iteration_done(gap)
         if gap <= rel_gap:
             break
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:

@@ -177,9 +177,11 @@ def read_scenarios(path: str | Path, samples: int | None = None, seed: int | Non
             problems.append(Problem(f"{where}: sample", "is not a table.", "Write a [sample] table."))
         else:
             count, sample_seed, dists, dist_path, prices = _read_sample(sample, path, samples, seed, problems)
-    elif samples is not None:
-        problems.append(Problem(f"{where}", "--samples is given but the file has no [sample] table.",
-                                "Add a [sample] table (distributions or prices) or drop --samples."))
+    else:
+        for option, value in (("--samples", samples), ("--seed", seed)):
+            if value is not None:
+                problems.append(Problem(f"{where}", f"{option} is given but the file has no [sample] table.",
+                                        f"Add a [sample] table (distributions or prices) or drop {option}."))
     if not explicit and sample is None:
         problems.append(Problem(where, "defines no scenario.", "Add [[scenario]] tables or a [sample] table."))
     if problems:

@@ -45,9 +45,11 @@ class StructuredScenario:
     ----------
     site : Site
         The scenario's site (:func:`applies` must hold).
+    shared : tuple of np.ndarray
+        Arrays it may share with other futures (the base site's grid cap): not counted in :attr:`nbytes`.
     """
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, shared: tuple[np.ndarray, ...] = ()) -> None:
         from .decide_program import FirstStage
 
         cfg = site.config
@@ -55,11 +57,12 @@ class StructuredScenario:
         self.lease_obj, self.fleet_obj = lease_obj, fleet_obj
         self.margin = run_obj                       # (F, H) [USD per IT MWh]
         # fleets by margin, per hour (few fleets: a small integer type keeps a future's memory small)
-        self.order = np.argsort(-run_obj, axis=0, kind="stable").astype(np.int16)
+        self.order = np.argsort(-run_obj, axis=0, kind="stable").astype(np.int8 if run_obj.shape[0] < 128 else np.int16)
         self.pue_m = cfg.mining.pue
         ai_grid = (cfg.ai.pue * site.ai_utilization_frac) if site.has_ai else np.zeros(site.hours)
         self.ai_grid = ai_grid if np.ptp(ai_grid) > 0 else np.full(1, ai_grid[0] if ai_grid.size else 0.0)
         self.cap = site.grid_cap_mw  # shared with the base site unless the scenario moves an event
+        self._shared = any(self.cap is x for x in shared)
         self.n_lease = lease_obj.size
         self.fs_lower = np.r_[[lease.min_mw for lease in cfg.ai.lease] if site.has_ai else [],
                               np.zeros(len(cfg.mining.fleet))]
@@ -104,7 +107,8 @@ class StructuredScenario:
     @property
     def nbytes(self) -> int:
         """Memory held by this future's arrays [bytes]."""
-        return sum(x.nbytes for x in (self.margin, self.order, self.ai_grid, self.cap))
+        own = (self.margin, self.order, self.ai_grid) + (() if self._shared else (self.cap,))
+        return sum(x.nbytes for x in own)
 
     def own_optimum(self) -> tuple[float, np.ndarray]:
         """This scenario alone (its own split), by the same cutting planes over its one scenario."""
