@@ -29,13 +29,17 @@ from allocator.inputs.site import Site, _grid_cap
 from allocator.lp import model, structured
 from allocator.lp.results import site_solution
 from allocator.lp.solve import solve_model, worst_violation
+from allocator.power.market import Contract, PowerMarket
 
 N_CASES = 1000
+N_POWER_CASES = 600
 
 
-def random_site(rng: np.random.Generator, k: int, *, sla: bool = False) -> Site:
-    """A feasible random base-model site of 24-96 hours (in memory, no files)."""
-    hours = int(rng.integers(24, 97))
+def random_site(rng: np.random.Generator, k: int, *, sla: bool = False, power: bool = False,
+                hours: int | None = None) -> Site:
+    """A feasible random site of 24-96 hours (in memory, no files); with ``power``, random TOU adders,
+    financial and physical contracts and a 4CP charge (listed intervals or probabilities)."""
+    hours = int(rng.integers(24, 97)) if hours is None else hours
     interconnect = float(rng.uniform(20, 300))
     facility = interconnect * float(rng.choice([1.0, rng.uniform(0.6, 1.6)]))
     pue_m, pue_ai = float(rng.uniform(1.02, 1.2)), float(rng.uniform(1.1, 1.5))
@@ -91,9 +95,37 @@ def random_site(rng: np.random.Generator, k: int, *, sla: bool = False) -> Site:
     config = SiteFile.model_validate(doc)
     problems: list = []
     assert np.array_equal(_grid_cap(config, index, "case", problems), cap) and not problems
+    market = random_power_market(rng, prices, interconnect) if power else None
+    delivered = prices if market is None else prices + market.tou_adder_usd_per_mwh
     return Site(id=f"case{k}", path=None, config=config, index=index,
-                price_usd_per_mwh=prices, hashprice_usd_per_ph_day=hashprice, grid_cap_mw=cap,
-                ai_utilization_frac=utilization)
+                price_usd_per_mwh=delivered, hashprice_usd_per_ph_day=hashprice, grid_cap_mw=cap,
+                ai_utilization_frac=utilization, power=market)
+
+
+def random_power_market(rng: np.random.Generator, hub: np.ndarray, interconnect: float) -> PowerMarket:
+    """TOU adders, 0-3 contracts in random windows and, half the time, a 4CP charge, on ``hub``'s hours."""
+    hours = hub.size
+    tou = np.where(rng.random(hours) < 0.3, rng.uniform(0, 30), 0.0) if rng.random() < 0.5 else np.zeros(hours)
+    market = PowerMarket(hub_price_usd_per_mwh=hub.copy(), tou_adder_usd_per_mwh=tou)
+    for i in range(int(rng.integers(0, 4))):
+        start = int(rng.integers(0, hours))
+        end = int(rng.integers(start + 1, hours + 1))
+        window = (np.arange(hours) >= start) & (np.arange(hours) < end)
+        market.contracts.append(Contract(f"c{i}", str(rng.choice(["financial", "physical"])),
+                                         float(rng.uniform(10, 80)),
+                                         np.where(window, float(rng.uniform(1, interconnect)), 0.0)))
+    if rng.random() < 0.6:
+        if rng.random() < 0.5:  # listed intervals: 1/N each
+            picked = rng.choice(hours, size=int(rng.integers(1, 5)), replace=False)
+            weight = np.zeros(hours)
+            weight[picked] = 1.0
+        else:  # probabilities, normalized
+            weight = np.where(rng.random(hours) < 0.3, rng.random(hours), 0.0)
+            weight[int(rng.integers(0, hours))] += 0.5
+        market.peak_weight_frac = weight / weight.sum()
+        market.peak_charge_usd_per_mw_year = float(rng.uniform(20_000, 400_000))
+        market.peak_charge_share_frac = float(rng.uniform(0.2, 1.0))
+    return market
 
 
 def dual_gap(lp: model.LinearModel, solution) -> tuple[float, float]:
@@ -105,14 +137,47 @@ def dual_gap(lp: model.LinearModel, solution) -> tuple[float, float]:
     np.subtract.at(reduced, arr["col"], arr["coef"] * pi[arr["row"]])
     scale = max(1.0, float(np.abs(arr["col_cost"]).max(initial=0.0)))
     error = float(np.abs(reduced - d).max(initial=0.0)) / scale
-    # every row of a covered site is "<= upper": relaxing it never lowers the maximum
-    error = max(error, float(np.clip(-pi, 0, None).max(initial=0.0)) / scale)
+    # relaxing a "<= upper" row never lowers the maximum (pi >= 0), a ">= lower" row pi <= 0;
+    # an equality row (4CP) may have either sign
+    row_lower, row_upper = arr["row_lower"], arr["row_upper"]
+    error = max(error, float(np.where(np.isinf(row_lower), np.clip(-pi, 0, None), 0).max(initial=0.0)) / scale,
+                float(np.where(np.isinf(row_upper), np.clip(pi, 0, None), 0).max(initial=0.0)) / scale)
     lower, upper = arr["col_lower"], arr["col_upper"]
     tol = 1e-7
     error = max(error, float(np.where(x < upper - tol, np.clip(d, 0, None), 0).max(initial=0.0)) / scale,
                 float(np.where(x > lower + tol, np.clip(-d, 0, None), 0).max(initial=0.0)) / scale)
-    dual_objective = float(pi @ arr["row_upper"]) + float(np.where(d > 0, d * upper, d * lower).sum())
+    dual_objective = _bound_terms(pi, row_lower, row_upper) + _bound_terms(d, lower, upper)
     return error, abs(dual_objective - solution.objective_usd) / max(1.0, abs(solution.objective_usd))
+
+
+def _bound_terms(dual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """sum of dual x the bound it prices: the upper bound for a positive dual, the lower for a negative."""
+    pos, neg = dual > 0, dual < 0
+    return float(dual[pos] @ upper[pos]) + float(dual[neg] @ lower[neg])
+
+
+def check_against_highs(site: Site, context: str) -> bool:
+    """Structured vs HiGHS on one site (objective, feasibility, duals, priced items); True when the
+    first-stage split differs from HiGHS's by more than 1e-6 MW (a tie: both objectives are equal)."""
+    assert structured.not_covered(site) is None, context
+    lp = model.build([site])
+    block = lp.blocks[0]
+    reference = solve_model(lp)
+    optimum = structured.solve_structured(site)
+    ours = structured.lp_solution(block, optimum, "structured")
+    scale = max(1.0, abs(reference.objective_usd))
+    assert abs(optimum.objective_usd - reference.objective_usd) <= 1e-9 * scale, context
+    assert worst_violation(lp, ours.col_value)[1] <= 1e-9, context
+    # the objective the LP gives our plan is the one we report
+    assert float(lp.arrays()["col_cost"] @ ours.col_value) == pytest.approx(optimum.objective_usd,
+                                                                            rel=1e-12, abs=1e-6), context
+    error, gap = dual_gap(lp, ours)
+    assert error <= 1e-7 and gap <= 1e-8, f"{context}: dual error {error:.2g}, dual gap {gap:.2g}"
+    # the priced items add up to the objective through the same extraction as HiGHS's
+    assert site_solution(block, ours).financials_usd["net"] == pytest.approx(optimum.objective_usd, rel=1e-9,
+                                                                              abs=1e-6), context
+    first = np.r_[block.lease_cols, block.fleet_cols].astype(int)
+    return bool(first.size and np.abs(ours.col_value[first] - reference.col_value[first]).max() > 1e-6)
 
 
 def test_structured_equals_highs_on_random_sites():
@@ -120,28 +185,18 @@ def test_structured_equals_highs_on_random_sites():
     split_differs = 0
     for k in range(N_CASES):
         site = random_site(rng, k)
-        assert structured.not_covered(site) is None
-        lp = model.build([site])
-        block = lp.blocks[0]
-        reference = solve_model(lp)
-        optimum = structured.solve_structured(site)
-        ours = structured.lp_solution(block, optimum, "structured")
-        context = f"case {k} ({site.hours} h, {len(site.config.mining.fleet)} fleets)"
-        scale = max(1.0, abs(reference.objective_usd))
-        assert abs(optimum.objective_usd - reference.objective_usd) <= 1e-9 * scale, context
-        assert worst_violation(lp, ours.col_value)[1] <= 1e-9, context
-        # the objective the LP gives our plan is the one we report
-        assert float(lp.arrays()["col_cost"] @ ours.col_value) == pytest.approx(optimum.objective_usd,
-                                                                                 rel=1e-12, abs=1e-6)
-        error, gap = dual_gap(lp, ours)
-        assert error <= 1e-7 and gap <= 1e-8, f"{context}: dual error {error:.2g}, dual gap {gap:.2g}"
-        first = np.r_[block.lease_cols, block.fleet_cols].astype(int)
-        if first.size and np.abs(ours.col_value[first] - reference.col_value[first]).max() > 1e-6:
-            split_differs += 1  # two optimal plans (the asserts above): the optimum is not unique
-        # the priced items add up to the objective through the same extraction as HiGHS's
-        assert site_solution(block, ours).financials_usd["net"] == pytest.approx(optimum.objective_usd, rel=1e-9,
-                                                                                  abs=1e-6)
+        split_differs += check_against_highs(site, f"case {k} ({site.hours} h, {len(site.config.mining.fleet)} fleets)")
     assert split_differs <= N_CASES // 20, f"{split_differs} of {N_CASES} splits differ"
+
+
+def test_structured_equals_highs_with_power_terms_on_random_sites():
+    """TOU adders, financial and physical contracts, 4CP on listed or probable hours."""
+    rng = np.random.default_rng(1704)
+    split_differs = 0
+    for k in range(N_POWER_CASES):
+        site = random_site(rng, k, power=True)
+        split_differs += check_against_highs(site, f"power case {k} ({site.hours} h)")
+    assert split_differs <= N_POWER_CASES // 20, f"{split_differs} of {N_POWER_CASES} splits differ"
 
 
 def test_uptime_sla_and_power_rows_are_not_covered():

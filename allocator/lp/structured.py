@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inputs.site import Site
-from .model import objective_usd_per_mw
+from .structured_dispatch import Dispatch
 
 #: relative gap at which the cutting planes stop
 REL_GAP = 1e-9
@@ -60,9 +60,14 @@ METHOD = "structured (Kelley cutting planes over leases and fleets, greedy hourl
 
 
 def not_covered(site: Site) -> str | None:
-    """Why the structured solver does not cover ``site`` (None: it does)."""
-    if site.power is not None and site.power.has_lp_terms:
-        return "power-market terms (contracts, 4CP or demand response) add LP rows"
+    """Why the structured solver does not cover ``site`` (None: it does).
+
+    The reason names exactly what the site has that the cutting planes do not solve: demand
+    response (``[[demand_response]]`` with a fleet) or the uptime SLA (``mining.min_uptime_frac > 0``
+    with a fleet). 4CP, financial and physical contracts and TOU adders are covered.
+    """
+    if site.power is not None and site.power.programs and site.config.mining.fleet:
+        return "demand response ([[demand_response]]) adds offer and shedding rows"
     if site.config.mining.fleet and site.config.mining.min_uptime_frac > 0:
         return "the uptime SLA (mining.min_uptime_frac > 0) couples the hours"
     return None
@@ -96,6 +101,14 @@ class StructuredOptimum:
         Reduced costs of ``a_l`` and ``m_f`` at their active bound [USD per IT MW over the horizon].
     seconds : float
         Wall time of the cutting planes [s].
+    pi_usd_per_mwh : np.ndarray
+        (H,) dual of the physical contract row ``sum_k y_{k,t} <= host draw_t`` [USD per grid MWh].
+    physical_use_mw : np.ndarray
+        (H,) grid MW of the physical blocks used, all contracts.
+    peak_draw_mw : float
+        4CP: the average host draw over the peak intervals, ``z`` [grid MW].
+    margin_usd_per_mwh : np.ndarray
+        (F, H) margin of each fleet and hour with the 4CP charge folded in [USD per IT MWh].
     """
 
     lease_mw: np.ndarray
@@ -112,52 +125,10 @@ class StructuredOptimum:
     lease_dual: np.ndarray
     fleet_dual: np.ndarray
     seconds: float = 0.0
-
-
-class Dispatch:
-    """The hourly knapsacks of one site: margins, fleet order per hour and headroom coefficients.
-
-    Parameters
-    ----------
-    site : Site
-        A site :func:`not_covered` accepts.
-    """
-
-    def __init__(self, site: Site) -> None:
-        cfg = site.config
-        self.lease_obj, self.fleet_obj, self.margin = objective_usd_per_mw(site)  # margin: (F, H) [USD/IT MWh]
-        self.order = np.argsort(-self.margin, axis=0, kind="stable")
-        self.pue_m = cfg.mining.pue
-        n_h = site.hours
-        self.ai_grid = (cfg.ai.pue * site.ai_utilization_frac) if site.has_ai else np.zeros(n_h)
-        self.cap = np.asarray(site.grid_cap_mw, float)
-        self.hours = np.arange(n_h)
-
-    def evaluate(self, a: float, m: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """Q(a, m) [USD], the dispatch x (F, H) [IT MW], mu (H,) and lambda (F, H) [USD per IT MWh]."""
-        n_f, n_h = self.margin.shape
-        left = np.maximum(self.cap - self.ai_grid * a, 0.0) / self.pue_m
-        x = np.zeros((n_f, n_h))
-        for k in range(n_f):
-            f = self.order[k]
-            r = self.margin[f, self.hours]
-            run = np.where(r > 0, np.minimum(m[f], left), 0.0)
-            x[f, self.hours] = run
-            left = left - run
-        if n_f == 0:
-            return 0.0, x, np.zeros(n_h), x
-        # min(m, left) is exactly left when the headroom runs out, so the subtraction leaves exactly 0
-        binding = left <= 0.0
-        not_full = x < m[:, None]
-        best_open = np.where(not_full, self.margin, -np.inf).max(axis=0)
-        mu = np.where(binding, np.maximum(best_open, 0.0), 0.0)
-        lam = np.maximum(self.margin - mu[None, :], 0.0)
-        return float((self.margin * x).sum()), x, mu, lam
-
-    def gradient(self, mu: np.ndarray, lam: np.ndarray, n_lease: int) -> np.ndarray:
-        """Supergradient of Q w.r.t. ``(a_1..a_L, m_1..m_F)`` [USD per IT MW]."""
-        d_a = -float(mu @ self.ai_grid) / self.pue_m
-        return np.r_[np.full(n_lease, d_a), lam.sum(axis=1)]
+    pi_usd_per_mwh: np.ndarray | None = None
+    physical_use_mw: np.ndarray | None = None
+    peak_draw_mw: float = 0.0
+    margin_usd_per_mwh: np.ndarray | None = None
 
 
 class _Master:
@@ -255,13 +226,13 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     cost = np.r_[dispatch.lease_obj, dispatch.fleet_obj].astype(float)
     # Q is non-increasing in a and non-decreasing in m: its value at (signed leases, every fleet) bounds it
     y = np.r_[lower[:n_l], upper[n_l:]]
-    cuts: list[np.ndarray] = []  # mu of each cut, in the master's row order
+    cuts: list[tuple[np.ndarray, np.ndarray]] = []  # (mu, pi) of each cut, in the master's row order
 
     def evaluate(y: np.ndarray):
-        value, x, mu, lam = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
-        return value, x, mu, lam, dispatch.gradient(mu, lam, n_l)
+        value, x, mu, lam, pi = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
+        return value, x, (mu, pi), dispatch.gradient(mu, lam, pi, n_l)
 
-    value, x, mu, lam, grad = evaluate(y)
+    value, x, mu, grad = evaluate(y)
     scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
     master = _Master(site, cost, lower, upper, scale)
     master.cut(y, value, grad)  # with y bounded, this first cut bounds theta
@@ -271,7 +242,7 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     for iteration in range(1, max_iterations + 1):
         y, bound = master.solve()
         y = np.minimum(np.maximum(y, lower), upper)
-        value, x, mu, lam, grad = evaluate(y)
+        value, x, mu, grad = evaluate(y)
         net = float(cost @ y) + value
         if best is None or net > best[0]:
             best = (net, y.copy(), x)
@@ -295,19 +266,23 @@ def _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0) -> Str
     weights = np.clip(weights, 0.0, None)  # HiGHS: d(objective)/d(bound), >= 0 on a binding <= row
     if weights.sum() > 0:
         weights = weights / weights.sum()
-    mu_all = np.array(cuts)
-    mu_star = weights @ mu_all if len(cuts) else np.zeros(site.hours)
+    mu_star, pi_star = np.zeros(site.hours), np.zeros(site.hours)
     lam_star = np.zeros_like(dispatch.margin)
-    for w, mu_k in zip(weights, cuts):
+    for w, (mu_k, pi_k) in zip(weights, cuts):
         if w > 0:
-            lam_star += w * np.maximum(dispatch.margin - mu_k[None, :], 0.0)
+            mu_star += w * mu_k
+            pi_star += w * pi_k
+            lam_star += w * np.maximum(dispatch.margin + pi_k[None, :] * dispatch.pue_m - mu_k[None, :], 0.0)
+    a = float(y_best[:n_l].sum())
     return StructuredOptimum(
-        lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:], run_mw=x, objective_usd=net, gap_frac=gap,
-        iterations=iteration, mu_usd_per_mwh=mu_star, lambda_usd_per_mwh=lam_star,
+        lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:], run_mw=x, objective_usd=net + dispatch.constant_usd,
+        gap_frac=gap, iterations=iteration, mu_usd_per_mwh=mu_star, lambda_usd_per_mwh=lam_star,
         convertible_dual=float(fixed[master.rows["convertible"]]) if "convertible" in master.rows else 0.0,
         halls_dual=float(fixed[master.rows["halls"]]) if "halls" in master.rows else 0.0,
         firm_dual=float(fixed[master.rows["firm_ai"]]) if "firm_ai" in master.rows else 0.0,
-        lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:], seconds=time.perf_counter() - t0)
+        lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:], seconds=time.perf_counter() - t0,
+        pi_usd_per_mwh=pi_star, physical_use_mw=dispatch.physical_use_mw(a, x),
+        peak_draw_mw=dispatch.peak_draw_mw(a, x), margin_usd_per_mwh=dispatch.margin)
 
 
 def lp_solution(block, optimum: StructuredOptimum, solver: str):
@@ -333,15 +308,47 @@ def lp_solution(block, optimum: StructuredOptimum, solver: str):
         col_value[block.fleet_cols] = optimum.fleet_mw
         col_dual[block.fleet_cols] = optimum.fleet_dual
         col_value[block.run_cols] = optimum.run_mw
-        margin = objective_usd_per_mw(site)[2]
-        col_dual[block.run_cols] = margin - optimum.mu_usd_per_mwh[None, :] - optimum.lambda_usd_per_mwh
+        col_dual[block.run_cols] = (optimum.margin_usd_per_mwh + optimum.pi_usd_per_mwh[None, :] * site.config.mining.pue
+                                    - optimum.mu_usd_per_mwh[None, :] - optimum.lambda_usd_per_mwh)
         row_dual[block.rows["run_limit"]] = optimum.lambda_usd_per_mwh.ravel()
     if "halls" in block.rows:
         row_dual[block.rows["halls"]] = optimum.halls_dual
     if "grid_limit" in block.rows:
         row_dual[block.rows["grid_limit"]] = optimum.mu_usd_per_mwh / site.config.mining.pue
+    _power_solution(block, optimum, col_value, col_dual, row_dual)
     return Solution("optimal", optimum.objective_usd, col_value, row_dual, col_dual, solver,
                     {"handoff": 0.0, "solve": optimum.seconds})
+
+
+def _power_solution(block, optimum: StructuredOptimum, col_value: np.ndarray, col_dual: np.ndarray,
+                    row_dual: np.ndarray) -> None:
+    """Values and duals of the power-market columns and rows the structured solver covers
+    (:mod:`allocator.power.rows`; derivation in :mod:`allocator.lp.structured_dispatch`)."""
+    pm = block.site.power
+    if pm is None:
+        return
+    if "contract_constant" in block.cols:  # fixed at 1, in no row: its reduced cost is its cost
+        col = block.cols["contract_constant"]
+        col_value[col] = 1.0
+        col_dual[col] = sum(-float(c.block_mw.sum()) * c.price_usd_per_mwh
+                            + (float(c.block_mw @ pm.hub_price_usd_per_mwh) if c.settlement == "financial" else 0.0)
+                            for c in pm.contracts)
+    if "physical_contract" in block.cols:
+        y = block.cols["physical_contract"]  # (K, H)
+        blocks = np.stack([c.block_mw for c in pm.contracts if c.settlement == "physical"])
+        # the used MW of each hour, filled into the contracts in file order (any split is optimal)
+        before = np.cumsum(blocks, axis=0) - blocks
+        col_value[y] = np.clip(optimum.physical_use_mw[None, :] - before, 0.0, blocks)
+        col_dual[y] = pm.hub_price_usd_per_mwh[None, :] - optimum.pi_usd_per_mwh[None, :]
+        rows = block.rows["physical_contract"]  # one per hour holding a block
+        row_dual[rows] = optimum.pi_usd_per_mwh[np.flatnonzero(blocks.sum(axis=0) > 0)]
+    if "coincident_peak" in block.cols:  # z is basic (or at 0 with a zero reduced cost): the row prices it
+        z = block.cols["coincident_peak"]
+        col_value[z] = optimum.peak_draw_mw
+        if block.rows.get("coincident_peak", np.zeros(0)).size:
+            row_dual[block.rows["coincident_peak"]] = -pm.peak_charge_usd_per_mw_year * pm.peak_charge_share_frac
+        else:  # no hour carries weight: z sits at 0 with its cost as reduced cost
+            col_dual[z] = -pm.peak_charge_usd_per_mw_year * pm.peak_charge_share_frac
 
 
 #: first step of the one-sided re-solves [MW]; each further step is ten times smaller
