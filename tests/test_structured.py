@@ -33,10 +33,11 @@ from allocator.power.market import Contract, PowerMarket
 
 N_CASES = 1000
 N_POWER_CASES = 600
+N_SLA_CASES = 400
 
 
 def random_site(rng: np.random.Generator, k: int, *, sla: bool = False, power: bool = False,
-                hours: int | None = None) -> Site:
+                hours: int | None = None, uptime_max: float = 0.6, event_hours_max: int = 8) -> Site:
     """A feasible random site of 24-96 hours (in memory, no files); with ``power``, random TOU adders,
     financial and physical contracts and a 4CP charge (listed intervals or probabilities)."""
     hours = int(rng.integers(24, 97)) if hours is None else hours
@@ -51,7 +52,7 @@ def random_site(rng: np.random.Generator, k: int, *, sla: bool = False, power: b
     events = []
     for _ in range(int(rng.integers(0, 3))):  # curtailment events, as a site file states them
         start = int(rng.integers(0, hours))
-        end = min(hours, start + int(rng.integers(1, 8)))
+        end = min(hours, start + int(rng.integers(1, event_hours_max)))
         events.append({"start": f"{index[start]:%Y-%m-%dT%H:%M}Z",
                        "end": f"{index[end - 1] + pd.Timedelta(hours=1):%Y-%m-%dT%H:%M}Z",
                        "cap_mw": float(rng.uniform(0.0, interconnect))})
@@ -64,7 +65,7 @@ def random_site(rng: np.random.Generator, k: int, *, sla: bool = False, power: b
         "prices": {"file": "prices.csv"},
         "mining": {"pue": pue_m, "pool_fee_frac": float(rng.uniform(0, 0.03)),
                    "opex_usd_per_mw_year": float(rng.uniform(0, 80_000)), "fleet": fleets,
-                   "min_uptime_frac": float(rng.uniform(0.1, 0.6)) if sla else 0.0},
+                   "min_uptime_frac": float(rng.uniform(0.1, uptime_max)) if sla else 0.0},
         "curtailment": events,
     }
     utilization = np.ones(hours)
@@ -326,3 +327,22 @@ def test_cutting_planes_that_do_not_close_fall_back_to_highs(monkeypatch):
     solution, _ = solve_site(site, "structured", None)
     assert solution.method.startswith("HiGHS") and "did not converge" in solution.method
     assert solution.objective_usd == pytest.approx(reference.objective_usd, rel=1e-12)
+
+
+def one_fleet_sla_site(rng: np.random.Generator, k: int, *, power: bool, hours: int | None = None) -> Site:
+    """A random site with one fleet and the uptime SLA (redrawn until it has exactly one fleet)."""
+    while True:
+        site = random_site(rng, k, sla=True, power=power, hours=hours, uptime_max=float(rng.choice([0.6, 0.98])),
+                           event_hours_max=int(rng.choice([8, 40])))
+        if len(site.config.mining.fleet) == 1:
+            return site
+
+
+def test_structured_equals_highs_with_the_uptime_sla_on_random_sites():
+    """One fleet with min_uptime_frac 0.1-0.6, with and without the power terms."""
+    rng = np.random.default_rng(1706)
+    split_differs = 0
+    for k in range(N_SLA_CASES):
+        site = one_fleet_sla_site(rng, k, power=k % 2 == 1)
+        split_differs += check_against_highs(site, f"SLA case {k} ({site.hours} h)")
+    assert split_differs <= N_SLA_CASES // 20, f"{split_differs} of {N_SLA_CASES} splits differ"

@@ -63,13 +63,14 @@ def not_covered(site: Site) -> str | None:
     """Why the structured solver does not cover ``site`` (None: it does).
 
     The reason names exactly what the site has that the cutting planes do not solve: demand
-    response (``[[demand_response]]`` with a fleet) or the uptime SLA (``mining.min_uptime_frac > 0``
-    with a fleet). 4CP, financial and physical contracts and TOU adders are covered.
+    response (``[[demand_response]]`` with a fleet), or the uptime SLA (``mining.min_uptime_frac > 0``)
+    with two fleets or more. Covered: the base model, TOU adders, 4CP, financial and physical
+    contracts, and the uptime SLA of a one-fleet site.
     """
     if site.power is not None and site.power.programs and site.config.mining.fleet:
         return "demand response ([[demand_response]]) adds offer and shedding rows"
-    if site.config.mining.fleet and site.config.mining.min_uptime_frac > 0:
-        return "the uptime SLA (mining.min_uptime_frac > 0) couples the hours"
+    if len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0:
+        return "the uptime SLA (mining.min_uptime_frac > 0) with two fleets or more couples the hours"
     return None
 
 
@@ -109,6 +110,10 @@ class StructuredOptimum:
         4CP: the average host draw over the peak intervals, ``z`` [grid MW].
     margin_usd_per_mwh : np.ndarray
         (F, H) margin of each fleet and hour with the 4CP charge folded in [USD per IT MWh].
+    uptime_dual : float
+        ``nu``, the uptime SLA's multiplier [USD per IT MWh of uptime] (0 without the SLA).
+    cuts : Cuts
+        Every cut of this solve, to pass to a re-solve (:func:`solve_structured`).
     """
 
     lease_mw: np.ndarray
@@ -129,6 +134,8 @@ class StructuredOptimum:
     physical_use_mw: np.ndarray | None = None
     peak_draw_mw: float = 0.0
     margin_usd_per_mwh: np.ndarray | None = None
+    uptime_dual: float = 0.0
+    cuts: Cuts | None = None
 
 
 class _Master:
@@ -168,11 +175,16 @@ class _Master:
         keep = np.flatnonzero(coef != 0)
         self.h.addRow(-np.inf, float(upper), keep.size, keep.astype(np.int32), coef[keep].astype(float))
 
-    def cut(self, y0: np.ndarray, value: float, grad: np.ndarray) -> None:
-        """theta - g.y <= Q(y0) - g.y0 (scaled)."""
-        cols = np.r_[self.n, np.arange(self.n)].astype(np.int32)
-        coef = np.r_[1.0, -grad / self.scale]
-        self.h.addRow(-np.inf, (value - float(grad @ y0)) / self.scale, cols.size, cols, coef)
+    def add(self, cut) -> None:
+        """A value cut ``theta - g.y <= Q(y0) - g.y0`` (scaled), or an SLA feasibility cut
+        ``-g.y <= h(y0) - g.y0`` [IT MWh]."""
+        if cut.kind == "value":
+            cols = np.r_[self.n, np.arange(self.n)].astype(np.int32)
+            coef = np.r_[1.0, -cut.grad / self.scale]
+            self.h.addRow(-np.inf, (cut.value - float(cut.grad @ cut.y0)) / self.scale, cols.size, cols, coef)
+        else:
+            cols = np.arange(self.n).astype(np.int32)
+            self.h.addRow(-np.inf, cut.value - float(cut.grad @ cut.y0), cols.size, cols, -cut.grad)
 
     def solve(self) -> tuple[np.ndarray, float]:
         import highspy
@@ -198,9 +210,57 @@ class _Master:
         return row[:self.n_fixed_rows] * self.scale, row[self.n_fixed_rows:], col[:self.n] * self.scale
 
 
+@dataclass
+class Cut:
+    """One row of the master: an optimality cut ``theta <= value + grad . (y - y0)`` (``kind="value"``) or
+    a feasibility cut of the uptime SLA ``value + grad . (y - y0) >= 0`` (``kind="uptime"``).
+
+    ``mu``, ``lam``, ``pi`` and ``nu`` are the hourly duals it was made from (module docstring), so
+    the duals of the site LP can be aggregated from the master's weights on its cuts.
+    """
+
+    kind: str
+    y0: np.ndarray
+    value: float
+    grad: np.ndarray
+    mu: np.ndarray
+    lam: np.ndarray
+    pi: np.ndarray
+    nu: float
+
+
+@dataclass
+class Cuts:
+    """The cuts of one solve, to warm-start a re-solve whose hourly dispatch is unchanged.
+
+    The dispatch value ``Q(a, m)`` depends only on the hourly data (prices, hashprice, caps, PUEs,
+    utilization, fleet efficiencies, pool fee, power-market terms, uptime SLA): a re-solve that
+    changes only lease rates, costs, bounds (lease min/max, fleet MW, convertible, facility) keeps
+    every cut valid. ``key`` fingerprints that hourly data; :func:`solve_structured` ignores cuts
+    whose key differs from the site's, so passing stale cuts is safe, only not faster.
+    """
+
+    key: str
+    rows: list[Cut]
+
+
+def dispatch_key(site: Site, dispatch: Dispatch | None = None) -> str:
+    """A fingerprint of everything ``Q(a, m)`` depends on (:class:`Cuts`); ``dispatch``: the site's, if built."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    dispatch = Dispatch(site) if dispatch is None else dispatch
+    uptime = site.config.mining.min_uptime_frac if site.config.mining.fleet else 0.0
+    for array in (dispatch.margin, dispatch.ai_grid, dispatch.host_ai, dispatch.cap, dispatch.block_mw,
+                  dispatch.bonus_usd_per_mwh, np.array([dispatch.pue_m, uptime], float)):
+        digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
 def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int = MAX_ITERATIONS,
-                     best_at_stall: bool = False) -> StructuredOptimum:
-    """The exact optimum of a base-model site by cutting planes (see the module docstring).
+                     best_at_stall: bool = False, cuts: Cuts | None = None) -> StructuredOptimum:
+    """The exact optimum of a covered site by cutting planes (see the module docstring).
 
     Parameters
     ----------
@@ -213,66 +273,95 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     best_at_stall : bool
         Instead of raising, return the best first stage evaluated (``gap_frac`` says how close it is
         proved to be; the marginal re-solves use it with a tighter ``rel_gap``).
+    cuts : Cuts, optional
+        ``optimum.cuts`` of an earlier solve: reused when the site's hourly data are the same
+        (:class:`Cuts`), e.g. a sweep over lease rates re-solves only the master. The returned
+        ``optimum.cuts`` holds them and the new ones.
     """
     from ..errors import Problem, SolverError
+    from .structured_sla import Infeasible, evaluate_sla
 
     t0 = time.perf_counter()
     cfg = site.config
     dispatch = Dispatch(site)
+    key = dispatch_key(site, dispatch)
     leases = cfg.ai.lease if site.has_ai else []
     n_l, n_f = len(leases), len(cfg.mining.fleet)
     lower = np.array([lease.min_mw for lease in leases] + [0.0] * n_f, float)
     upper = np.array([cfg.lease_max_mw(lease) for lease in leases] + [f.mw for f in cfg.mining.fleet], float)
     cost = np.r_[dispatch.lease_obj, dispatch.fleet_obj].astype(float)
-    # Q is non-increasing in a and non-decreasing in m: its value at (signed leases, every fleet) bounds it
-    y = np.r_[lower[:n_l], upper[n_l:]]
-    cuts: list[tuple[np.ndarray, np.ndarray]] = []  # (mu, pi) of each cut, in the master's row order
+    uptime = cfg.mining.min_uptime_frac if n_f else 0.0
+    rows: list[Cut] = []  # in the master's row order
 
     def evaluate(y: np.ndarray):
-        value, x, mu, lam, pi = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
-        return value, x, (mu, pi), dispatch.gradient(mu, lam, pi, n_l)
+        """(value, x, cut) at a feasible y; (None, None, feasibility cut) at one the SLA rules out."""
+        a = float(y[:n_l].sum())
+        if uptime > 0:
+            out = evaluate_sla(dispatch, a, y[n_l:], uptime, n_l)
+            if isinstance(out, Infeasible):
+                return None, None, Cut("uptime", y.copy(), out.shortfall_mwh, out.grad_per_mw, out.mu, out.lam,
+                                       np.zeros(site.hours), 1.0)
+            value, x, mu, lam, pi, nu, grad = out
+        else:
+            value, x, mu, lam, pi = dispatch.evaluate(a, y[n_l:])
+            nu, grad = 0.0, dispatch.gradient(mu, lam, pi, n_l)
+        return value, x, Cut("value", y.copy(), value, grad, mu, lam, pi, nu)
 
-    value, x, mu, grad = evaluate(y)
+    # a cut at (signed leases, every fleet) bounds theta: without the SLA its value is Q's there,
+    # with it the SLA-free dispatch's, an upper bound of Q everywhere
+    y = np.r_[lower[:n_l], upper[n_l:]]
+    value, x, mu, lam, pi = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
+    first = Cut("value", y, value, dispatch.gradient(mu, lam, pi, n_l), mu, lam, pi, 0.0)
     scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
     master = _Master(site, cost, lower, upper, scale)
-    master.cut(y, value, grad)  # with y bounded, this first cut bounds theta
-    cuts.append(mu)
+    kept = cuts.rows if cuts is not None and cuts.key == key else []
+    for cut in [first] + kept:
+        master.add(cut)
+        rows.append(cut)
     best = None
     gap, iteration = np.inf, 0
     for iteration in range(1, max_iterations + 1):
         y, bound = master.solve()
         y = np.minimum(np.maximum(y, lower), upper)
-        value, x, mu, grad = evaluate(y)
-        net = float(cost @ y) + value
-        if best is None or net > best[0]:
-            best = (net, y.copy(), x)
-        gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
-        if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
-            break  # closed, or (re-solves) a cut that no longer improves on the best
-        master.cut(y, value, grad)
-        cuts.append(mu)
+        value, x, cut = evaluate(y)
+        if value is not None:
+            net = float(cost @ y) + value
+            if best is None or net > best[0]:
+                best = (net, y.copy(), x)
+            gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
+            if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
+                break  # closed, or (re-solves) a cut that no longer improves on the best
+        master.add(cut)
+        rows.append(cut)
     else:
-        if best_at_stall:
-            return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
+        if best_at_stall and best is not None:
+            return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key)
         raise SolverError([Problem(site.id, f"the structured cutting planes did not close the gap in "
                                    f"{max_iterations} cuts (gap {gap:.2g}).", "Use --solver highs.")])
-    return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
+    return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key)
 
 
-def _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0) -> StructuredOptimum:
-    """The optimum and the duals aggregated from the master's cut weights."""
+def _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key) -> StructuredOptimum:
+    """The optimum and the duals aggregated from the master's weights on its cuts."""
     net, y_best, x = best
     fixed, weights, reduced = master.duals()
     weights = np.clip(weights, 0.0, None)  # HiGHS: d(objective)/d(bound), >= 0 on a binding <= row
-    if weights.sum() > 0:
-        weights = weights / weights.sum()
-    mu_star, pi_star = np.zeros(site.hours), np.zeros(site.hours)
+    value_rows = np.array([cut.kind == "value" for cut in rows], bool)
+    if weights[value_rows].sum() > 0:  # the value cuts' weights sum to 1 (theta's cost)
+        weights[value_rows] = weights[value_rows] / weights[value_rows].sum()
+    weights[~value_rows] *= master.scale  # a feasibility cut's weight: USD per IT MWh of uptime
+    mu_star, pi_star, nu_star = np.zeros(site.hours), np.zeros(site.hours), 0.0
     lam_star = np.zeros_like(dispatch.margin)
-    for w, (mu_k, pi_k) in zip(weights, cuts):
+    for w, cut in zip(weights, rows):
         if w > 0:
-            mu_star += w * mu_k
-            pi_star += w * pi_k
-            lam_star += w * np.maximum(dispatch.margin + pi_k[None, :] * dispatch.pue_m - mu_k[None, :], 0.0)
+            mu_star += w * cut.mu
+            pi_star += w * cut.pi
+            nu_star += w * cut.nu
+            if cut.kind == "value":  # lambda of the knapsack at margins r + nu + pi pue_m
+                lam_star += w * np.maximum(dispatch.margin + cut.nu + cut.pi[None, :] * dispatch.pue_m
+                                           - cut.mu[None, :], 0.0)
+            else:
+                lam_star += w * cut.lam
     a = float(y_best[:n_l].sum())
     return StructuredOptimum(
         lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:], run_mw=x, objective_usd=net + dispatch.constant_usd,
@@ -282,7 +371,8 @@ def _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0) -> Str
         firm_dual=float(fixed[master.rows["firm_ai"]]) if "firm_ai" in master.rows else 0.0,
         lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:], seconds=time.perf_counter() - t0,
         pi_usd_per_mwh=pi_star, physical_use_mw=dispatch.physical_use_mw(a, x),
-        peak_draw_mw=dispatch.peak_draw_mw(a, x), margin_usd_per_mwh=dispatch.margin)
+        peak_draw_mw=dispatch.peak_draw_mw(a, x), margin_usd_per_mwh=dispatch.margin, uptime_dual=nu_star,
+        cuts=Cuts(key, rows))
 
 
 def lp_solution(block, optimum: StructuredOptimum, solver: str):
@@ -309,7 +399,10 @@ def lp_solution(block, optimum: StructuredOptimum, solver: str):
         col_dual[block.fleet_cols] = optimum.fleet_dual
         col_value[block.run_cols] = optimum.run_mw
         col_dual[block.run_cols] = (optimum.margin_usd_per_mwh + optimum.pi_usd_per_mwh[None, :] * site.config.mining.pue
-                                    - optimum.mu_usd_per_mwh[None, :] - optimum.lambda_usd_per_mwh)
+                                    + optimum.uptime_dual - optimum.mu_usd_per_mwh[None, :]
+                                    - optimum.lambda_usd_per_mwh)
+        if "uptime_sla" in block.rows:  # a ">=" row: relaxing it (lowering its bound) gains nu
+            row_dual[block.rows["uptime_sla"]] = -optimum.uptime_dual
         row_dual[block.rows["run_limit"]] = optimum.lambda_usd_per_mwh.ravel()
     if "halls" in block.rows:
         row_dual[block.rows["halls"]] = optimum.halls_dual

@@ -120,25 +120,40 @@ class Dispatch:
             beyond |= run > covered
             left = left - run
             tier = tier - covered
-        credit = float(self.bonus_usd_per_mwh @ np.minimum(self.block_mw, self.host_ai * a + pue * x.sum(axis=0)))
         if n_f == 0:
+            credit = float(self.bonus_usd_per_mwh @ np.minimum(self.block_mw, self.host_ai * a))
             pi = np.where((self.bonus_usd_per_mwh > 0) & (slack_grid > 0), self.bonus_usd_per_mwh, 0.0)
             return credit, x, np.zeros(n_h), x, pi
         # min(m, left) is exactly left when the headroom runs out, so the subtraction leaves exactly 0
-        binding = left <= 0.0
+        mu, lam, pi = self.duals(self.margin, x, m, left <= 0.0, beyond | (slack_grid < 0), tier <= 0.0)
+        return self.value(a, x), x, mu, lam, pi
+
+    def value(self, a: float, x: np.ndarray) -> float:
+        """Q at a dispatch: margins plus the physical blocks' worth on the draw they cover [USD]."""
+        draw = self.host_ai * a + self.pue_m * x.sum(axis=0)
+        return float((self.margin * x).sum()) + float(self.bonus_usd_per_mwh @ np.minimum(self.block_mw, draw))
+
+    def duals(self, margin: np.ndarray, x: np.ndarray, m: np.ndarray, binding: np.ndarray, over: np.ndarray,
+              tier_used: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """mu (H,), lambda (F, H) [USD per IT MWh] and pi (H,) [USD per grid MWh] of a dispatch ``x`` that is
+        optimal for the hourly knapsacks with margins ``margin`` (module docstring).
+
+        ``binding``: no headroom left; ``over``: the host draw exceeds the block; ``tier_used``: the block
+        is used up (the draw reaches it).
+        """
+        pue = self.pue_m
         not_full = x < m[:, None]
         held = self.bonus_usd_per_mwh > 0
-        over = beyond | (slack_grid < 0)  # the draw exceeds the block: the row y <= D is slack
-        edge = held & ~over & (tier <= 0.0)  # the draw ends exactly at the block
-        best_open_r = np.where(not_full, self.margin, -np.inf).max(axis=0)
+        edge = held & ~over & tier_used  # the draw ends exactly at the block
+        best_open_r = np.where(not_full, margin, -np.inf).max(axis=0)
         pi = np.where(held & ~over, self.bonus_usd_per_mwh, 0.0)
         at_edge = np.clip(-best_open_r / pue, 0.0, self.bonus_usd_per_mwh)
         pi = np.where(edge & ~binding, at_edge, pi)
-        margin = self.margin + pi[None, :] * pue
+        margin = margin + pi[None, :] * pue
         best_open = np.where(not_full, margin, -np.inf).max(axis=0)
         mu = np.where(binding, np.maximum(best_open, 0.0), 0.0)
         lam = np.maximum(margin - mu[None, :], 0.0)
-        return float((self.margin * x).sum()) + credit, x, mu, lam, pi
+        return mu, lam, pi
 
     def gradient(self, mu: np.ndarray, lam: np.ndarray, pi: np.ndarray, n_lease: int) -> np.ndarray:
         """Supergradient of Q w.r.t. ``(a_1..a_L, m_1..m_F)`` [USD per IT MW]."""
