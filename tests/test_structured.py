@@ -29,7 +29,7 @@ from allocator.inputs.site import Site, _grid_cap
 from allocator.lp import model, structured
 from allocator.lp.results import site_solution
 from allocator.lp.solve import solve_model, worst_violation
-from allocator.power.market import Contract, PowerMarket
+from allocator.power.market import Contract, PowerMarket, Program
 
 N_CASES = 1000
 N_POWER_CASES = 600
@@ -200,11 +200,128 @@ def test_structured_equals_highs_with_power_terms_on_random_sites():
     assert split_differs <= N_POWER_CASES // 20, f"{split_differs} of {N_POWER_CASES} splits differ"
 
 
-def test_uptime_sla_and_power_rows_are_not_covered():
-    site = random_site(np.random.default_rng(3), 0, sla=True)
-    while not site.config.mining.fleet:
-        site = random_site(np.random.default_rng(int(site.hours)), 0, sla=True)
-    assert "uptime SLA" in structured.not_covered(site)
+def test_what_is_not_covered_is_named():
+    """Two fleets with the SLA and demand response go to HiGHS; one fleet with the SLA does not."""
+    rng = np.random.default_rng(3)
+    site = random_site(rng, 0, sla=True)
+    while len(site.config.mining.fleet) < 2:
+        site = random_site(rng, 0, sla=True)
+    assert "uptime SLA" in structured.not_covered(site) and "two fleets" in structured.not_covered(site)
+    one = one_fleet_sla_site(rng, 1, power=True)
+    assert structured.not_covered(one) is None
+    one.power.programs.append(Program("ers", True, np.full(one.hours, 1.0), np.ones(one.hours, bool),
+                                      np.zeros(one.hours, bool), 10.0, False))
+    assert "demand response" in structured.not_covered(one)
+
+
+def small_site(doc: dict, price: list[float], cap: list[float] | None = None, market: PowerMarket | None = None,
+               hashprice: float = 48.0) -> Site:
+    """A hand-sized site: ``price`` is the hub price per hour (TOU adders of ``market`` added)."""
+    hours = len(price)
+    price = np.asarray(price, float)
+    return Site(id="hand", path=None, config=SiteFile.model_validate({"prices": {"file": "p.csv"}, **doc}),
+                index=pd.date_range("2024-01-01", periods=hours, freq="h", tz="UTC"),
+                price_usd_per_mwh=price if market is None else price + market.tou_adder_usd_per_mwh,
+                hashprice_usd_per_ph_day=np.full(hours, hashprice),
+                grid_cap_mw=np.asarray(cap if cap is not None else [100.0] * hours, float),
+                ai_utilization_frac=np.ones(hours), power=market)
+
+
+#: one fleet at 20 J/TH and hashprice 48, no pool fee, PUE 1: 48 x 50 / 24 = 100 USD per IT MWh of revenue
+ONE_FLEET = {"site": {"interconnect_mw": 100.0},
+             "mining": {"pue": 1.0, "fleet": [{"model": "s", "efficiency_j_per_th": 20.0, "mw": 100.0}]}}
+
+
+def solved_both_ways(site: Site):
+    """The structured optimum, its LP-layout solution and HiGHS's, after the common checks."""
+    assert check_against_highs(site, "hand case") is False
+    lp = model.build([site])
+    optimum = structured.solve_structured(site)
+    return optimum, structured.lp_solution(lp.blocks[0], optimum, "structured"), solve_model(lp), lp.blocks[0]
+
+
+def test_hand_solved_coincident_peak():
+    """Margin 80 USD/MWh in both hours; the one listed peak (hour 1 of 4 a year) costs k = charge x 1/4 per MW.
+
+    k = 200 / 4 = 50 < 80: the fleet runs 100 MW both hours, 100 x (80 - 50) + 100 x 80 = 11,000, z = 100 MW.
+    k = 400 / 4 = 100 > 80: it stands down in the peak hour, 100 x 80 = 8,000, z = 0. The 4CP row's dual is -k.
+    """
+    for charge, net, z in ((200.0, 11_000.0, 100.0), (400.0, 8_000.0, 0.0)):
+        market = PowerMarket(np.array([20.0, 20.0]), np.zeros(2), peak_charge_usd_per_mw_year=charge,
+                             peak_weight_frac=np.array([1.0, 0.0]), peak_charge_share_frac=0.25)
+        optimum, ours, highs, block = solved_both_ways(small_site(ONE_FLEET, [20.0, 20.0], market=market))
+        assert optimum.objective_usd == pytest.approx(net, rel=1e-12)
+        assert ours.col_value[block.cols["coincident_peak"]] == pytest.approx([z], abs=1e-9)
+        assert ours.row_dual[block.rows["coincident_peak"]] == pytest.approx([-charge / 4], rel=1e-12)
+        assert highs.row_dual[block.rows["coincident_peak"]] == pytest.approx([-charge / 4], rel=1e-9)
+
+
+def test_hand_solved_contracts():
+    """Hub 120 USD/MWh: mining loses 20/MWh at spot. A physical 30 MW block at 50 makes the first 30 MW
+    worth 100 - 120 + 120 = 100/MWh; opex 1 USD per MW-hour pins the fleet at 30 MW:
+    2 x (30 x 100 - 30 x 1) - 30 x 2 x 50 = 2,940. A financial 10 MW at 40 adds 10 x 2 x (120 - 40) = 1,600
+    and leaves the dispatch alone. The physical row's dual is the hub price (the block is not used up at 30 MW
+    only at its edge: any dual in [0, 120] with the fleet's margin is optimal, checked by the LP dual test)."""
+    doc = {**ONE_FLEET, "mining": {**ONE_FLEET["mining"], "opex_usd_per_mw_year": 8760.0}}
+    physical = Contract("ppa", "physical", 50.0, np.array([30.0, 30.0]))
+    financial = Contract("hedge", "financial", 40.0, np.array([10.0, 10.0]))
+    for contracts, net in (([physical], 2_940.0), ([physical, financial], 4_540.0)):
+        market = PowerMarket(np.array([120.0, 120.0]), np.zeros(2), contracts=contracts)
+        optimum, ours, highs, block = solved_both_ways(small_site(doc, [120.0, 120.0], market=market))
+        assert optimum.objective_usd == pytest.approx(net, rel=1e-12)
+        assert optimum.fleet_mw == pytest.approx([30.0]) and optimum.run_mw.ravel() == pytest.approx([30.0, 30.0])
+        assert ours.col_value[block.cols["physical_contract"]].ravel() == pytest.approx([30.0, 30.0])
+        assert ours.col_value[block.cols["contract_constant"]] == pytest.approx([1.0])
+
+
+def test_hand_solved_uptime_sla():
+    """Margins 80, 80, -10, -30 USD/MWh (prices 20, 20, 110, 130), 100 MW, no fixed costs.
+
+    Uptime 0.7 of 4 hours: 2.8 m MWh, the two best hours and 0.8 m in the third:
+    (80 + 80 - 0.8 x 10) x 100 = 15,200, nu = 10 (an MWh more of uptime costs the third hour's 10).
+    Uptime 0.8: 3.2 m, the third hour in full and 0.2 m in the worst: (150 - 0.2 x 30) x 100 = 14,400, nu = 30.
+    """
+    for uptime, net, nu in ((0.7, 15_200.0, 10.0), (0.8, 14_400.0, 30.0)):
+        doc = {**ONE_FLEET, "mining": {**ONE_FLEET["mining"], "min_uptime_frac": uptime}}
+        optimum, ours, highs, block = solved_both_ways(small_site(doc, [20.0, 20.0, 110.0, 130.0]))
+        assert optimum.objective_usd == pytest.approx(net, rel=1e-12)
+        assert optimum.uptime_dual == pytest.approx(nu, rel=1e-12)
+        assert ours.row_dual[block.rows["uptime_sla"]] == pytest.approx([-nu], rel=1e-12)
+        assert highs.row_dual[block.rows["uptime_sla"]] == pytest.approx([-nu], rel=1e-9)
+
+
+def test_hand_solved_uptime_sla_that_limits_the_fleet():
+    """Margin 80 every hour, caps 100, 100, 100, 10 MW, uptime 0.8 of 4 hours: m must run 3.2 m MWh, and
+    3 m + min(m, 10) >= 3.2 m holds up to m = 50 (the fleet of 100 MW cannot all be kept): 80 x 160 = 12,800.
+    The first cut (every fleet MW) is infeasible: a feasibility cut removes it."""
+    doc = {**ONE_FLEET, "mining": {**ONE_FLEET["mining"], "min_uptime_frac": 0.8}}
+    optimum, ours, highs, block = solved_both_ways(small_site(doc, [20.0] * 4, cap=[100.0, 100.0, 100.0, 10.0]))
+    assert optimum.objective_usd == pytest.approx(12_800.0, rel=1e-12)
+    assert optimum.fleet_mw == pytest.approx([50.0]) and optimum.run_mw.ravel() == pytest.approx([50, 50, 50, 10])
+    assert any(cut.kind == "uptime" for cut in optimum.cuts.rows)
+
+
+def test_kept_cuts_resolve_a_lease_rate_change_and_stale_cuts_are_ignored():
+    rng = np.random.default_rng(99)
+    site = random_site(rng, 0, power=True, hours=200)
+    while not (site.has_ai and site.config.mining.fleet):
+        site = random_site(rng, 0, power=True, hours=200)
+    base = structured.solve_structured(site)
+    lease = site.config.ai.lease[0]
+    moved = Site(**{**site.__dict__, "config": site.config.model_copy(deep=True)})
+    moved.config.ai.lease[0] = lease.model_copy(update={"rate_usd_per_kw_month": lease.rate_usd_per_kw_month * 0.7})
+    fresh = structured.solve_structured(moved)
+    warm = structured.solve_structured(moved, cuts=base.cuts)
+    assert warm.objective_usd == pytest.approx(fresh.objective_usd, rel=1e-9)
+    assert warm.objective_usd == pytest.approx(solve_model(model.build([moved])).objective_usd, rel=1e-9)
+    assert len(warm.cuts.rows) == len(base.cuts.rows) + warm.iterations  # old cuts kept, new ones added
+    assert warm.iterations <= fresh.iterations
+    # other prices change the dispatch: the old cuts would be wrong, so they are not used
+    repriced = Site(**{**site.__dict__, "price_usd_per_mwh": site.price_usd_per_mwh + 5.0})
+    again = structured.solve_structured(repriced, cuts=base.cuts)
+    assert len(again.cuts.rows) == again.iterations  # the first cut and one per iteration but the last
+    assert again.cuts.key != base.cuts.key
+    assert again.objective_usd == pytest.approx(solve_model(model.build([repriced])).objective_usd, rel=1e-9)
 
 
 def test_hand_solved_site():
@@ -346,3 +463,34 @@ def test_structured_equals_highs_with_the_uptime_sla_on_random_sites():
         site = one_fleet_sla_site(rng, k, power=k % 2 == 1)
         split_differs += check_against_highs(site, f"SLA case {k} ({site.hours} h)")
     assert split_differs <= N_SLA_CASES // 20, f"{split_differs} of {N_SLA_CASES} splits differ"
+
+
+def test_full_size_sites_with_every_covered_term():
+    """Site-years (8,760 h) with power terms, one of them with the uptime SLA of one fleet."""
+    rng = np.random.default_rng(8760)
+    for k in range(3):
+        site = (one_fleet_sla_site(rng, k, power=True, hours=8760) if k == 0
+                else random_site(rng, k, power=True, hours=8760))
+        check_against_highs(site, f"site-year {k}")
+
+
+def test_one_sided_marginal_values_equal_highs_with_power_terms_and_sla():
+    """The one-sided marginal values by structured re-solves on sites with 4CP, contracts and the SLA."""
+    from allocator.lp.results import solve_site
+
+    rng = np.random.default_rng(4242)
+    compared = 0
+    for k in range(40):
+        site = one_fleet_sla_site(rng, k, power=True) if k % 2 else random_site(rng, k, power=True)
+        ours, _ = solve_site(site, "structured", None)
+        theirs, _ = solve_site(site, "highs", None)
+        assert ours.method.startswith("structured"), ours.method
+        for item, usd in theirs.financials_usd.items():
+            assert ours.financials_usd[item] == pytest.approx(usd, rel=1e-7, abs=1e-3), (k, item)
+        for resource, value in theirs.marginal_usd_per_mw_year.items():
+            mine = ours.marginal_usd_per_mw_year[resource]
+            for a, b in ((mine.value_usd_per_mw_year, value.value_usd_per_mw_year),
+                         (mine.loss_usd_per_mw_year, value.loss_usd_per_mw_year)):
+                assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-6, abs=1e-2), (k, resource)
+                compared += 1
+    assert compared > 200
