@@ -1,4 +1,4 @@
-"""An exact solver for the base site model that uses its structure: cutting planes over a_l and m_f.
+"""An exact solver for the site model that uses its structure: cutting planes over a_l and m_f.
 
 Once the lease MW ``a = sum_l a_l`` and the fleet MW ``m_f`` are fixed, the
 site LP (:mod:`allocator.lp.model`) falls apart by hour: in hour ``t`` the
@@ -35,11 +35,24 @@ of the marginal values and the reasons come out of the same code as for
 HiGHS. The one-sided marginal values (:func:`marginal_values`) are computed
 by structured re-solves of the site with one field moved.
 
+The hourly knapsacks, with the power terms folded into them (4CP, contracts),
+are in :mod:`allocator.lp.structured_dispatch`; the uptime SLA of a one-fleet
+site in :mod:`allocator.lp.structured_sla` (an exact Lagrangian per first
+stage, and feasibility cuts for first stages that cannot meet it, whose master
+weights enter the duals as the SLA's Farkas ray).
+
+Re-solves: ``optimum.cuts`` (:class:`Cuts`) passed back as
+``solve_structured(site, cuts=optimum.cuts)`` starts the master with every
+earlier cut. They stay valid while the hourly data are unchanged (a lease
+rate, a cost or a bound moved); their fingerprint is checked, so stale cuts
+are ignored, never used.
+
 Coverage: the base model (leases, fleets, curtailment caps, utilization
 profiles, pass-through or not, price adders and TOU adders folded into the
-price). Not covered, solved by HiGHS instead: the uptime SLA
-(``mining.min_uptime_frac > 0`` with a fleet) and power-market terms that add
-LP rows or columns (contracts, 4CP, demand response).
+price), 4CP at listed or probable hours, financial and physical contracts,
+and the uptime SLA of a site with one fleet. Not covered, solved by HiGHS
+instead (:func:`not_covered` names which): demand response, and the uptime
+SLA with two fleets or more (the fleets compete for the hours each needs).
 """
 
 from __future__ import annotations
@@ -50,6 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inputs.site import Site
+from .structured_cuts import Cut, Cuts, dispatch_key
 from .structured_dispatch import Dispatch
 
 #: relative gap at which the cutting planes stop
@@ -208,54 +222,6 @@ class _Master:
         row = np.asarray(sol.row_dual, float)
         col = np.asarray(sol.col_dual, float)
         return row[:self.n_fixed_rows] * self.scale, row[self.n_fixed_rows:], col[:self.n] * self.scale
-
-
-@dataclass
-class Cut:
-    """One row of the master: an optimality cut ``theta <= value + grad . (y - y0)`` (``kind="value"``) or
-    a feasibility cut of the uptime SLA ``value + grad . (y - y0) >= 0`` (``kind="uptime"``).
-
-    ``mu``, ``lam``, ``pi`` and ``nu`` are the hourly duals it was made from (module docstring), so
-    the duals of the site LP can be aggregated from the master's weights on its cuts.
-    """
-
-    kind: str
-    y0: np.ndarray
-    value: float
-    grad: np.ndarray
-    mu: np.ndarray
-    lam: np.ndarray
-    pi: np.ndarray
-    nu: float
-
-
-@dataclass
-class Cuts:
-    """The cuts of one solve, to warm-start a re-solve whose hourly dispatch is unchanged.
-
-    The dispatch value ``Q(a, m)`` depends only on the hourly data (prices, hashprice, caps, PUEs,
-    utilization, fleet efficiencies, pool fee, power-market terms, uptime SLA): a re-solve that
-    changes only lease rates, costs, bounds (lease min/max, fleet MW, convertible, facility) keeps
-    every cut valid. ``key`` fingerprints that hourly data; :func:`solve_structured` ignores cuts
-    whose key differs from the site's, so passing stale cuts is safe, only not faster.
-    """
-
-    key: str
-    rows: list[Cut]
-
-
-def dispatch_key(site: Site, dispatch: Dispatch | None = None) -> str:
-    """A fingerprint of everything ``Q(a, m)`` depends on (:class:`Cuts`); ``dispatch``: the site's, if built."""
-    import hashlib
-
-    digest = hashlib.blake2b(digest_size=16)
-    dispatch = Dispatch(site) if dispatch is None else dispatch
-    uptime = site.config.mining.min_uptime_frac if site.config.mining.fleet else 0.0
-    for array in (dispatch.margin, dispatch.ai_grid, dispatch.host_ai, dispatch.cap, dispatch.block_mw,
-                  dispatch.bonus_usd_per_mwh, np.array([dispatch.pue_m, uptime], float)):
-        digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
-        digest.update(b"|")
-    return digest.hexdigest()
 
 
 def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int = MAX_ITERATIONS,
