@@ -11,9 +11,10 @@ site once:
 - ``highs``: HiGHS alone on the built LP (:func:`allocator.lp.solve.solve_model`, the floor);
 - ``highs site``: ``solve_site(site, "highs")``.
 
-Each site is also run in two variants built in memory, so the terms the structured solver covers
-beyond the base model are timed on a whole year: ``+sla`` (its first fleet alone, with
-``min_uptime_frac = 0.995``, binding on the bundled sites) and ``+4cp+ppa`` (a 4CP charge of
+Each site is also run in three variants built in memory, so the terms the structured solver
+covers beyond the base model are timed on a whole year: ``+sla`` (``min_uptime_frac = 0.995``,
+binding on the bundled sites; its fleets compete for the hours), ``+sla1`` (the same, its first
+fleet alone) and ``+4cp+ppa`` (a 4CP charge of
 60,000 USD/MW-year on probabilities spread over every summer afternoon, 15-18 h Central in
 June-September, and a physical 30 MW block at 35 USD/MWh all year).
 
@@ -50,9 +51,11 @@ def variants(name: str, site):
     """The site, its one-fleet uptime-SLA variant and its 4CP + physical contract variant (module docstring)."""
     yield name, site
     config = site.config.model_copy(deep=True)
-    config.mining.fleet = config.mining.fleet[:1]
     config.mining.min_uptime_frac = 0.995
     yield f"{name}+sla", dataclasses.replace(site, config=config)
+    config = config.model_copy(deep=True)
+    config.mining.fleet = config.mining.fleet[:1]
+    yield f"{name}+sla1", dataclasses.replace(site, config=config)
     hub = site.price_usd_per_mwh if site.power is None else site.power.hub_price_usd_per_mwh
     # 4CP probabilities: every summer afternoon (15-18 h Central, June-September) equally likely
     summer = np.isin(site.index.month, [6, 7, 8, 9]) & np.isin(site.index.hour, [20, 21, 22, 23])

@@ -39,7 +39,8 @@ The hourly knapsacks, with the power terms folded into them (4CP, contracts),
 are in :mod:`allocator.lp.structured_dispatch`; the uptime SLA of a one-fleet
 site in :mod:`allocator.lp.structured_sla` (an exact Lagrangian per first
 stage, and feasibility cuts for first stages that cannot meet it, whose master
-weights enter the duals as the SLA's Farkas ray).
+weights enter the duals as the SLA's Farkas ray; with several fleets, inner
+cutting planes over the multipliers).
 
 Re-solves: ``optimum.cuts`` (:class:`Cuts`) passed back as
 ``solve_structured(site, cuts=optimum.cuts)`` starts the master with every
@@ -50,9 +51,11 @@ are ignored, never used.
 Coverage: the base model (leases, fleets, curtailment caps, utilization
 profiles, pass-through or not, price adders and TOU adders folded into the
 price), 4CP at listed or probable hours, financial and physical contracts,
-and the uptime SLA of a site with one fleet. Not covered, solved by HiGHS
-instead (:func:`not_covered` names which): demand response, and the uptime
-SLA with two fleets or more (the fleets compete for the hours each needs).
+and the uptime SLA (one multiplier per fleet). Not covered, solved by HiGHS
+instead (:func:`not_covered` names it): demand response. A site whose
+cutting planes (or, with several fleets, the SLA's inner planes) do not
+close raises :class:`allocator.errors.SolverError`, and the caller hands it
+to HiGHS.
 """
 
 from __future__ import annotations
@@ -77,14 +80,13 @@ def not_covered(site: Site) -> str | None:
     """Why the structured solver does not cover ``site`` (None: it does).
 
     The reason names exactly what the site has that the cutting planes do not solve: demand
-    response (``[[demand_response]]`` with a fleet), or the uptime SLA (``mining.min_uptime_frac > 0``)
-    with two fleets or more. Covered: the base model, TOU adders, 4CP, financial and physical
-    contracts, and the uptime SLA of a one-fleet site.
+    response (``[[demand_response]]`` with a fleet). Covered: the base model, TOU adders, 4CP,
+    financial and physical contracts, and the uptime SLA. A covered site may still go to HiGHS
+    when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
+    inner planes, that do not close); the caller says so in the site's method.
     """
     if site.power is not None and site.power.programs and site.config.mining.fleet:
         return "demand response ([[demand_response]]) adds offer and shedding rows"
-    if len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0:
-        return "the uptime SLA (mining.min_uptime_frac > 0) with two fleets or more couples the hours"
     return None
 
 
@@ -124,8 +126,8 @@ class StructuredOptimum:
         4CP: the average host draw over the peak intervals, ``z`` [grid MW].
     margin_usd_per_mwh : np.ndarray
         (F, H) margin of each fleet and hour with the 4CP charge folded in [USD per IT MWh].
-    uptime_dual : float
-        ``nu``, the uptime SLA's multiplier [USD per IT MWh of uptime] (0 without the SLA).
+    uptime_dual : np.ndarray
+        (F,) ``nu_f``, the uptime SLA's multiplier of each fleet [USD per IT MWh of uptime] (0 without it).
     cuts : Cuts
         Every cut of this solve, to pass to a re-solve (:func:`solve_structured`).
     """
@@ -148,7 +150,7 @@ class StructuredOptimum:
     physical_use_mw: np.ndarray | None = None
     peak_draw_mw: float = 0.0
     margin_usd_per_mwh: np.ndarray | None = None
-    uptime_dual: float = 0.0
+    uptime_dual: np.ndarray | None = None
     cuts: Cuts | None = None
 
 
@@ -266,18 +268,18 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
             out = evaluate_sla(dispatch, a, y[n_l:], uptime, n_l)
             if isinstance(out, Infeasible):
                 return None, None, Cut("uptime", y.copy(), out.shortfall_mwh, out.grad_per_mw, out.mu, out.lam,
-                                       np.zeros(site.hours), 1.0)
-            value, x, mu, lam, pi, nu, grad = out
+                                       np.zeros(site.hours), out.nu)
+            value, x, mu, lam, pi, nu, grad, bound = out
         else:
             value, x, mu, lam, pi = dispatch.evaluate(a, y[n_l:])
-            nu, grad = 0.0, dispatch.gradient(mu, lam, pi, n_l)
-        return value, x, Cut("value", y.copy(), value, grad, mu, lam, pi, nu)
+            nu, grad, bound = np.zeros(n_f), dispatch.gradient(mu, lam, pi, n_l), value
+        return value, x, Cut("value", y.copy(), bound, grad, mu, lam, pi, nu)
 
     # a cut at (signed leases, every fleet) bounds theta: without the SLA its value is Q's there,
     # with it the SLA-free dispatch's, an upper bound of Q everywhere
     y = np.r_[lower[:n_l], upper[n_l:]]
     value, x, mu, lam, pi = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
-    first = Cut("value", y, value, dispatch.gradient(mu, lam, pi, n_l), mu, lam, pi, 0.0)
+    first = Cut("value", y, value, dispatch.gradient(mu, lam, pi, n_l), mu, lam, pi, np.zeros(n_f))
     scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
     master = _Master(site, cost, lower, upper, scale)
     kept = cuts.rows if cuts is not None and cuts.key == key else []
@@ -316,7 +318,7 @@ def _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key) -
     if weights[value_rows].sum() > 0:  # the value cuts' weights sum to 1 (theta's cost)
         weights[value_rows] = weights[value_rows] / weights[value_rows].sum()
     weights[~value_rows] *= master.scale  # a feasibility cut's weight: USD per IT MWh of uptime
-    mu_star, pi_star, nu_star = np.zeros(site.hours), np.zeros(site.hours), 0.0
+    mu_star, pi_star, nu_star = np.zeros(site.hours), np.zeros(site.hours), np.zeros(dispatch.margin.shape[0])
     lam_star = np.zeros_like(dispatch.margin)
     for w, cut in zip(weights, rows):
         if w > 0:
@@ -324,7 +326,7 @@ def _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key) -
             pi_star += w * cut.pi
             nu_star += w * cut.nu
             if cut.kind == "value":  # lambda of the knapsack at margins r + nu + pi pue_m
-                lam_star += w * np.maximum(dispatch.margin + cut.nu + cut.pi[None, :] * dispatch.pue_m
+                lam_star += w * np.maximum(dispatch.margin + cut.nu[:, None] + cut.pi[None, :] * dispatch.pue_m
                                            - cut.mu[None, :], 0.0)
             else:
                 lam_star += w * cut.lam
@@ -365,7 +367,7 @@ def lp_solution(block, optimum: StructuredOptimum, solver: str):
         col_dual[block.fleet_cols] = optimum.fleet_dual
         col_value[block.run_cols] = optimum.run_mw
         col_dual[block.run_cols] = (optimum.margin_usd_per_mwh + optimum.pi_usd_per_mwh[None, :] * site.config.mining.pue
-                                    + optimum.uptime_dual - optimum.mu_usd_per_mwh[None, :]
+                                    + optimum.uptime_dual[:, None] - optimum.mu_usd_per_mwh[None, :]
                                     - optimum.lambda_usd_per_mwh)
         if "uptime_sla" in block.rows:  # a ">=" row: relaxing it (lowering its bound) gains nu
             row_dual[block.rows["uptime_sla"]] = -optimum.uptime_dual

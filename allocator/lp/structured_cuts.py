@@ -31,7 +31,7 @@ class Cut:
     mu: np.ndarray
     lam: np.ndarray
     pi: np.ndarray
-    nu: float
+    nu: np.ndarray
 
 
 @dataclass

@@ -99,10 +99,14 @@ class Dispatch:
             self.margin = self.margin - self.peak_usd_per_mw * self.peak_weight[None, :] * self.pue_m
             self.lease_obj = self.lease_obj - self.peak_usd_per_mw * float(self.peak_weight @ self.host_ai)
 
-    def evaluate(self, a: float, m: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def evaluate(self, a: float, m: np.ndarray, margin: np.ndarray | None = None
+                 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Q(a, m) [USD], the dispatch x (F, H) [IT MW], mu (H,), lambda (F, H) [USD per IT MWh]
-        and pi (H,) [USD per grid MWh] (module docstring)."""
+        and pi (H,) [USD per grid MWh] (module docstring). ``margin``: other margins than the site's
+        (the uptime SLA's Lagrangian); Q is always valued at the site's."""
         n_f, n_h = self.margin.shape
+        order = self.order if margin is None else np.argsort(-margin, axis=0, kind="stable")
+        margin = self.margin if margin is None else margin
         pue = self.pue_m
         left = np.maximum(self.cap - self.ai_grid * a, 0.0) / pue
         slack_grid = self.block_mw - self.host_ai * a  # block MW the AI draw leaves to mining [grid MW]
@@ -111,8 +115,8 @@ class Dispatch:
         x = np.zeros((n_f, n_h))
         beyond = np.zeros(n_h, bool)  # some mining ran past the block
         for k in range(n_f):
-            f = self.order[k]
-            r = self.margin[f, self.hours]
+            f = order[k]
+            r = margin[f, self.hours]
             run = np.where(r > 0, np.minimum(m[f], left),
                            np.where(r + bonus > 0, np.minimum(np.minimum(m[f], left), tier), 0.0))
             x[f, self.hours] = run
@@ -125,7 +129,7 @@ class Dispatch:
             pi = np.where((self.bonus_usd_per_mwh > 0) & (slack_grid > 0), self.bonus_usd_per_mwh, 0.0)
             return credit, x, np.zeros(n_h), x, pi
         # min(m, left) is exactly left when the headroom runs out, so the subtraction leaves exactly 0
-        mu, lam, pi = self.duals(self.margin, x, m, left <= 0.0, beyond | (slack_grid < 0), tier <= 0.0)
+        mu, lam, pi = self.duals(margin, x, m, left <= 0.0, beyond | (slack_grid < 0), tier <= 0.0)
         return self.value(a, x), x, mu, lam, pi
 
     def value(self, a: float, x: np.ndarray) -> float:
