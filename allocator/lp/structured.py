@@ -433,16 +433,23 @@ def marginal_values(site: Site, optimum: StructuredOptimum, duals: dict) -> dict
     from .one_sided import resource_fields
 
     annualize = HOURS_PER_YEAR / site.hours if site.hours else 0.0
+    # the SLA of several fleets: the inner planes leave ~1e-10 of the optimum open, too much for the
+    # secant slopes over steps down to 1e-6 MW, so its base and re-solves are HiGHS's
+    highs = len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0
+    if highs:
+        from dataclasses import replace
+
+        optimum = replace(optimum, objective_usd=_resolve(site, highs)[0], gap_frac=0.0)
     out = {}
     for resource, path in resource_fields(site.config):
-        right = _slope(site, path, +1.0, optimum)
-        left = _slope(site, path, -1.0, optimum)
+        right = _slope(site, path, +1.0, optimum, highs)
+        left = _slope(site, path, -1.0, optimum, highs)
         dual = duals[resource].lp_dual_usd_per_mw_year if resource in duals else float("nan")
         out[resource] = MarginalValue(right * annualize + 0.0, left * annualize + 0.0, dual)
     return out
 
 
-def _slope(site: Site, path: str, sign: float, base: StructuredOptimum) -> float:
+def _slope(site: Site, path: str, sign: float, base: StructuredOptimum, highs: bool = False) -> float:
     """Slope of the optimum when the field at ``path`` moves by ``sign`` [USD per MW over the horizon];
     NaN when it cannot move that way (invalid file or infeasible site)."""
     from . import diagnosis
@@ -458,11 +465,28 @@ def _slope(site: Site, path: str, sign: float, base: StructuredOptimum) -> float
                 delta, previous = max(delta / 10.0, NAN_STEP_MW), None
                 continue
             return float("nan")  # as allocator.lp.one_sided: it cannot move 1e-3 MW that way
-        optimum = solve_structured(moved, rel_gap=1e-13, best_at_stall=True)
-        slope = (optimum.objective_usd - base_usd) / (sign * delta)
+        moved_usd, moved_gap = _resolve(moved, highs)
+        slope = (moved_usd - base_usd) / (sign * delta)
         # what the proved gaps leave uncertain in a secant slope [USD per MW]
-        noise = 2.0 * (optimum.gap_frac + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
+        noise = 2.0 * (moved_gap + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
         if previous is not None and abs(slope - previous) <= 1e-7 * max(1.0, abs(slope)) + 20.0 * noise:
             return slope
         previous, delta = slope, delta / 10.0
     return slope
+
+
+def _resolve(site: Site, highs: bool = False) -> tuple[float, float]:
+    """Optimum [USD] and proved relative gap of a moved site: structured, or HiGHS (gap 0) when asked
+    or where the SLA's multipliers of several fleets do not converge for it."""
+    from ..errors import SolverError
+    from . import model
+    from .solve import solve_model
+
+    if not highs:
+        try:
+            optimum = solve_structured(site, rel_gap=1e-13, best_at_stall=True)
+        except SolverError:
+            pass
+        else:
+            return optimum.objective_usd, optimum.gap_frac
+    return solve_model(model.build([site])).objective_usd, 0.0
