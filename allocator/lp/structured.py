@@ -283,7 +283,7 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
     master = _Master(site, cost, lower, upper, scale)
     kept = cuts.rows if cuts is not None and cuts.key == key else []
-    for cut in [first] + kept:
+    for cut in kept or [first]:  # kept cuts hold their own first cut
         master.add(cut)
         rows.append(cut)
     best = None
