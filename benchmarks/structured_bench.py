@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = [bench_sites.REPO / "sites" / "west_texas.toml", bench_sites.REPO / "sites" / "permian_hybrid.toml"]
     with tempfile.TemporaryDirectory() as tmp:
         if args.hb_west.is_file():
-            bench_sites.HB_WEST = args.hb_west
+            bench_sites.HB_WEST = args.hb_west.resolve()
             paths += bench_sites.write_sites(Path(tmp), "hb_west", 1)  # site 0: calendar 2024
         else:
             print(f"# {args.hb_west} is absent: HB_WEST 2024 skipped")
