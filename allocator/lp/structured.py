@@ -52,7 +52,9 @@ Coverage: the base model (leases, fleets, curtailment caps, utilization
 profiles, pass-through or not, price adders and TOU adders folded into the
 price), 4CP at listed or probable hours, financial and physical contracts,
 and the uptime SLA (one multiplier per fleet). Not covered, solved by HiGHS
-instead (:func:`not_covered` names it): demand response. A site whose
+instead (:func:`not_covered` names it): demand response, and in ``solve``
+the SLA of several fleets (exact here, but its marginal values need HiGHS's
+warm re-solves). A site whose
 cutting planes (or, with several fleets, the SLA's inner planes) do not
 close raises :class:`allocator.errors.SolverError`, and the caller hands it
 to HiGHS.
@@ -80,13 +82,19 @@ def not_covered(site: Site) -> str | None:
     """Why the structured solver does not cover ``site`` (None: it does).
 
     The reason names exactly what the site has that the cutting planes do not solve: demand
-    response (``[[demand_response]]`` with a fleet). Covered: the base model, TOU adders, 4CP,
-    financial and physical contracts, and the uptime SLA. A covered site may still go to HiGHS
+    response (``[[demand_response]]`` with a fleet), or the uptime SLA with two fleets or more
+    (:func:`solve_structured` solves it exactly, but the one-sided marginal values ``solve`` writes
+    need re-solves more precise than its inner planes). Covered: the base model, TOU adders, 4CP,
+    financial and physical contracts, and the uptime SLA of one fleet. A covered site may still go to HiGHS
     when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
     inner planes, that do not close); the caller says so in the site's method.
     """
     if site.power is not None and site.power.programs and site.config.mining.fleet:
         return "demand response ([[demand_response]]) adds offer and shedding rows"
+    if len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0:
+        # solve_structured is exact here, but the one-sided marginal values need re-solves more precise
+        # than its inner planes give: by cold HiGHS re-solves a site-year took minutes, HiGHS's warm ones seconds
+        return "the uptime SLA with two fleets or more (its marginal values need HiGHS's re-solves)"
     return None
 
 
