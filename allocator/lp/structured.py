@@ -279,15 +279,15 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
                                        np.zeros(site.hours), out.nu)
             value, x, mu, lam, pi, nu, grad, bound = out
         else:
-            value, x, mu, lam, pi = dispatch.evaluate(a, y[n_l:])
-            nu, grad, bound = np.zeros(n_f), dispatch.gradient(mu, lam, pi, n_l), value
+            value, x, mu, lam, pi = dispatch.evaluate_priced(a, y[n_l:])
+            nu, grad, bound = np.zeros(n_f), dispatch.gradient(mu, lam, n_l, pi), value
         return value, x, Cut("value", y.copy(), bound, grad, mu, lam, pi, nu)
 
     # a cut at (signed leases, every fleet) bounds theta: without the SLA its value is Q's there,
     # with it the SLA-free dispatch's, an upper bound of Q everywhere
     y = np.r_[lower[:n_l], upper[n_l:]]
-    value, x, mu, lam, pi = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
-    first = Cut("value", y, value, dispatch.gradient(mu, lam, pi, n_l), mu, lam, pi, np.zeros(n_f))
+    value, x, mu, lam, pi = dispatch.evaluate_priced(float(y[:n_l].sum()), y[n_l:])
+    first = Cut("value", y, value, dispatch.gradient(mu, lam, n_l, pi), mu, lam, pi, np.zeros(n_f))
     scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
     master = _Master(site, cost, lower, upper, scale)
     kept = cuts.rows if cuts is not None and cuts.key == key else []

@@ -99,8 +99,13 @@ class Dispatch:
             self.margin = self.margin - self.peak_usd_per_mw * self.peak_weight[None, :] * self.pue_m
             self.lease_obj = self.lease_obj - self.peak_usd_per_mw * float(self.peak_weight @ self.host_ai)
 
-    def evaluate(self, a: float, m: np.ndarray, margin: np.ndarray | None = None
-                 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def evaluate(self, a: float, m: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """Q(a, m) [USD], the dispatch x (F, H) [IT MW], mu (H,) and lambda (F, H) [USD per IT MWh]
+        (:meth:`evaluate_priced` also gives pi, the physical contracts' dual)."""
+        return self.evaluate_priced(a, m)[:4]
+
+    def evaluate_priced(self, a: float, m: np.ndarray, margin: np.ndarray | None = None
+                        ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Q(a, m) [USD], the dispatch x (F, H) [IT MW], mu (H,), lambda (F, H) [USD per IT MWh]
         and pi (H,) [USD per grid MWh] (module docstring). ``margin``: other margins than the site's
         (the uptime SLA's Lagrangian); Q is always valued at the site's."""
@@ -159,9 +164,10 @@ class Dispatch:
         lam = np.maximum(margin - mu[None, :], 0.0)
         return mu, lam, pi
 
-    def gradient(self, mu: np.ndarray, lam: np.ndarray, pi: np.ndarray, n_lease: int) -> np.ndarray:
-        """Supergradient of Q w.r.t. ``(a_1..a_L, m_1..m_F)`` [USD per IT MW]."""
-        d_a = -float(mu @ self.ai_grid) / self.pue_m + float(pi @ self.host_ai)
+    def gradient(self, mu: np.ndarray, lam: np.ndarray, n_lease: int, pi: np.ndarray | None = None) -> np.ndarray:
+        """Supergradient of Q w.r.t. ``(a_1..a_L, m_1..m_F)`` [USD per IT MW]; ``pi`` as :meth:`evaluate_priced`
+        gives it (None: no physical contract)."""
+        d_a = -float(mu @ self.ai_grid) / self.pue_m + (float(pi @ self.host_ai) if pi is not None else 0.0)
         return np.r_[np.full(n_lease, d_a), lam.sum(axis=1)]
 
     def physical_use_mw(self, a: float, x: np.ndarray) -> np.ndarray:

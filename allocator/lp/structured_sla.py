@@ -92,7 +92,7 @@ def evaluate_sla(dispatch: Dispatch, a: float, m: np.ndarray, uptime_frac: float
     short = _shortest_subset(left, m, need)
     if short is not None:
         return _feasibility_cut(dispatch, left, m, need, short, uptime_frac, n_lease)
-    value, x, mu, lam, pi = dispatch.evaluate(a, m)
+    value, x, mu, lam, pi = dispatch.evaluate_priced(a, m)
     nu = np.zeros(n_f)
     bound = None
     if (x.sum(axis=1) < need).any():
@@ -104,7 +104,7 @@ def evaluate_sla(dispatch: Dispatch, a: float, m: np.ndarray, uptime_frac: float
             if (x.sum(axis=1) < need - 1e-9 * np.maximum(1.0, need)).any():
                 raise SolverError([Problem("uptime SLA", "the multipliers of the uptime SLA did not converge.",
                                            "Use --solver highs.")])
-    grad = dispatch.gradient(mu, lam, pi, n_lease)
+    grad = dispatch.gradient(mu, lam, n_lease, pi)
     grad[n_lease:] -= nu * uptime_frac * n_h
     return value, x, mu, lam, pi, nu, grad, value if bound is None else max(value, bound)
 
@@ -193,7 +193,7 @@ def _lagrangian(dispatch: Dispatch, a: float, m: np.ndarray, need: np.ndarray):
     best = None
     cols = np.arange(n_f + 1, dtype=np.int32)
     for _ in range(INNER_ITERATIONS):
-        value, x, mu, lam, pi = dispatch.evaluate(a, m, dispatch.margin + nu[:, None])
+        value, x, mu, lam, pi = dispatch.evaluate_priced(a, m, dispatch.margin + nu[:, None])
         run = x.sum(axis=1)
         g = value + float(nu @ (run - need))
         if best is None or g < best[0]:
