@@ -38,7 +38,7 @@ def validate(sites: tuple[Path, ...]) -> None:
               help="Run folder to write (split.csv, financials.csv, dispatch.csv, leases.csv, manifest.json).")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder (atomically).")
 @click.option("--solver", type=click.Choice(["highs", "structured", "cbc"]), default="highs", show_default=True,
-              help="structured: exact cutting planes for base-model sites (no uptime SLA, no power-market rows), "
+              help="structured: exact cutting planes (not for demand response nor the SLA of 2+ fleets), "
                    "HiGHS for the others; the manifest says which solved each site.")
 @click.option("--time-limit", "time_limit_s", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")

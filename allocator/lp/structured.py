@@ -1,4 +1,4 @@
-"""An exact solver for the base site model that uses its structure: cutting planes over a_l and m_f.
+"""An exact solver for the site model that uses its structure: cutting planes over a_l and m_f.
 
 Once the lease MW ``a = sum_l a_l`` and the fleet MW ``m_f`` are fixed, the
 site LP (:mod:`allocator.lp.model`) falls apart by hour: in hour ``t`` the
@@ -35,11 +35,29 @@ of the marginal values and the reasons come out of the same code as for
 HiGHS. The one-sided marginal values (:func:`marginal_values`) are computed
 by structured re-solves of the site with one field moved.
 
+The hourly knapsacks, with the power terms folded into them (4CP, contracts),
+are in :mod:`allocator.lp.structured_dispatch`; the uptime SLA of a one-fleet
+site in :mod:`allocator.lp.structured_sla` (an exact Lagrangian per first
+stage, and feasibility cuts for first stages that cannot meet it, whose master
+weights enter the duals as the SLA's Farkas ray; with several fleets, inner
+cutting planes over the multipliers).
+
+Re-solves: ``optimum.cuts`` (:class:`Cuts`) passed back as
+``solve_structured(site, cuts=optimum.cuts)`` starts the master with every
+earlier cut. They stay valid while the hourly data are unchanged (a lease
+rate, a cost or a bound moved); their fingerprint is checked, so stale cuts
+are ignored, never used.
+
 Coverage: the base model (leases, fleets, curtailment caps, utilization
 profiles, pass-through or not, price adders and TOU adders folded into the
-price). Not covered, solved by HiGHS instead: the uptime SLA
-(``mining.min_uptime_frac > 0`` with a fleet) and power-market terms that add
-LP rows or columns (contracts, 4CP, demand response).
+price), 4CP at listed or probable hours, financial and physical contracts,
+and the uptime SLA (one multiplier per fleet). Not covered, solved by HiGHS
+instead (:func:`not_covered` names it): demand response, and in ``solve``
+the SLA of several fleets (exact here, but its marginal values need HiGHS's
+warm re-solves). A site whose
+cutting planes (or, with several fleets, the SLA's inner planes) do not
+close raises :class:`allocator.errors.SolverError`, and the caller hands it
+to HiGHS.
 """
 
 from __future__ import annotations
@@ -50,7 +68,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inputs.site import Site
-from .model import objective_usd_per_mw
+from .structured_cuts import Cut, Cuts, dispatch_key
+from .structured_dispatch import Dispatch
 
 #: relative gap at which the cutting planes stop
 REL_GAP = 1e-9
@@ -60,11 +79,22 @@ METHOD = "structured (Kelley cutting planes over leases and fleets, greedy hourl
 
 
 def not_covered(site: Site) -> str | None:
-    """Why the structured solver does not cover ``site`` (None: it does)."""
-    if site.power is not None and site.power.has_lp_terms:
-        return "power-market terms (contracts, 4CP or demand response) add LP rows"
-    if site.config.mining.fleet and site.config.mining.min_uptime_frac > 0:
-        return "the uptime SLA (mining.min_uptime_frac > 0) couples the hours"
+    """Why the structured solver does not cover ``site`` (None: it does).
+
+    The reason names exactly what the site has that the cutting planes do not solve: demand
+    response (``[[demand_response]]`` with a fleet), or the uptime SLA with two fleets or more
+    (:func:`solve_structured` solves it exactly, but the one-sided marginal values ``solve`` writes
+    need re-solves more precise than its inner planes). Covered: the base model, TOU adders, 4CP,
+    financial and physical contracts, and the uptime SLA of one fleet. A covered site may still go to HiGHS
+    when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
+    inner planes, that do not close); the caller says so in the site's method.
+    """
+    if site.power is not None and site.power.programs and site.config.mining.fleet:
+        return "demand response ([[demand_response]]) adds offer and shedding rows"
+    if len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0:
+        # solve_structured is exact here, but the one-sided marginal values need re-solves more precise
+        # than its inner planes give: by cold HiGHS re-solves a site-year took minutes, HiGHS's warm ones seconds
+        return "the uptime SLA with two fleets or more (its marginal values need HiGHS's re-solves)"
     return None
 
 
@@ -96,6 +126,18 @@ class StructuredOptimum:
         Reduced costs of ``a_l`` and ``m_f`` at their active bound [USD per IT MW over the horizon].
     seconds : float
         Wall time of the cutting planes [s].
+    pi_usd_per_mwh : np.ndarray
+        (H,) dual of the physical contract row ``sum_k y_{k,t} <= host draw_t`` [USD per grid MWh].
+    physical_use_mw : np.ndarray
+        (H,) grid MW of the physical blocks used, all contracts.
+    peak_draw_mw : float
+        4CP: the average host draw over the peak intervals, ``z`` [grid MW].
+    margin_usd_per_mwh : np.ndarray
+        (F, H) margin of each fleet and hour with the 4CP charge folded in [USD per IT MWh].
+    uptime_dual : np.ndarray
+        (F,) ``nu_f``, the uptime SLA's multiplier of each fleet [USD per IT MWh of uptime] (0 without it).
+    cuts : Cuts
+        Every cut of this solve, to pass to a re-solve (:func:`solve_structured`).
     """
 
     lease_mw: np.ndarray
@@ -112,52 +154,12 @@ class StructuredOptimum:
     lease_dual: np.ndarray
     fleet_dual: np.ndarray
     seconds: float = 0.0
-
-
-class Dispatch:
-    """The hourly knapsacks of one site: margins, fleet order per hour and headroom coefficients.
-
-    Parameters
-    ----------
-    site : Site
-        A site :func:`not_covered` accepts.
-    """
-
-    def __init__(self, site: Site) -> None:
-        cfg = site.config
-        self.lease_obj, self.fleet_obj, self.margin = objective_usd_per_mw(site)  # margin: (F, H) [USD/IT MWh]
-        self.order = np.argsort(-self.margin, axis=0, kind="stable")
-        self.pue_m = cfg.mining.pue
-        n_h = site.hours
-        self.ai_grid = (cfg.ai.pue * site.ai_utilization_frac) if site.has_ai else np.zeros(n_h)
-        self.cap = np.asarray(site.grid_cap_mw, float)
-        self.hours = np.arange(n_h)
-
-    def evaluate(self, a: float, m: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """Q(a, m) [USD], the dispatch x (F, H) [IT MW], mu (H,) and lambda (F, H) [USD per IT MWh]."""
-        n_f, n_h = self.margin.shape
-        left = np.maximum(self.cap - self.ai_grid * a, 0.0) / self.pue_m
-        x = np.zeros((n_f, n_h))
-        for k in range(n_f):
-            f = self.order[k]
-            r = self.margin[f, self.hours]
-            run = np.where(r > 0, np.minimum(m[f], left), 0.0)
-            x[f, self.hours] = run
-            left = left - run
-        if n_f == 0:
-            return 0.0, x, np.zeros(n_h), x
-        # min(m, left) is exactly left when the headroom runs out, so the subtraction leaves exactly 0
-        binding = left <= 0.0
-        not_full = x < m[:, None]
-        best_open = np.where(not_full, self.margin, -np.inf).max(axis=0)
-        mu = np.where(binding, np.maximum(best_open, 0.0), 0.0)
-        lam = np.maximum(self.margin - mu[None, :], 0.0)
-        return float((self.margin * x).sum()), x, mu, lam
-
-    def gradient(self, mu: np.ndarray, lam: np.ndarray, n_lease: int) -> np.ndarray:
-        """Supergradient of Q w.r.t. ``(a_1..a_L, m_1..m_F)`` [USD per IT MW]."""
-        d_a = -float(mu @ self.ai_grid) / self.pue_m
-        return np.r_[np.full(n_lease, d_a), lam.sum(axis=1)]
+    pi_usd_per_mwh: np.ndarray | None = None
+    physical_use_mw: np.ndarray | None = None
+    peak_draw_mw: float = 0.0
+    margin_usd_per_mwh: np.ndarray | None = None
+    uptime_dual: np.ndarray | None = None
+    cuts: Cuts | None = None
 
 
 class _Master:
@@ -197,11 +199,16 @@ class _Master:
         keep = np.flatnonzero(coef != 0)
         self.h.addRow(-np.inf, float(upper), keep.size, keep.astype(np.int32), coef[keep].astype(float))
 
-    def cut(self, y0: np.ndarray, value: float, grad: np.ndarray) -> None:
-        """theta - g.y <= Q(y0) - g.y0 (scaled)."""
-        cols = np.r_[self.n, np.arange(self.n)].astype(np.int32)
-        coef = np.r_[1.0, -grad / self.scale]
-        self.h.addRow(-np.inf, (value - float(grad @ y0)) / self.scale, cols.size, cols, coef)
+    def add(self, cut) -> None:
+        """A value cut ``theta - g.y <= Q(y0) - g.y0`` (scaled), or an SLA feasibility cut
+        ``-g.y <= h(y0) - g.y0`` [IT MWh]."""
+        if cut.kind == "value":
+            cols = np.r_[self.n, np.arange(self.n)].astype(np.int32)
+            coef = np.r_[1.0, -cut.grad / self.scale]
+            self.h.addRow(-np.inf, (cut.value - float(cut.grad @ cut.y0)) / self.scale, cols.size, cols, coef)
+        else:
+            cols = np.arange(self.n).astype(np.int32)
+            self.h.addRow(-np.inf, cut.value - float(cut.grad @ cut.y0), cols.size, cols, -cut.grad)
 
     def solve(self) -> tuple[np.ndarray, float]:
         import highspy
@@ -228,8 +235,8 @@ class _Master:
 
 
 def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int = MAX_ITERATIONS,
-                     best_at_stall: bool = False) -> StructuredOptimum:
-    """The exact optimum of a base-model site by cutting planes (see the module docstring).
+                     best_at_stall: bool = False, cuts: Cuts | None = None) -> StructuredOptimum:
+    """The exact optimum of a covered site by cutting planes (see the module docstring).
 
     Parameters
     ----------
@@ -242,72 +249,106 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     best_at_stall : bool
         Instead of raising, return the best first stage evaluated (``gap_frac`` says how close it is
         proved to be; the marginal re-solves use it with a tighter ``rel_gap``).
+    cuts : Cuts, optional
+        ``optimum.cuts`` of an earlier solve: reused when the site's hourly data are the same
+        (:class:`Cuts`), e.g. a sweep over lease rates re-solves only the master. The returned
+        ``optimum.cuts`` holds them and the new ones.
     """
     from ..errors import Problem, SolverError
+    from .structured_sla import Infeasible, evaluate_sla
 
     t0 = time.perf_counter()
     cfg = site.config
     dispatch = Dispatch(site)
+    key = dispatch_key(site, dispatch)
     leases = cfg.ai.lease if site.has_ai else []
     n_l, n_f = len(leases), len(cfg.mining.fleet)
     lower = np.array([lease.min_mw for lease in leases] + [0.0] * n_f, float)
     upper = np.array([cfg.lease_max_mw(lease) for lease in leases] + [f.mw for f in cfg.mining.fleet], float)
     cost = np.r_[dispatch.lease_obj, dispatch.fleet_obj].astype(float)
-    # Q is non-increasing in a and non-decreasing in m: its value at (signed leases, every fleet) bounds it
-    y = np.r_[lower[:n_l], upper[n_l:]]
-    cuts: list[np.ndarray] = []  # mu of each cut, in the master's row order
+    uptime = cfg.mining.min_uptime_frac if n_f else 0.0
+    rows: list[Cut] = []  # in the master's row order
 
     def evaluate(y: np.ndarray):
-        value, x, mu, lam = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
-        return value, x, mu, lam, dispatch.gradient(mu, lam, n_l)
+        """(value, x, cut) at a feasible y; (None, None, feasibility cut) at one the SLA rules out."""
+        a = float(y[:n_l].sum())
+        if uptime > 0:
+            out = evaluate_sla(dispatch, a, y[n_l:], uptime, n_l)
+            if isinstance(out, Infeasible):
+                return None, None, Cut("uptime", y.copy(), out.shortfall_mwh, out.grad_per_mw, out.mu, out.lam,
+                                       np.zeros(site.hours), out.nu)
+            value, x, mu, lam, pi, nu, grad, bound = out
+        else:
+            value, x, mu, lam, pi = dispatch.evaluate_priced(a, y[n_l:])
+            nu, grad, bound = np.zeros(n_f), dispatch.gradient(mu, lam, n_l, pi), value
+        return value, x, Cut("value", y.copy(), bound, grad, mu, lam, pi, nu)
 
-    value, x, mu, lam, grad = evaluate(y)
+    # a cut at (signed leases, every fleet) bounds theta: without the SLA its value is Q's there,
+    # with it the SLA-free dispatch's, an upper bound of Q everywhere
+    y = np.r_[lower[:n_l], upper[n_l:]]
+    value, x, mu, lam, pi = dispatch.evaluate_priced(float(y[:n_l].sum()), y[n_l:])
+    first = Cut("value", y, value, dispatch.gradient(mu, lam, n_l, pi), mu, lam, pi, np.zeros(n_f))
     scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
     master = _Master(site, cost, lower, upper, scale)
-    master.cut(y, value, grad)  # with y bounded, this first cut bounds theta
-    cuts.append(mu)
+    kept = cuts.rows if cuts is not None and cuts.key == key else []
+    for cut in kept or [first]:  # kept cuts hold their own first cut
+        master.add(cut)
+        rows.append(cut)
     best = None
     gap, iteration = np.inf, 0
     for iteration in range(1, max_iterations + 1):
         y, bound = master.solve()
         y = np.minimum(np.maximum(y, lower), upper)
-        value, x, mu, lam, grad = evaluate(y)
-        net = float(cost @ y) + value
-        if best is None or net > best[0]:
-            best = (net, y.copy(), x)
-        gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
-        if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
-            break  # closed, or (re-solves) a cut that no longer improves on the best
-        master.cut(y, value, grad)
-        cuts.append(mu)
+        value, x, cut = evaluate(y)
+        if value is not None:
+            net = float(cost @ y) + value
+            if best is None or net > best[0]:
+                best = (net, y.copy(), x)
+            gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
+            if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
+                break  # closed, or (re-solves) a cut that no longer improves on the best
+        master.add(cut)
+        rows.append(cut)
     else:
-        if best_at_stall:
-            return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
+        if best_at_stall and best is not None:
+            return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key)
         raise SolverError([Problem(site.id, f"the structured cutting planes did not close the gap in "
                                    f"{max_iterations} cuts (gap {gap:.2g}).", "Use --solver highs.")])
-    return _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0)
+    return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key)
 
 
-def _optimum(best, gap, iteration, master, cuts, dispatch, site, n_l, t0) -> StructuredOptimum:
-    """The optimum and the duals aggregated from the master's cut weights."""
+def _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key) -> StructuredOptimum:
+    """The optimum and the duals aggregated from the master's weights on its cuts."""
     net, y_best, x = best
     fixed, weights, reduced = master.duals()
     weights = np.clip(weights, 0.0, None)  # HiGHS: d(objective)/d(bound), >= 0 on a binding <= row
-    if weights.sum() > 0:
-        weights = weights / weights.sum()
-    mu_all = np.array(cuts)
-    mu_star = weights @ mu_all if len(cuts) else np.zeros(site.hours)
+    value_rows = np.array([cut.kind == "value" for cut in rows], bool)
+    if weights[value_rows].sum() > 0:  # the value cuts' weights sum to 1 (theta's cost)
+        weights[value_rows] = weights[value_rows] / weights[value_rows].sum()
+    weights[~value_rows] *= master.scale  # a feasibility cut's weight: USD per IT MWh of uptime
+    mu_star, pi_star, nu_star = np.zeros(site.hours), np.zeros(site.hours), np.zeros(dispatch.margin.shape[0])
     lam_star = np.zeros_like(dispatch.margin)
-    for w, mu_k in zip(weights, cuts):
+    for w, cut in zip(weights, rows):
         if w > 0:
-            lam_star += w * np.maximum(dispatch.margin - mu_k[None, :], 0.0)
+            mu_star += w * cut.mu
+            pi_star += w * cut.pi
+            nu_star += w * cut.nu
+            if cut.kind == "value":  # lambda of the knapsack at margins r + nu + pi pue_m
+                lam_star += w * np.maximum(dispatch.margin + cut.nu[:, None] + cut.pi[None, :] * dispatch.pue_m
+                                           - cut.mu[None, :], 0.0)
+            else:
+                lam_star += w * cut.lam
+    a = float(y_best[:n_l].sum())
     return StructuredOptimum(
-        lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:], run_mw=x, objective_usd=net, gap_frac=gap,
-        iterations=iteration, mu_usd_per_mwh=mu_star, lambda_usd_per_mwh=lam_star,
+        lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:], run_mw=x, objective_usd=net + dispatch.constant_usd,
+        gap_frac=gap, iterations=iteration, mu_usd_per_mwh=mu_star, lambda_usd_per_mwh=lam_star,
         convertible_dual=float(fixed[master.rows["convertible"]]) if "convertible" in master.rows else 0.0,
         halls_dual=float(fixed[master.rows["halls"]]) if "halls" in master.rows else 0.0,
         firm_dual=float(fixed[master.rows["firm_ai"]]) if "firm_ai" in master.rows else 0.0,
-        lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:], seconds=time.perf_counter() - t0)
+        lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:], seconds=time.perf_counter() - t0,
+        pi_usd_per_mwh=pi_star, physical_use_mw=dispatch.physical_use_mw(a, x),
+        peak_draw_mw=dispatch.peak_draw_mw(a, x), margin_usd_per_mwh=dispatch.margin, uptime_dual=nu_star,
+        cuts=Cuts(key, rows))
 
 
 def lp_solution(block, optimum: StructuredOptimum, solver: str):
@@ -333,15 +374,50 @@ def lp_solution(block, optimum: StructuredOptimum, solver: str):
         col_value[block.fleet_cols] = optimum.fleet_mw
         col_dual[block.fleet_cols] = optimum.fleet_dual
         col_value[block.run_cols] = optimum.run_mw
-        margin = objective_usd_per_mw(site)[2]
-        col_dual[block.run_cols] = margin - optimum.mu_usd_per_mwh[None, :] - optimum.lambda_usd_per_mwh
+        col_dual[block.run_cols] = (optimum.margin_usd_per_mwh + optimum.pi_usd_per_mwh[None, :] * site.config.mining.pue
+                                    + optimum.uptime_dual[:, None] - optimum.mu_usd_per_mwh[None, :]
+                                    - optimum.lambda_usd_per_mwh)
+        if "uptime_sla" in block.rows:  # a ">=" row: relaxing it (lowering its bound) gains nu
+            row_dual[block.rows["uptime_sla"]] = -optimum.uptime_dual
         row_dual[block.rows["run_limit"]] = optimum.lambda_usd_per_mwh.ravel()
     if "halls" in block.rows:
         row_dual[block.rows["halls"]] = optimum.halls_dual
     if "grid_limit" in block.rows:
         row_dual[block.rows["grid_limit"]] = optimum.mu_usd_per_mwh / site.config.mining.pue
+    _power_solution(block, optimum, col_value, col_dual, row_dual)
     return Solution("optimal", optimum.objective_usd, col_value, row_dual, col_dual, solver,
                     {"handoff": 0.0, "solve": optimum.seconds})
+
+
+def _power_solution(block, optimum: StructuredOptimum, col_value: np.ndarray, col_dual: np.ndarray,
+                    row_dual: np.ndarray) -> None:
+    """Values and duals of the power-market columns and rows the structured solver covers
+    (:mod:`allocator.power.rows`; derivation in :mod:`allocator.lp.structured_dispatch`)."""
+    pm = block.site.power
+    if pm is None:
+        return
+    if "contract_constant" in block.cols:  # fixed at 1, in no row: its reduced cost is its cost
+        col = block.cols["contract_constant"]
+        col_value[col] = 1.0
+        col_dual[col] = sum(-float(c.block_mw.sum()) * c.price_usd_per_mwh
+                            + (float(c.block_mw @ pm.hub_price_usd_per_mwh) if c.settlement == "financial" else 0.0)
+                            for c in pm.contracts)
+    if "physical_contract" in block.cols:
+        y = block.cols["physical_contract"]  # (K, H)
+        blocks = np.stack([c.block_mw for c in pm.contracts if c.settlement == "physical"])
+        # the used MW of each hour, filled into the contracts in file order (any split is optimal)
+        before = np.cumsum(blocks, axis=0) - blocks
+        col_value[y] = np.clip(optimum.physical_use_mw[None, :] - before, 0.0, blocks)
+        col_dual[y] = pm.hub_price_usd_per_mwh[None, :] - optimum.pi_usd_per_mwh[None, :]
+        rows = block.rows["physical_contract"]  # one per hour holding a block
+        row_dual[rows] = optimum.pi_usd_per_mwh[np.flatnonzero(blocks.sum(axis=0) > 0)]
+    if "coincident_peak" in block.cols:  # z is basic (or at 0 with a zero reduced cost): the row prices it
+        z = block.cols["coincident_peak"]
+        col_value[z] = optimum.peak_draw_mw
+        if block.rows.get("coincident_peak", np.zeros(0)).size:
+            row_dual[block.rows["coincident_peak"]] = -pm.peak_charge_usd_per_mw_year * pm.peak_charge_share_frac
+        else:  # no hour carries weight: z sits at 0 with its cost as reduced cost
+            col_dual[z] = -pm.peak_charge_usd_per_mw_year * pm.peak_charge_share_frac
 
 
 #: first step of the one-sided re-solves [MW]; each further step is ten times smaller
@@ -365,16 +441,23 @@ def marginal_values(site: Site, optimum: StructuredOptimum, duals: dict) -> dict
     from .one_sided import resource_fields
 
     annualize = HOURS_PER_YEAR / site.hours if site.hours else 0.0
+    # the SLA of several fleets: the inner planes leave ~1e-10 of the optimum open, too much for the
+    # secant slopes over steps down to 1e-6 MW, so its base and re-solves are HiGHS's
+    highs = len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0
+    if highs:
+        from dataclasses import replace
+
+        optimum = replace(optimum, objective_usd=_resolve(site, highs)[0], gap_frac=0.0)
     out = {}
     for resource, path in resource_fields(site.config):
-        right = _slope(site, path, +1.0, optimum)
-        left = _slope(site, path, -1.0, optimum)
+        right = _slope(site, path, +1.0, optimum, highs)
+        left = _slope(site, path, -1.0, optimum, highs)
         dual = duals[resource].lp_dual_usd_per_mw_year if resource in duals else float("nan")
         out[resource] = MarginalValue(right * annualize + 0.0, left * annualize + 0.0, dual)
     return out
 
 
-def _slope(site: Site, path: str, sign: float, base: StructuredOptimum) -> float:
+def _slope(site: Site, path: str, sign: float, base: StructuredOptimum, highs: bool = False) -> float:
     """Slope of the optimum when the field at ``path`` moves by ``sign`` [USD per MW over the horizon];
     NaN when it cannot move that way (invalid file or infeasible site)."""
     from . import diagnosis
@@ -390,11 +473,28 @@ def _slope(site: Site, path: str, sign: float, base: StructuredOptimum) -> float
                 delta, previous = max(delta / 10.0, NAN_STEP_MW), None
                 continue
             return float("nan")  # as allocator.lp.one_sided: it cannot move 1e-3 MW that way
-        optimum = solve_structured(moved, rel_gap=1e-13, best_at_stall=True)
-        slope = (optimum.objective_usd - base_usd) / (sign * delta)
+        moved_usd, moved_gap = _resolve(moved, highs)
+        slope = (moved_usd - base_usd) / (sign * delta)
         # what the proved gaps leave uncertain in a secant slope [USD per MW]
-        noise = 2.0 * (optimum.gap_frac + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
+        noise = 2.0 * (moved_gap + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
         if previous is not None and abs(slope - previous) <= 1e-7 * max(1.0, abs(slope)) + 20.0 * noise:
             return slope
         previous, delta = slope, delta / 10.0
     return slope
+
+
+def _resolve(site: Site, highs: bool = False) -> tuple[float, float]:
+    """Optimum [USD] and proved relative gap of a moved site: structured, or HiGHS (gap 0) when asked
+    or where the SLA's multipliers of several fleets do not converge for it."""
+    from ..errors import SolverError
+    from . import model
+    from .solve import solve_model
+
+    if not highs:
+        try:
+            optimum = solve_structured(site, rel_gap=1e-13, best_at_stall=True)
+        except SolverError:
+            pass
+        else:
+            return optimum.objective_usd, optimum.gap_frac
+    return solve_model(model.build([site])).objective_usd, 0.0
