@@ -196,3 +196,33 @@ def test_price_year_file_replaces_a_year(tmp_path):
     # 150 USD/MWh is above mining's 100 USD/MWh revenue: business as usual idles the fleet in 2027
     assert result.bau_plan["mining_energy_mwh"].tolist() == pytest.approx([87600.0, 0.0], abs=1e-6)
     assert str((tmp_path / "dear.csv").resolve()) in result.manifest()["inputs_sha256"]
+
+
+def test_mining_capture_frac_scales_the_plan_margin_hand_solved(tmp_path):
+    # a lease at 1 USD/kW-month never pays its fit-out: the plan mines 10 MW both years, and with
+    # mining.capture_frac = 0.4 earns 0.4 x (100 - 20) x 8760 x 10 = 2.8032M a year
+    doc = plan_doc()
+    doc["ai"]["lease"][0]["rate_usd_per_kw_month"] = 1.0
+    doc["mining"]["capture_frac"] = 0.4
+    result = solve_plan([write_site(tmp_path, [20.0] * 24, doc)])
+    assert result.plan["mining_it_mw"].tolist() == pytest.approx([10.0, 10.0])
+    flows = pretax(result.cashflows)
+    assert flows.loc[2026, "mining_revenue"] == pytest.approx(100 * 87600)
+    assert flows.loc[2026, "mining_capture_adjustment"] == pytest.approx(-0.6 * 80 * 87600)
+    assert flows.loc[2026, "net"] == pytest.approx(0.4 * 80 * 87600)
+    assert (flows.drop(columns="net").sum(axis=1) - flows["net"]).abs().max() < 1e-6
+    assert result.npv_usd == pytest.approx(0.4 * 80 * 87600 * (1 + 1 / 1.1), rel=1e-6)
+
+
+def test_mining_capture_frac_moves_the_plan_to_ai_hand_solved(tmp_path):
+    # per IT MW-year at 55 USD/kW-month: lease 0.66M, fit-out 0.6M once; mining (100 - 20) x 8760 = 0.7008M.
+    # capture 1: mine both years 0.7008 (1 + 1/1.1) = 1.3379M beats converting now, 0.66 - 0.6 + 0.66/1.1 = 0.66M.
+    # capture 0.4: mining 0.28032 (1 + 1/1.1) = 0.5352M, mine then convert 0.28032 + 0.06/1.1 = 0.3349M < 0.66M.
+    doc = plan_doc()
+    doc["ai"]["lease"][0]["rate_usd_per_kw_month"] = 55.0
+    assert solve_plan([write_site(tmp_path / "a", [20.0] * 24, doc)]).plan["ai_it_mw"].tolist() == pytest.approx(
+        [0.0, 0.0], abs=1e-6)
+    doc["mining"]["capture_frac"] = 0.4
+    result = solve_plan([write_site(tmp_path / "b", [20.0] * 24, doc)])
+    assert result.plan["ai_it_mw"].tolist() == pytest.approx([10.0, 10.0])
+    assert result.npv_usd == pytest.approx(10 * 0.66e6, rel=1e-6)

@@ -161,7 +161,8 @@ def add_plan_variables(lp: LinearModel, block: PlanBlock, convert: bool, windows
         rev = np.array([mining_revenue_usd_per_mwh(year.hashprice_usd_per_ph_day, m.pool_fee_frac, e)
                         for e in eff]).reshape(len(fleets), len(year.weight_h))
         run_up = np.minimum(up[:, i:i + 1], year.grid_cap_mw[None, :] / m.pue)
-        cost = year.weight_h[None, :] * (rev - m.pue * year.price_usd_per_mwh[None, :]) * d[i]
+        # mining.capture_frac: the share of the hourly margin a runnable rule earns, as in lp/model.py
+        cost = year.weight_h[None, :] * m.capture_frac * (rev - m.pue * year.price_usd_per_mwh[None, :]) * d[i]
         block.revenue_usd_per_mwh.append(rev)
         block.run.append(lp.add_columns(0.0, run_up, cost))
 
