@@ -199,23 +199,23 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
     sla = write_site(tmp_path, prices, {**base, "mining": {**base["mining"], "min_uptime_frac": 0.5}},
                      site_id="sla")
     outs = {}
-    for solver in ("structured", "highs"):
+    for solver in ("auto", "highs"):
         out = tmp_path / f"run_{solver}"
         code = main(["solve", str(plain), str(sla), "--solver", solver, "--out", str(out)])
         assert code == 0
         outs[solver] = out
-    manifest = json.loads((outs["structured"] / "manifest.json").read_text())
+    manifest = json.loads((outs["auto"] / "manifest.json").read_text())
     assert manifest["sites"]["plain"]["method"].startswith("structured")
     assert manifest["sites"]["sla"]["method"].startswith("HiGHS") and "uptime SLA" in manifest["sites"]["sla"]["method"]
     for name in ("split", "financials", "leases", "fleets"):
-        ours = pd.read_csv(outs["structured"] / f"{name}.csv")
+        ours = pd.read_csv(outs["auto"] / f"{name}.csv")
         theirs = pd.read_csv(outs["highs"] / f"{name}.csv")
         numeric = ours.select_dtypes("number").columns
         assert list(ours.columns) == list(theirs.columns)
         np.testing.assert_allclose(ours[numeric].to_numpy(float), theirs[numeric].to_numpy(float),
                                    rtol=1e-7, atol=1e-5, err_msg=name)
     # one-sided marginal values are unique: structured re-solves against HiGHS's warm re-solves
-    ours = pd.read_csv(outs["structured"] / "marginal_values.csv")
+    ours = pd.read_csv(outs["auto"] / "marginal_values.csv")
     theirs = pd.read_csv(outs["highs"] / "marginal_values.csv")
     assert ours[["site_id", "resource"]].equals(theirs[["site_id", "resource"]])
     for column in ("value_usd_per_mw_year", "loss_usd_per_mw_year"):
@@ -225,7 +225,7 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
     plain = ours["site_id"] == "plain"
     assert (ours["lp_dual_usd_per_mw_year"][plain] >= ours["value_usd_per_mw_year"][plain] - 1e-3).all()
     assert (ours["lp_dual_usd_per_mw_year"][plain] <= ours["loss_usd_per_mw_year"][plain].fillna(np.inf) + 1e-3).all()
-    ours = pd.read_csv(outs["structured"] / "dispatch.csv")
+    ours = pd.read_csv(outs["auto"] / "dispatch.csv")
     theirs = pd.read_csv(outs["highs"] / "dispatch.csv")
     np.testing.assert_allclose(ours["mining_it_mw"], theirs["mining_it_mw"], atol=1e-6)
 
@@ -268,6 +268,6 @@ def test_cutting_planes_that_do_not_close_fall_back_to_highs(monkeypatch):
                                    "Use --solver highs.")])
 
     monkeypatch.setattr(structured, "solve_structured", stalls)
-    solution, _ = solve_site(site, "structured", None)
+    solution, _ = solve_site(site, "auto", None)
     assert solution.method.startswith("HiGHS") and "did not converge" in solution.method
     assert solution.objective_usd == pytest.approx(reference.objective_usd, rel=1e-12)

@@ -24,7 +24,7 @@ from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_p
 from ..inputs.site import Site, crf
 from . import marginal, model
 from .extensions import EXTENSIONS
-from ..errors import SolverError
+from ..errors import InputError, Problem, SolverError
 from .model import LinearModel, SiteBlock
 from .solve import Solution, dist_version, solve_model, solver_version, tool_version
 
@@ -68,7 +68,7 @@ class SiteSolution:
     power: Any = None  # contracts, 4CP, demand response: allocator.power.results.PowerOutcome
     marginal_usd_per_mw_year: dict[str, marginal.MarginalValue] = field(default_factory=dict)  # marginal.py
     shadow_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict)   # marginal.py
-    method: str = ""  # how the site was solved, for the manifest (solve_site)
+    method: str = ""  # how the site was solved (solve_site): the manifest's sites.<id>.method
 
     @property
     def ai_it_mw(self) -> float:
@@ -258,34 +258,50 @@ def reason(s: SiteSolution) -> str:
     return why(s)
 
 
+#: ``SiteSolution.method`` of a site HiGHS solved
+HIGHS_METHOD = "HiGHS (interior point with crossover)"
+#: ``SiteSolution.method`` of a site CBC solved
+CBC_METHOD = "CBC (via PuLP)"
+
+
 def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[SiteSolution, dict[str, float]]:
     """Build, solve and extract one site's LP; return its solution and phase times [s].
 
-    ``solver="structured"`` solves the sites :func:`allocator.lp.structured.not_covered` accepts by
-    cutting planes (exact, no hourly LP) and the others with HiGHS; ``SiteSolution.method`` says which.
+    ``solver="auto"`` solves the sites :func:`allocator.lp.structured.not_covered` accepts by cutting
+    planes (exact, no hourly LP) and the others, or any whose cutting planes do not close, with HiGHS;
+    ``"structured"`` refuses a site the cutting planes do not cover (:class:`InputError`) and fails
+    (:class:`SolverError`) where they do not close; ``"highs"`` and ``"cbc"`` solve the whole LP.
+    ``SiteSolution.method`` says which method solved the site, and why HiGHS where auto chose it.
     """
     t1 = time.perf_counter()
     lp = model.build([site], name=site.id)
     build_s = time.perf_counter() - t1
-    method = ""
+    method = CBC_METHOD if solver == "cbc" else HIGHS_METHOD
     solution = optimum = None
-    if solver == "structured":
+    if solver in ("auto", "structured"):
         from . import structured
 
-        method = structured.not_covered(site) or ""
-        if not method:
+        why_not = structured.not_covered(site)
+        if why_not and solver == "structured":
+            raise InputError([Problem(
+                f"{site.id} (--solver structured)", f"the structured solver does not cover this site: {why_not}.",
+                "Use --solver auto (the default: structured where it applies, HiGHS for the rest) or "
+                "--solver highs.")], "--solver structured")
+        if not why_not:
             try:
                 optimum = structured.solve_structured(site)
             except SolverError as err:
+                if solver == "structured":
+                    raise
                 optimum = None
-                method = f"the cutting planes did not converge ({err.problems[0].message})"
+                why_not = f"the cutting planes did not converge ({err.problems[0].message})"
             else:
                 solution = structured.lp_solution(lp.blocks[0], optimum, solver_version("structured"))
                 method = f"{structured.METHOD}, {optimum.iterations} cuts, gap {optimum.gap_frac:.1e}"
         if solution is None:
-            method = f"HiGHS (interior point with crossover): {method}"
+            method = f"{HIGHS_METHOD}: {why_not}"
     if solution is None:
-        solution = solve_model(lp, solver="highs" if solver == "structured" else solver, time_limit_s=time_limit_s)
+        solution = solve_model(lp, solver="cbc" if solver == "cbc" else "highs", time_limit_s=time_limit_s)
     t2 = time.perf_counter()
     if optimum is None:
         site_sol = site_solution(lp.blocks[0], solution, lp=lp)
@@ -295,7 +311,7 @@ def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[Sit
         site_sol.marginal_usd_per_mw_year = structured.marginal_values(site, optimum, site_sol.marginal_usd_per_mw_year)
         solution.seconds["marginal"] = time.perf_counter() - t_m
     solution.highs = solution.resolver = None  # HiGHS's memory goes with the site
-    site_sol.method = method  # empty for --solver highs or cbc: the run-wide solver says it
+    site_sol.method = method
     check_objective(site_sol, solution.objective_usd)
     marginal_s = solution.seconds.get("marginal", 0.0)  # the warm re-solves of the one-sided values
     return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],
