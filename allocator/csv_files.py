@@ -78,6 +78,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 #: characters that make the csv module quote a field (delimiter, quote character, line breaks)
 _QUOTED_CHARS = (",", '"', "\r", "\n")
+#: first characters of a text that escape_cell may change
+_ESCAPED_FIRSTS = frozenset(FORMULA_PREFIXES + ("'",))
 
 
 def csv_text(frame: pd.DataFrame, header: bool = True) -> str | None:
@@ -106,32 +108,43 @@ def csv_lines(frame: pd.DataFrame, header: bool = True) -> list[str] | None:
 
 
 def _column_text(series) -> list[str] | None:
-    """The cells of one column as written, or None where pandas must write it."""
+    """The cells of one column as written, or None where pandas must write it.
+
+    Each distinct value is formatted once (a site-year's grid cap, hashprice or AI draw take a few
+    values over 8,760 hours; the shortest repr of a float costs about a microsecond).
+    """
     dtype = series.dtype
     kind = dtype.kind if isinstance(dtype, np.dtype) else "?"  # nullable pandas dtypes: pandas writes them
     if kind == "f" and dtype.itemsize == 8:
         values = series.to_numpy(dtype=np.float64) + 0.0  # -0.0 as 0.0, as escape_frame
-        text = values.astype(str)
-        text[np.isnan(values)] = ""
-        return text.tolist()
+        distinct, where = np.unique(values, return_inverse=True)
+        if distinct.size > values.size // 2:
+            distinct, where = values, None
+        text = distinct.astype(str)  # what pandas writes: numpy's shortest repr
+        text[np.isnan(distinct)] = ""
+        return (text if where is None else text[where]).tolist()
     if kind in "iu" or kind == "b":
         return series.to_numpy().astype(str).tolist()
     if kind in "OU" or str(dtype) in ("str", "string"):
-        values = series.to_numpy(dtype=object)
-        written: dict[object, str] = {}
-        out = []
+        values = series.to_numpy(dtype=object).tolist()
+        if set(map(type, values)) <= {str} and {v[:1] for v in values}.isdisjoint(_ESCAPED_FIRSTS):
+            joined = "\0".join(values)
+            if not any(c in joined for c in _QUOTED_CHARS):
+                return values  # plain text (ids, timestamps): written as it is
+        written: dict[object, str] = {}  # each distinct text escaped and quoted once
+        cells = []
         for value in values:
             cell = written.get(value)
             if cell is None:
                 if isinstance(value, str):
                     cell = _quote(csv_cell(value))
                 elif value is None or (isinstance(value, float) and value != value):
-                    cell = ""
+                    cell = ""  # missing: pandas writes an empty field
                 else:
                     return None
                 written[value] = cell
-            out.append(cell)
-        return out
+            cells.append(cell)
+        return cells
     return None
 
 
