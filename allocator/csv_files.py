@@ -72,8 +72,12 @@ def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as CSV (escaped, no index) to ``path``."""
-    escape_frame(frame).to_csv(path, index=False, lineterminator="\n")
+    """Write ``frame`` as CSV (escaped, no index) to ``path``: :func:`csv_text`, else through pandas."""
+    text = csv_text(frame)
+    if text is None:
+        escape_frame(frame).to_csv(path, index=False, lineterminator="\n")
+    else:
+        Path(path).write_text(text, encoding="utf-8", newline="")
 
 
 #: characters that make the csv module quote a field (delimiter, quote character, line breaks)

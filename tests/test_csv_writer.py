@@ -60,6 +60,16 @@ def test_frames_it_does_not_handle_go_to_pandas():
         assert csv_lines(frame) is None
 
 
+def test_write_csv_file_equals_pandas(tmp_path):
+    from allocator.csv_files import write_csv
+
+    frame = pd.DataFrame({"site_id": ["a", "=b"], "usd": [-0.0, 1e-9], "note": ["x,y", None]})
+    for name, table in (("fast.csv", frame), ("pandas.csv", frame[["usd"]])):  # one column: the pandas path
+        write_csv(table, tmp_path / name)
+        escape_frame(table).to_csv(tmp_path / f"ref_{name}", index=False, lineterminator="\n")
+        assert (tmp_path / name).read_bytes() == (tmp_path / f"ref_{name}").read_bytes()
+
+
 def test_hourly_writer_file_equals_pandas(tmp_path):
     from allocator import load_site
     from allocator.lp import marginal, results
