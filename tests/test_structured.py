@@ -271,3 +271,58 @@ def test_cutting_planes_that_do_not_close_fall_back_to_highs(monkeypatch):
     solution, _ = solve_site(site, "auto", None)
     assert solution.method.startswith("HiGHS") and "did not converge" in solution.method
     assert solution.objective_usd == pytest.approx(reference.objective_usd, rel=1e-12)
+
+
+def test_a_cutting_plane_plan_that_breaks_a_row_is_never_reported(monkeypatch):
+    """The structured answer is re-checked against the LP's rows like HiGHS's: auto hands the site to HiGHS
+    (the method says why), --solver structured fails with exit 2."""
+    from allocator.errors import SolverError
+    from allocator.lp.results import solve_site
+
+    site = random_site(np.random.default_rng(11), 0)
+    reference, _ = solve_site(site, "highs", None)
+    real = structured.lp_solution
+
+    def over_the_halls(block, optimum, solver):
+        solution = real(block, optimum, solver)
+        solution.col_value = solution.col_value * 1.01 + 1.0
+        return solution
+
+    monkeypatch.setattr(structured, "lp_solution", over_the_halls)
+    solution, _ = solve_site(site, "auto", None)
+    assert solution.method.startswith("HiGHS") and "the cutting planes' plan breaks" in solution.method
+    assert solution.objective_usd == pytest.approx(reference.objective_usd, rel=1e-12)
+    with pytest.raises(SolverError) as err:
+        solve_site(site, "structured", None)
+    assert err.value.exit_code == 2 and "numerically troubled" in err.value.render()
+
+
+def test_structured_refuses_a_site_it_does_not_cover_and_auto_names_why(tmp_path):
+    """--solver structured is exit 1 on an uptime-SLA site, naming it and the reason; auto solves it with
+    HiGHS to HiGHS's optimum and says so in the manifest and on the console."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from conftest import write_site
+
+    base = {"site": {"interconnect_mw": 100.0},
+            "mining": {"pue": 1.05, "hashprice_usd_per_ph_day": 50.0, "min_uptime_frac": 0.5,
+                       "fleet": [{"model": "a", "efficiency_j_per_th": 18.0, "mw": 60.0}]}}
+    sla = write_site(tmp_path, list(np.random.default_rng(2).normal(40, 30, 48)), base, site_id="sla")
+    runner = CliRunner()
+    with runner.isolation() as (out, err, _):
+        code = main(["solve", str(sla), "--solver", "structured", "--out", str(tmp_path / "s")])
+        text = err.getvalue().decode()
+    assert code == 1 and not (tmp_path / "s").exists()
+    assert "sla (--solver structured)" in text and "uptime SLA" in text and "--solver auto" in text
+    outs = {}
+    for solver in ("auto", "highs"):
+        with runner.isolation() as (out, err, _):
+            assert main(["solve", str(sla), "--solver", solver, "--out", str(tmp_path / solver)]) == 0
+            outs[solver] = out.getvalue().decode()
+    manifest = json.loads((tmp_path / "auto" / "manifest.json").read_text())
+    assert manifest["sites"]["sla"]["method"].startswith("HiGHS") and "uptime SLA" in manifest["sites"]["sla"]["method"]
+    assert "solved by HiGHS: sla (the uptime SLA" in outs["auto"]
+    highs = json.loads((tmp_path / "highs" / "manifest.json").read_text())
+    assert highs["solver"].startswith("HiGHS") and highs["sites"]["sla"]["method"].startswith("HiGHS")
+    assert manifest["objective_usd"] == pytest.approx(highs["objective_usd"], rel=1e-12)

@@ -26,7 +26,8 @@ from . import marginal, model
 from .extensions import EXTENSIONS
 from ..errors import InputError, Problem, SolverError
 from .model import LinearModel, SiteBlock
-from .solve import Solution, dist_version, solve_model, solver_version, tool_version
+from .solve import (FEASIBILITY_TOLERANCE, Solution, dist_version, solve_model, solver_version, tool_version,
+                    worst_violation)
 
 #: the signed items of financials.csv, in order (each defined in the README's outputs section);
 #: AI's fixed cost is two items, so that capex and opex read the same in ``solve`` and ``plan``:
@@ -298,6 +299,17 @@ def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[Sit
             else:
                 solution = structured.lp_solution(lp.blocks[0], optimum, solver_version("structured"))
                 method = f"{structured.METHOD}, {optimum.iterations} cuts, gap {optimum.gap_frac:.1e}"
+                # the same re-check as HiGHS's answer gets: a plan breaking a row of the LP is never reported
+                place, gap = worst_violation(lp, solution.col_value)
+                if not gap <= FEASIBILITY_TOLERANCE:
+                    problem = (f"the cutting planes' plan breaks {place} by {gap:.2g} (relative): the site is "
+                               f"numerically troubled")
+                    if solver == "structured":
+                        raise SolverError([Problem(site.id, problem + ".", "Use --solver auto or highs, and "
+                                                   "report it with the site file.")],
+                                          "the solver's answer is not accurate")
+                    solution = optimum = None
+                    why_not = problem
         if solution is None:
             method = f"{HIGHS_METHOD}: {why_not}"
     if solution is None:
