@@ -82,3 +82,18 @@ def test_hourly_writer_file_equals_pandas(tmp_path):
     shadow = "".join(pandas_csv(marginal.shadow_prices_table([s]), header=i == 0) for i, s in enumerate(solved))
     assert (tmp_path / DISPATCH).read_text(encoding="utf-8") == dispatch
     assert (tmp_path / SHADOW_PRICES).read_text(encoding="utf-8") == shadow
+
+
+def test_interval_start_utc_is_strftimes_text():
+    """The hourly tables' numpy-formatted UTC labels equal pandas' strftime, across DST and time zones."""
+    from allocator import load_site
+    from allocator.lp.results import interval_start_utc
+
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    indexes = [load_site(p).index for p in sorted((ROOT / "sites").glob("*.toml"))]
+    indexes += [pd.date_range("2024-03-09", "2024-11-04", freq="h", tz="America/Chicago"),
+                pd.date_range("1999-12-31 22:00", periods=5, freq="15min", tz="UTC"),
+                pd.date_range("2030-01-01", periods=3, freq="h")]  # naive: read as UTC
+    for index in indexes:
+        expected = (index.tz_convert("UTC") if index.tz is not None else index).strftime(fmt)
+        assert interval_start_utc(index).tolist() == list(expected)

@@ -196,7 +196,7 @@ def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
         ai_grid = (s.ai_it_mw * cfg.ai.pue * site.ai_utilization_frac) if cfg.ai else np.zeros(site.hours)
         frames.append(pd.DataFrame({
             "site_id": site.id,
-            "interval_start_utc": site.index.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "interval_start_utc": interval_start_utc(site.index),
             "price_usd_per_mwh": site.price_usd_per_mwh,
             "hashprice_usd_per_ph_day": site.hashprice_usd_per_ph_day,
             "grid_cap_mw": site.grid_cap_mw,
@@ -209,6 +209,16 @@ def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=list(DISPATCH_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(DISPATCH_COLUMNS) + extra]
+
+
+def interval_start_utc(index: pd.DatetimeIndex) -> np.ndarray:
+    """``index`` as the ``interval_start_utc`` text of the hourly tables, ``2024-06-01T05:00:00Z``.
+
+    The same text as ``index.strftime("%Y-%m-%dT%H:%M:%SZ")`` (tested), formatted by numpy: pandas'
+    strftime formats each hour in Python, 5x slower on a site-year.
+    """
+    utc = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+    return np.datetime_as_string(utc.values.astype("datetime64[s]"), unit="s", timezone="UTC")
 
 
 def leases_table(solutions: list[SiteSolution]) -> pd.DataFrame:
