@@ -112,14 +112,15 @@ def main() -> None:
         folder = Path(tmp)
         ref_cmd, highs_objective = prepare(args.site.resolve(), folder)
         commands = {"python -c pass": [sys.executable, "-c", "pass"], "independent scipy/HiGHS": ref_cmd}
-        for solver in solvers:
+        for solver in solvers:  # a new --out folder each run: the plain `solve SITE --out DIR`, no --force
             commands[f"allocator solve --solver {solver}"] = [
-                sys.executable, "-m", "allocator", "solve", str(args.site), "--out", str(folder / f"run_{solver}"),
-                "--force", "--solver", solver]
+                sys.executable, "-m", "allocator", "solve", str(args.site), "--out", "", "--solver", solver]
         best: dict[str, float] = dict.fromkeys(commands, float("inf"))
         phases: dict[str, dict] = {}
-        for _ in range(args.repeat):
+        for i in range(args.repeat):
             for name, cmd in commands.items():
+                if "--out" in cmd:
+                    cmd[cmd.index("--out") + 1] = str(folder / f"run_{cmd[-1]}_{i}")
                 seconds, stdout = wall(cmd)
                 if seconds < best[name]:
                     best[name] = seconds
@@ -130,7 +131,11 @@ def main() -> None:
                     objective = json.loads(stdout)["objective_usd"]
                     if abs(objective - highs_objective) > 1e-6 * abs(highs_objective):
                         raise SystemExit(f"the independent objective {objective} is not allocator's {highs_objective}")
-        imports = {name: import_seconds(cmd) for name, cmd in commands.items() if name.startswith("allocator")}
+        imports = {}
+        for name, cmd in commands.items():
+            if name.startswith("allocator"):
+                cmd[cmd.index("--out") + 1] = str(folder / f"imports_{cmd[-1]}")
+                imports[name] = import_seconds(cmd)
     reference = best["independent scipy/HiGHS"]
     print(f"site {args.site} , best of {args.repeat} wall times")
     print(f"{'command':<34} {'best s':>8} {'x indep.':>9} {'imports s':>10}  target")
