@@ -90,15 +90,17 @@ def wall(cmd: list[str]) -> tuple[float, str]:
     return seconds, proc.stdout
 
 
-def import_seconds(cmd: list[str]) -> float:
-    """The top-level imports of ``cmd`` under ``-X importtime`` [s]."""
+def import_seconds(cmd: list[str]) -> tuple[float, dict[str, float]]:
+    """The imports of ``cmd`` under ``-X importtime`` [s]: the total, and each library's own share (the
+    self time of its modules, by top-level package name)."""
     proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], cwd=REPO, capture_output=True, text=True)
-    total = 0
+    by_library: dict[str, float] = {}
     for line in proc.stderr.splitlines():
-        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)  # top level: no indent
+        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|( *)(\S+)$", line)
         if match:
-            total += int(match.group(1))
-    return total / 1e6
+            root = match.group(3).split(".")[0]
+            by_library[root] = by_library.get(root, 0.0) + int(match.group(1)) / 1e6
+    return sum(by_library.values()), dict(sorted(by_library.items(), key=lambda kv: -kv[1]))
 
 
 def main() -> None:
@@ -143,8 +145,11 @@ def main() -> None:
         target = (f"<= {TARGET_S} s and <= {TARGET_RATIO}x: "
                   f"{'met' if seconds <= TARGET_S and seconds <= TARGET_RATIO * reference else 'not met'}"
                   if name.startswith("allocator") else "")
-        imported = f"{imports[name]:>10.3f}" if name in imports else " " * 10
+        imported = f"{imports[name][0]:>10.3f}" if name in imports else " " * 10
         print(f"{name:<34} {seconds:>8.3f} {seconds / reference:>9.2f} {imported}  {target}")
+    for name, (_, by_library) in imports.items():
+        print(f"{name} imports by library (s): "
+              + ", ".join(f"{k} {v:.3f}" for k, v in list(by_library.items())[:8]))
     for name, sec in phases.items():
         print(f"{name} phases (best run's manifest, s): "
               + ", ".join(f"{k} {v:.3f}" for k, v in sec.items()))
