@@ -139,7 +139,9 @@ def main() -> None:
                 cmd[cmd.index("--out") + 1] = str(folder / f"imports_{cmd[-1]}")
                 imports[name] = import_seconds(cmd)
     reference = best["independent scipy/HiGHS"]
-    print(f"site {args.site} , best of {args.repeat} wall times")
+    site = args.site.resolve()
+    shown = site.relative_to(REPO) if site.is_relative_to(REPO) else site.name  # no machine paths in outputs
+    print(f"site {shown}, best of {args.repeat} wall times")
     print(f"{'command':<34} {'best s':>8} {'x indep.':>9} {'imports s':>10}  target")
     for name, seconds in best.items():
         target = (f"<= {TARGET_S} s and <= {TARGET_RATIO}x: "
