@@ -87,7 +87,7 @@ def test_hourly_writer_file_equals_pandas(tmp_path):
 def test_interval_start_utc_is_strftimes_text():
     """The hourly tables' numpy-formatted UTC labels equal pandas' strftime, across DST and time zones."""
     from allocator import load_site
-    from allocator.lp.results import interval_start_utc
+    from allocator.inputs.time_labels import interval_start_utc
 
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     indexes = [load_site(p).index for p in sorted((ROOT / "sites").glob("*.toml"))]

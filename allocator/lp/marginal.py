@@ -182,7 +182,7 @@ def shadow_prices_table(solutions):
     """``site_id, constraint, interval_start_utc, value_usd_per_mwh`` for the hourly rows the site has."""
     import pandas as pd
 
-    from .results import interval_start_utc
+    from ..inputs.time_labels import interval_start_utc
 
     frames = []
     for s in solutions:

@@ -22,6 +22,7 @@ import pandas as pd
 from ..file_hash import sha256_file
 from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
 from ..inputs.site import Site, crf
+from ..inputs.time_labels import interval_start_utc
 from . import marginal, model
 from .extensions import EXTENSIONS
 from ..errors import InputError, Problem, SolverError
@@ -209,16 +210,6 @@ def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=list(DISPATCH_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(DISPATCH_COLUMNS) + extra]
-
-
-def interval_start_utc(index: pd.DatetimeIndex) -> np.ndarray:
-    """``index`` as the ``interval_start_utc`` text of the hourly tables, ``2024-06-01T05:00:00Z``.
-
-    The same text as ``index.strftime("%Y-%m-%dT%H:%M:%SZ")`` (tested), formatted by numpy: pandas'
-    strftime formats each hour in Python, 5x slower on a site-year.
-    """
-    utc = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
-    return np.datetime_as_string(utc.values.astype("datetime64[s]"), unit="s", timezone="UTC")
 
 
 def leases_table(solutions: list[SiteSolution]) -> pd.DataFrame:
