@@ -45,7 +45,9 @@ def test_solve_writes_every_file(tmp_path):
     assert "tiny" in stdout and "AI at ai.convertible_mw = 4 MW" in stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "optimal"
-    assert manifest["solver"].startswith("HiGHS")
+    assert manifest["solver"].startswith("auto: structured or HiGHS")  # the default --solver auto
+    assert manifest["sites"]["tiny"]["method"].startswith("structured")  # a base-model site: cutting planes
+    assert "solved by structured: tiny" in stdout
     assert manifest["objective_usd"] == pytest.approx(split.net_usd[0])
     assert set(manifest["seconds"]) >= {"load", "build", "solve", "extract", "write"}
     assert len(manifest["inputs_sha256"]) == 2  # site file and price file

@@ -77,3 +77,15 @@ def test_a_missing_power_loader_is_an_error_not_a_silent_drop():
             extensions.power_loader()
     finally:
         extensions._power_loader[:] = saved
+
+
+def test_a_plain_solve_loads_no_report_sweep_or_cbc_library(tmp_path):
+    """``allocator solve SITE --out DIR`` (the default --solver auto, no --report) needs pandas, pydantic and
+    HiGHS, and none of what only reports, sweeps or CBC use."""
+    statement = ("from allocator.cli import main\n"
+                 f"assert main(['solve', 'sites/west_texas.toml', '--out', {str(tmp_path / 'run')!r}]) == 0")
+    code = (f"import sys\n{statement}\nprint('loaded:', *sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('matplotlib', 'openpyxl', 'dask', 'distributed', 'scipy', 'pulp', 'jinja2', 'xlsxwriter')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert "\nloaded:\n" in out.stdout, out.stdout[-500:]
+    assert (tmp_path / "run" / "dispatch.csv").exists()

@@ -185,7 +185,9 @@ def test_run_info_is_the_manifest(run_dir):
         assert rows[f"inputs_sha256.{path}"] == digest
     assert rows["argv"] == " ".join(manifest["argv"])
     assert (rows["warnings"] or "") == " ".join(manifest["warnings"])  # an empty cell reads back as None
-    assert len(rows) == (10 + len(manifest["sites"]) * 4 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
+    for site_id, record in manifest["sites"].items():  # objective, hours, site file, reason, the solving method
+        assert rows[f"sites.{site_id}.method"] == record["method"] and record["method"]
+    assert len(rows) == (10 + len(manifest["sites"]) * 5 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
                          + 2 * len(manifest["files"]))  # files: bytes and sha256 of each result file
 
 

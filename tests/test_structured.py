@@ -394,24 +394,24 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
     dr = write_site(tmp_path, prices, {**base, "demand_response": [{"name": "rrs", "capacity_usd_per_mw_hour": 10.0}]},
                     site_id="dr")
     outs = {}
-    for solver in ("structured", "highs"):
+    for solver in ("auto", "highs"):
         out = tmp_path / f"run_{solver}"
         code = main(["solve", str(plain), str(sla), str(dr), "--solver", solver, "--out", str(out)])
         assert code == 0
         outs[solver] = out
-    manifest = json.loads((outs["structured"] / "manifest.json").read_text())
+    manifest = json.loads((outs["auto"] / "manifest.json").read_text())
     assert manifest["sites"]["plain"]["method"].startswith("structured")
     assert manifest["sites"]["sla"]["method"].startswith("HiGHS")  # two fleets: their marginal values need it
     assert manifest["sites"]["dr"]["method"].startswith("HiGHS") and "demand response" in manifest["sites"]["dr"]["method"]
     for name in ("split", "financials", "leases", "fleets"):
-        ours = pd.read_csv(outs["structured"] / f"{name}.csv")
+        ours = pd.read_csv(outs["auto"] / f"{name}.csv")
         theirs = pd.read_csv(outs["highs"] / f"{name}.csv")
         numeric = ours.select_dtypes("number").columns
         assert list(ours.columns) == list(theirs.columns)
         np.testing.assert_allclose(ours[numeric].to_numpy(float), theirs[numeric].to_numpy(float),
                                    rtol=1e-7, atol=1e-5, err_msg=name)
     # one-sided marginal values are unique: structured re-solves against HiGHS's warm re-solves
-    ours = pd.read_csv(outs["structured"] / "marginal_values.csv")
+    ours = pd.read_csv(outs["auto"] / "marginal_values.csv")
     theirs = pd.read_csv(outs["highs"] / "marginal_values.csv")
     assert ours[["site_id", "resource"]].equals(theirs[["site_id", "resource"]])
     for column in ("value_usd_per_mw_year", "loss_usd_per_mw_year"):
@@ -421,7 +421,7 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
     plain = ours["site_id"] == "plain"
     assert (ours["lp_dual_usd_per_mw_year"][plain] >= ours["value_usd_per_mw_year"][plain] - 1e-3).all()
     assert (ours["lp_dual_usd_per_mw_year"][plain] <= ours["loss_usd_per_mw_year"][plain].fillna(np.inf) + 1e-3).all()
-    ours = pd.read_csv(outs["structured"] / "dispatch.csv")
+    ours = pd.read_csv(outs["auto"] / "dispatch.csv")
     theirs = pd.read_csv(outs["highs"] / "dispatch.csv")
     np.testing.assert_allclose(ours["mining_it_mw"], theirs["mining_it_mw"], atol=1e-6)
 
@@ -464,7 +464,7 @@ def test_cutting_planes_that_do_not_close_fall_back_to_highs(monkeypatch):
                                    "Use --solver highs.")])
 
     monkeypatch.setattr(structured, "solve_structured", stalls)
-    solution, _ = solve_site(site, "structured", None)
+    solution, _ = solve_site(site, "auto", None)
     assert solution.method.startswith("HiGHS") and "did not converge" in solution.method
     assert solution.objective_usd == pytest.approx(reference.objective_usd, rel=1e-12)
 
@@ -534,3 +534,53 @@ def test_one_sided_marginal_values_equal_highs_with_power_terms_and_sla():
                 assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-6, abs=1e-2), (k, resource)
                 compared += 1
     assert compared > 200
+
+
+def test_a_cutting_plane_plan_that_breaks_a_row_is_never_reported(monkeypatch):
+    """The structured answer is re-checked against the LP's rows like HiGHS's: auto hands the site to HiGHS
+    (the method says why), and so does --solver structured, its earlier name."""
+    from allocator.lp.results import solve_site
+
+    site = random_site(np.random.default_rng(11), 0)
+    reference, _ = solve_site(site, "highs", None)
+    real = structured.lp_solution
+
+    def over_the_halls(block, optimum, solver):
+        solution = real(block, optimum, solver)
+        solution.col_value = solution.col_value * 1.01 + 1.0
+        return solution
+
+    monkeypatch.setattr(structured, "lp_solution", over_the_halls)
+    for solver in ("auto", "structured"):
+        solution, _ = solve_site(site, solver, None)
+        assert solution.method.startswith("HiGHS") and "the cutting planes' plan breaks" in solution.method
+        assert solution.objective_usd == pytest.approx(reference.objective_usd, rel=1e-12)
+
+
+def test_auto_and_structured_hand_an_uncovered_site_to_highs_and_name_why(tmp_path):
+    """Demand response is not covered: auto and structured (its earlier name) solve the site with HiGHS to
+    HiGHS's optimum and say so in the manifest and on the console."""
+    from click.testing import CliRunner
+
+    from allocator.cli import main
+    from conftest import write_site
+
+    base = {"site": {"interconnect_mw": 100.0},
+            "mining": {"pue": 1.05, "hashprice_usd_per_ph_day": 50.0,
+                       "fleet": [{"model": "a", "efficiency_j_per_th": 18.0, "mw": 60.0}]},
+            "demand_response": [{"name": "rrs", "capacity_usd_per_mw_hour": 10.0}]}
+    dr = write_site(tmp_path, list(np.random.default_rng(2).normal(40, 30, 48)), base, site_id="dr")
+    runner = CliRunner()
+    outs = {}
+    for solver in ("auto", "structured", "highs"):
+        with runner.isolation() as (out, err, _):
+            assert main(["solve", str(dr), "--solver", solver, "--out", str(tmp_path / solver)]) == 0
+            outs[solver] = out.getvalue().decode()
+    highs = json.loads((tmp_path / "highs" / "manifest.json").read_text())
+    assert highs["solver"].startswith("HiGHS") and highs["sites"]["dr"]["method"].startswith("HiGHS")
+    for solver in ("auto", "structured"):
+        manifest = json.loads((tmp_path / solver / "manifest.json").read_text())
+        method = manifest["sites"]["dr"]["method"]
+        assert method.startswith("HiGHS") and "demand response" in method, method
+        assert "solved by HiGHS: dr (" in outs[solver] and "demand response" in outs[solver]
+        assert manifest["objective_usd"] == pytest.approx(highs["objective_usd"], rel=1e-12)

@@ -39,6 +39,11 @@ def write_run(out: Path, force: bool, tables: dict, text: str, manifest: dict, e
         return folder.publish()
 
 
+def day_solver(name: str) -> str:
+    """The solver of operate's and backtest's LPs for ``--solver name``: auto is HiGHS."""
+    return "highs" if name == "auto" else name
+
+
 def manifest_for(command: str, sites: list, extra: dict) -> dict:
     """The run folder's manifest: tool, versions, the inputs' sha256 and the command's settings."""
     import platform
@@ -74,7 +79,10 @@ def manifest_for(command: str, sites: list, extra: dict) -> dict:
 @click.option("--report", "report", type=click.Choice(["html"]), default=None,
               help="Also write report.html (the day's chart) into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+@click.option("--solver", type=click.Choice(["auto", "highs", "cbc"]), default="auto", show_default=True,
+              callback=lambda ctx, param, value: day_solver(value),
+              help="auto and highs: HiGHS (a day's plan holds the split fixed, which the cutting planes of "
+                   "`solve` do not cover); cbc: CBC through PuLP.")
 def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None, price_column: str | None,
             peak_load: Path | None, peak_load_column: str | None, out: Path, report: str | None, force: bool,
             solver: str) -> None:
@@ -131,7 +139,10 @@ def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None
 @click.option("--report", "report", type=click.Choice(["html"]), default=None,
               help="Also write report.html (the capture chart) into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+@click.option("--solver", type=click.Choice(["auto", "highs", "cbc"]), default="auto", show_default=True,
+              callback=lambda ctx, param, value: day_solver(value),
+              help="auto and highs: HiGHS (a day's plan holds the split fixed, which the cutting planes of "
+                   "`solve` do not cover); cbc: CBC through PuLP.")
 def backtest(site_file: Path, from_text: str, to_text: str, policy_text: str, split_folder: Path | None,
              day_ahead_column: str | None, real_time_file: Path | None, real_time_column: str | None, out: Path,
              force: bool, solver: str, report: str | None = None) -> None:

@@ -108,7 +108,9 @@ def solve_portfolio_cli(sites: list, portfolio: Path, out: Path | None, force: b
 
     if out is not None:
         check_target(out, force, files)
-    result = solve_portfolio(sites, portfolio, solver=solver, time_limit_s=time_limit_s, method=method)
+    # a portfolio's shared rows are outside the cutting planes: auto is HiGHS here
+    result = solve_portfolio(sites, portfolio, solver="highs" if solver == "auto" else solver,
+                             time_limit_s=time_limit_s, method=method)
     if scenario is not None:
         result.input_files.append(scenario)
     from .app import echo_warnings

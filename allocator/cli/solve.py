@@ -37,9 +37,11 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Run folder to write (split.csv, financials.csv, dispatch.csv, leases.csv, manifest.json).")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder (atomically).")
-@click.option("--solver", type=click.Choice(["highs", "structured", "cbc"]), default="highs", show_default=True,
-              help="structured: exact cutting planes (not for demand response nor the SLA of 2+ fleets), "
-                   "HiGHS for the others; the manifest says which solved each site.")
+@click.option("--solver", type=click.Choice(["auto", "structured", "highs", "cbc"]), default="auto",
+              show_default=True,
+              help="auto: exact cutting planes for every site they cover (not demand response nor the SLA of "
+                   "2+ fleets), HiGHS for the others; structured: the same (its earlier name); highs, cbc: the "
+                   "whole LP. The manifest and the summary say which solved each site.")
 @click.option("--time-limit", "time_limit_s", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
 @click.option("--portfolio", type=click.Path(path_type=Path), default=None,
@@ -119,6 +121,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         echo_warnings(result.warnings)
         click.echo(summary(result))
         click.echo("\n".join(capture_lines(*measure(inputs, result))))
+        click.echo(solved_by(result))
         click.echo("\n(nothing written: add --out DIR for the CSV reports)")
         return
     # each site's hourly rows go to the run folder as it is solved; the run keeps only its summary
@@ -133,6 +136,7 @@ def solve(sites: tuple[Path, ...], out: Path | None, force: bool, solver: str, t
         click.echo(summary(result))
         captures, decided = measure(inputs, result)
         click.echo("\n".join(capture_lines(captures, decided)))
+        click.echo(solved_by(result))
         from ..operate.capture import capture_table
 
         table = capture_table(captures)
@@ -150,6 +154,20 @@ def report(folder: Path, formats: str) -> None:
     from ..reports.report import parse_formats, write_reports, written
 
     click.echo(f"wrote {folder}/ ({written(write_reports(folder, parse_formats(formats, '--format')))})")
+
+
+def solved_by(result) -> str:
+    """``solved by structured: west_texas; HiGHS: odessa (the uptime SLA ...)``: which method solved each
+    site (the manifest's ``sites.<id>.method``), one line for the run."""
+    groups: dict[str, list[str]] = {}
+    for s in result.sites:
+        method = s.method or result.solver
+        name, _, why = method.partition(": ")
+        name = name.split(" (")[0]
+        groups.setdefault(name, []).append(s.site_id if hasattr(s, "site_id") else s.site.id)
+        if why:
+            groups[name][-1] += f" ({why})"
+    return "\nsolved by " + "; ".join(f"{name}: {', '.join(ids)}" for name, ids in groups.items())
 
 
 def _one_file_per_site(sites: tuple[Path, ...]) -> None:

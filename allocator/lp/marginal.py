@@ -182,10 +182,12 @@ def shadow_prices_table(solutions):
     """``site_id, constraint, interval_start_utc, value_usd_per_mwh`` for the hourly rows the site has."""
     import pandas as pd
 
+    from ..inputs.time_labels import interval_start_utc
+
     frames = []
     for s in solutions:
         site = s.site
-        stamps = site.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamps = interval_start_utc(site.index)
         for name, values in s.shadow_usd_per_mwh.items():
             if _has_rows(s, name):
                 frames.append(pd.DataFrame({"site_id": site.id, "constraint": name, "interval_start_utc": stamps,

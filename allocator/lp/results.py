@@ -22,11 +22,13 @@ import pandas as pd
 from ..file_hash import sha256_file
 from ..inputs.hashprice import breakeven_price_usd_per_mwh, mining_revenue_usd_per_mwh
 from ..inputs.site import Site, crf
+from ..inputs.time_labels import interval_start_utc
 from . import marginal, model
 from .extensions import EXTENSIONS
 from ..errors import SolverError
 from .model import LinearModel, SiteBlock
-from .solve import Solution, dist_version, solve_model, solver_version, tool_version
+from .solve import (FEASIBILITY_TOLERANCE, Solution, dist_version, solve_model, solver_version, tool_version,
+                    worst_violation)
 
 #: the signed items of financials.csv, in order (each defined in the README's outputs section);
 #: AI's fixed cost is two items, so that capex and opex read the same in ``solve`` and ``plan``:
@@ -68,7 +70,7 @@ class SiteSolution:
     power: Any = None  # contracts, 4CP, demand response: allocator.power.results.PowerOutcome
     marginal_usd_per_mw_year: dict[str, marginal.MarginalValue] = field(default_factory=dict)  # marginal.py
     shadow_usd_per_mwh: dict[str, np.ndarray] = field(default_factory=dict)   # marginal.py
-    method: str = ""  # how the site was solved, for the manifest (solve_site)
+    method: str = ""  # how the site was solved (solve_site): the manifest's sites.<id>.method
 
     @property
     def ai_it_mw(self) -> float:
@@ -195,7 +197,7 @@ def dispatch_table(solutions: list[SiteSolution]) -> pd.DataFrame:
         ai_grid = (s.ai_it_mw * cfg.ai.pue * site.ai_utilization_frac) if cfg.ai else np.zeros(site.hours)
         frames.append(pd.DataFrame({
             "site_id": site.id,
-            "interval_start_utc": site.index.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "interval_start_utc": interval_start_utc(site.index),
             "price_usd_per_mwh": site.price_usd_per_mwh,
             "hashprice_usd_per_ph_day": site.hashprice_usd_per_ph_day,
             "grid_cap_mw": site.grid_cap_mw,
@@ -258,34 +260,50 @@ def reason(s: SiteSolution) -> str:
     return why(s)
 
 
+#: ``SiteSolution.method`` of a site HiGHS solved
+HIGHS_METHOD = "HiGHS (interior point with crossover)"
+#: ``SiteSolution.method`` of a site CBC solved
+CBC_METHOD = "CBC (via PuLP)"
+
+
 def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[SiteSolution, dict[str, float]]:
     """Build, solve and extract one site's LP; return its solution and phase times [s].
 
-    ``solver="structured"`` solves the sites :func:`allocator.lp.structured.not_covered` accepts by
-    cutting planes (exact, no hourly LP) and the others with HiGHS; ``SiteSolution.method`` says which.
+    ``solver="auto"`` solves the sites :func:`allocator.lp.structured.not_covered` accepts by cutting
+    planes (exact, no hourly LP) and the others, or any whose cutting planes do not close, with HiGHS;
+    ``"structured"`` is the same (its name before ``auto`` existed, kept for the scripts that use it);
+    ``"highs"`` and ``"cbc"`` solve the whole LP.
+    ``SiteSolution.method`` says which method solved the site, and why HiGHS where auto chose it.
     """
     t1 = time.perf_counter()
     lp = model.build([site], name=site.id)
     build_s = time.perf_counter() - t1
-    method = ""
+    method = CBC_METHOD if solver == "cbc" else HIGHS_METHOD
     solution = optimum = None
-    if solver == "structured":
+    if solver in ("auto", "structured"):
         from . import structured
 
-        method = structured.not_covered(site) or ""
-        if not method:
+        why_not = structured.not_covered(site)
+        if not why_not:
             try:
                 optimum = structured.solve_structured(site)
             except SolverError as err:
                 optimum = None
-                method = f"the cutting planes did not converge ({err.problems[0].message})"
+                why_not = f"the cutting planes did not converge ({err.problems[0].message})"
             else:
                 solution = structured.lp_solution(lp.blocks[0], optimum, solver_version("structured"))
                 method = f"{structured.METHOD}, {optimum.iterations} cuts, gap {optimum.gap_frac:.1e}"
+                # the same re-check as HiGHS's answer gets: a plan breaking a row of the LP is never reported
+                place, gap = worst_violation(lp, solution.col_value)
+                if not gap <= FEASIBILITY_TOLERANCE:
+                    problem = (f"the cutting planes' plan breaks {place} by {gap:.2g} (relative): the site is "
+                               f"numerically troubled")
+                    solution = optimum = None
+                    why_not = problem
         if solution is None:
-            method = f"HiGHS (interior point with crossover): {method}"
+            method = f"{HIGHS_METHOD}: {why_not}"
     if solution is None:
-        solution = solve_model(lp, solver="highs" if solver == "structured" else solver, time_limit_s=time_limit_s)
+        solution = solve_model(lp, solver="cbc" if solver == "cbc" else "highs", time_limit_s=time_limit_s)
     t2 = time.perf_counter()
     if optimum is None:
         site_sol = site_solution(lp.blocks[0], solution, lp=lp)
@@ -295,7 +313,7 @@ def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[Sit
         site_sol.marginal_usd_per_mw_year = structured.marginal_values(site, optimum, site_sol.marginal_usd_per_mw_year)
         solution.seconds["marginal"] = time.perf_counter() - t_m
     solution.highs = solution.resolver = None  # HiGHS's memory goes with the site
-    site_sol.method = method  # empty for --solver highs or cbc: the run-wide solver says it
+    site_sol.method = method
     check_objective(site_sol, solution.objective_usd)
     marginal_s = solution.seconds.get("marginal", 0.0)  # the warm re-solves of the one-sided values
     return site_sol, {"build": build_s, "handoff": solution.seconds["handoff"], "solve": solution.seconds["solve"],

@@ -1,9 +1,11 @@
 """Solver choice, status and the solve of a set of sites.
 
-HiGHS (highspy) is the default solver: the model's arrays go to it in one
-``passModel`` call (:mod:`allocator.lp.matrix`) and the solution comes back as
-numpy arrays. CBC is a fallback when it is
-installed and HiGHS is not. Independent sites are solved one LP per site:
+``auto`` is the default: the exact cutting planes of :mod:`allocator.lp.structured`
+for every site they cover, HiGHS (highspy) for the others. ``structured`` is the same
+(its name before ``auto`` existed, kept for the scripts that use it), ``highs`` solves every
+site with HiGHS: the model's arrays go to it in one ``passModel`` call
+(:mod:`allocator.lp.matrix`) and the solution comes back as numpy arrays. CBC
+(through PuLP) is a fallback when it is installed. Independent sites are solved one LP per site:
 HiGHS's simplex time grows faster than linearly with the size of one LP.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import metadata
 
 import numpy as np
@@ -20,7 +23,10 @@ from ..errors import InfeasibleError, Problem, SolverError
 from ..inputs.site import Site
 from . import diagnosis, matrix, model
 
-SOLVERS = ("highs", "structured", "cbc")
+#: the --solver choices; ``auto`` is the default of ``allocator solve`` and :func:`allocator.solve`
+SOLVERS = ("auto", "structured", "highs", "cbc")
+#: the solvers that run HiGHS (the cutting planes' master LP is a HiGHS LP)
+HIGHS_SOLVERS = ("auto", "structured", "highs")
 
 
 @dataclass
@@ -61,18 +67,22 @@ class Solution:
     resolver: object = field(default=None, repr=False, compare=False)
 
 
+@cache
 def solver_version(name: str = "highs") -> str:
-    """``"HiGHS 1.15.1"``, ``"structured + HiGHS 1.15.1"`` or ``"CBC (via PuLP)"``."""
+    """``"HiGHS 1.15.1"``, ``"structured + HiGHS 1.15.1"``, ``"auto: structured or HiGHS 1.15.1"`` or
+    ``"CBC (via PuLP)"`` (cached: reading a distribution's version scans the installed packages)."""
     if name == "highs":
         return f"HiGHS {metadata.version('highspy')}"
-    if name == "structured":  # cutting planes whose master LP, and every site they do not cover, go to HiGHS
+    if name == "structured":  # cutting planes whose master LP is a HiGHS LP
         return f"structured + HiGHS {metadata.version('highspy')}"
+    if name == "auto":  # per site: the cutting planes where they apply, else HiGHS (the manifest's sites.*.method)
+        return f"auto: structured or HiGHS {metadata.version('highspy')}"
     return "CBC (via PuLP)"
 
 
 def pick_solver(name: str) -> str:
     """Check that ``name`` can run here; return it."""
-    if name in ("highs", "structured"):
+    if name in HIGHS_SOLVERS:
         # find_spec, not PuLP's check: importing PuLP costs ~0.1 s that a HiGHS run never needs
         if importlib.util.find_spec("highspy") is None:
             raise SolverError([Problem(f"--solver {name}", "highspy is not installed.",
@@ -83,7 +93,7 @@ def pick_solver(name: str) -> str:
 
         if not pulp.COIN_CMD(msg=False).available():
             raise SolverError([Problem("--solver cbc", "CBC is not installed.",
-                                       "Install coinor-cbc, or use the default --solver highs.")])
+                                       "Install coinor-cbc, or use the default --solver auto.")])
         return name
     raise SolverError([Problem("--solver", f"unknown solver {name!r}.", f"Use one of {', '.join(SOLVERS)}.")])
 
@@ -362,8 +372,10 @@ def tool_version() -> str:
     return __version__
 
 
+@cache
 def dist_version(name: str) -> str:
-    """The installed version of distribution ``name`` (``"unknown"`` when not installed), for manifests."""
+    """The installed version of distribution ``name`` (``"unknown"`` when not installed), for manifests
+    (cached, as :func:`solver_version`)."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

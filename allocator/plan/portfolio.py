@@ -203,9 +203,11 @@ def solve_portfolio(sites: list[Site | str | Path], portfolio: str | Path, *, so
     loaded = [s if isinstance(s, Site) else load_site(s) for s in sites]
     loaded = with_tenants(loaded, pf, str(portfolio))
     seconds["load"] = time.perf_counter() - t0
+    if solver == "auto":  # the shared rows couple the sites: outside the structured solver's cutting planes
+        solver = "highs"
     if solver != "highs":
         raise InputError([Problem("--solver", "a portfolio is solved with HiGHS only (its rows are two-sided).",
-                                  "Use the default --solver highs.")], "--portfolio")
+                                  "Use --solver auto (the default) or highs.")], "--portfolio")
     if method == "decomposition" and not decomposable(pf):
         raise InputError([Problem(str(portfolio), "the decomposition needs exactly one shared <= row (a capex budget "
                                   "alone, or one tenant with min_mw = 0) and no min_hashrate_ph.",

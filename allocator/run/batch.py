@@ -22,7 +22,7 @@ __all__ = ["PHASES", "Result", "solve"]
 
 
 
-def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "highs",
+def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "auto",
           time_limit_s: float | None = None, workers: int = 1,
           on_site: Callable[[results.SiteSolution], object] | None = None) -> Result:
     """Find the optimal mullet split of each site.
@@ -31,9 +31,13 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
     ----------
     sites : Site, path, or a list of them
         Sites (or site files) to solve; independent of each other.
-    solver : {"highs", "structured", "cbc"}
-        LP solver; HiGHS by default. ``"structured"``: exact cutting planes for the base-model sites
-        (:mod:`allocator.lp.structured`), HiGHS for the others; ``SiteSolution.method`` says which.
+    solver : {"auto", "structured", "highs", "cbc"}
+        ``"auto"`` (default): exact cutting planes (:mod:`allocator.lp.structured`) for every site
+        they cover, HiGHS for the others; ``"structured"``: the cutting planes only (a site they do
+        not cover is an :class:`InputError`); ``"highs"`` or ``"cbc"``: the whole LP by that solver.
+        ``SiteSolution.method`` (the manifest's ``sites.<id>.method``) says which solved each site.
+        The optimum is the same whichever solves it; where the LP is degenerate the LP duals
+        (shadow prices, ``lp_dual_usd_per_mw_year``) can be another optimal dual.
     time_limit_s : float, optional
         Per-site solver time limit [s].
     workers : int
@@ -86,6 +90,9 @@ def solve(sites: list[Site | str | Path] | Site | str | Path, *, solver: str = "
             continue
         try:
             solution, seconds = solve_site(site, solver, time_limit_s)
+        except InputError as err:  # --solver structured on a site it does not cover
+            errors.append((1, i, err))
+            continue
         except (InfeasibleError, SolverError) as err:
             errors.append((2, i, err))
             continue
