@@ -34,7 +34,8 @@ def plan_doc(**plan):
 
 def pretax(cashflows: pd.DataFrame) -> pd.DataFrame:
     """The pre-tax items of cashflows.csv (they add up to ``net``), one column each, by plan year."""
-    return cashflows[cashflows["item"].isin(CASHFLOW_ITEMS)].pivot(index="year", columns="item", values="usd")
+    items = (*CASHFLOW_ITEMS, "mining_capture_adjustment")  # the latter only with mining.capture_frac < 1
+    return cashflows[cashflows["item"].isin(items)].pivot(index="year", columns="item", values="usd")
 
 
 def test_two_year_plan_hand_solved(tmp_path):

@@ -35,7 +35,7 @@ from .model import PlanBlock, add_plan_block, hashrate_ph_per_mw
 #: capex is cash when paid here (``ai_capex``, ``mining_capex``), not ``ai_capex_recovery``
 CASHFLOW_ITEMS = (
     "ai_lease_revenue", "ai_opex", "ai_power_cost", "ai_capex",
-    "mining_revenue", "mining_power_cost", "mining_fixed_cost", "mining_capex", "mining_capture_adjustment", "net",
+    "mining_revenue", "mining_power_cost", "mining_fixed_cost", "mining_capex", "net",
 )
 PLAN_COLUMNS = ("site_id", "year", "ai_it_mw", "mining_it_mw", "mining_energy_mwh", "net_usd",
                 "ai_converted_mw", "ai_leased_mw", "mining_hashrate_ph", "discount_factor")
@@ -270,8 +270,7 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
         run = take(block.run[i])
         w = year.weight_h
         energy = run @ w  # (G,) IT MWh
-        # mining_capture_adjustment only with mining.capture_frac < 1, as in financials.csv
-        items = dict.fromkeys((k for k in CASHFLOW_ITEMS if k != "mining_capture_adjustment" or m.capture_frac != 1.0), 0.0)
+        items = dict.fromkeys(CASHFLOW_ITEMS, 0.0)
         if ai is not None:
             items["ai_lease_revenue"] = float(lease[:, i] @ block.rates_usd_per_mw_year[:, i]) if lease.size else 0.0
             items["ai_opex"] = -ai.opex_usd_per_mw_year * online[i]
@@ -283,9 +282,11 @@ def site_plan(block: PlanBlock, sol: Solution) -> SitePlan:
             items["mining_power_cost"] = -m.pue * float(run.sum(axis=0) @ (w * year.price_usd_per_mwh))
         items["mining_fixed_cost"] = -m.opex_usd_per_mw_year * float(kept[:, i].sum())
         items["mining_capex"] = -float(offer_capex @ buy[:, i]) if buy.size else 0.0
-        if m.capture_frac != 1.0:  # the share of the hourly margin a runnable rule does not earn (model.py)
+        if m.capture_frac != 1.0:  # the share of the hourly margin a runnable rule does not earn (model.py),
+            del items["net"]       # an item only then, as in financials.csv
             items["mining_capture_adjustment"] = -(1.0 - m.capture_frac) * (items["mining_revenue"]
                                                                             + items["mining_power_cost"])
+            items["net"] = 0.0
         items["net"] = sum(val for k, val in items.items() if k != "net")
         npv += year.discount_factor * items["net"]
         plan_rows.append({
