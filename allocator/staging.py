@@ -43,7 +43,8 @@ _NAME = re.compile(r"^\..*\.(?P<kind>tmp|old)-(?P<token>[0-9a-f]{32})(?P<marker>
 EMPTY_MARKER_AGE_S = 10.0
 _AT_FDCWD = -100
 _AT_EMPTY_PATH = 0x1000
-_ACTIVE: set[str] = set()
+#: staging folders this process made and has not released: token -> folder
+_ACTIVE: dict[str, Path] = {}
 _ACTIVE_LOCK = threading.Lock()
 
 
@@ -76,7 +77,7 @@ class Staging:
         marker = {"allocator_staging": 1, "token": self.token, "target": target_name,
                   "pid": os.getpid(), "host": socket.gethostname(), "started": _started(os.getpid())}
         with _ACTIVE_LOCK:
-            _ACTIVE.add(self.token)
+            _ACTIVE[self.token] = self.path
         try:
             _write_whole(self.marker, (json.dumps(marker) + "\n").encode())
             os.mkdir(self.path, 0o700)
@@ -92,7 +93,23 @@ class Staging:
     def release(self) -> None:
         """Forget the token without removing anything."""
         with _ACTIVE_LOCK:
-            _ACTIVE.discard(self.token)
+            _ACTIVE.pop(self.token, None)
+
+
+def remove_active() -> list[Path]:
+    """Remove every staging folder this process made and has not released; return them.
+
+    Called when a command is interrupted: a signal may land where no ``with`` block holds the
+    folder yet (between its creation and the block's start), and the run must still leave
+    nothing behind. Only this process's own folders are touched, never a published one.
+    """
+    with _ACTIVE_LOCK:
+        active = list(_ACTIVE.items())
+    for token, folder in active:
+        remove_marked(folder)
+        with _ACTIVE_LOCK:
+            _ACTIVE.pop(token, None)
+    return [folder for _, folder in active]
 
 
 def marker_of(folder: Path) -> Path:

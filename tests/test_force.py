@@ -375,3 +375,39 @@ def test_a_failed_second_rename_puts_the_old_run_back(run, monkeypatch):
     code, _, err = invoke(["solve", str(site), "--out", str(out), "--force"])
     assert code == 1 and f"--out {out}: cannot be written" in err
     assert tree(out.parent) == before
+
+
+@pytest.mark.parametrize("where", ["before_the_with_block", "in_the_clean_up"])
+def test_an_interrupt_outside_the_folders_own_clean_up_leaves_nothing_staged(run, monkeypatch, where):
+    """Ctrl-C / SIGTERM (a KeyboardInterrupt) where no ``with`` block holds the staging folder: right after it
+    is made, or a second one while the first is being cleaned up. The command still ends with exit 130,
+    the earlier run intact and no staging folder or marker left beside it."""
+    from allocator.reports import run_folder
+
+    site, out = run
+    before = tree(out)
+    real_mkdir = os.mkdir
+
+    def mkdir_then_interrupt(path, *args, **kwargs):
+        real_mkdir(path, *args, **kwargs)
+        if Path(path).name == "run" and Path(path).parent.name.startswith(".run.tmp-"):
+            raise KeyboardInterrupt
+
+    def interrupted_clean_up(self):
+        raise KeyboardInterrupt  # a second signal before the staging folder is removed
+
+    def write_then_interrupt(self, name, text):
+        raise KeyboardInterrupt
+
+    if where == "before_the_with_block":
+        monkeypatch.setattr(run_folder.os, "mkdir", mkdir_then_interrupt)
+    else:
+        monkeypatch.setattr(run_folder.RunFolder, "discard", interrupted_clean_up)
+        monkeypatch.setattr(run_folder.RunFolder, "write_text", write_then_interrupt)
+    code, _, err = invoke(["solve", str(site), "--out", str(out), "--force"])
+    monkeypatch.setattr(run_folder.os, "mkdir", real_mkdir)
+    assert code == 130, err
+    assert "interrupted" in err
+    assert tree(out) == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run"]
+    assert not staging._ACTIVE

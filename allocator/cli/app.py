@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None, *, process_entry: bool = False) -> int:
     try:
         cli.main(args=args, prog_name="allocator", standalone_mode=False)
     except click.exceptions.Abort:  # click's form of Ctrl-C / SIGTERM
-        click.echo(INTERRUPTED, err=True)
+        _interrupted()
         return 130
     except click.ClickException as err:
         err.show()
@@ -98,11 +98,11 @@ def main(argv: list[str] | None = None, *, process_entry: bool = False) -> int:
         click.echo(err.render(), err=True)
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo(INTERRUPTED, err=True)
+        _interrupted()
         return 130
     except Exception as err:
         if _SIGNALLED:  # a signal in the middle of an import surfaces as "ImportError: initialization failed"
-            click.echo(INTERRUPTED, err=True)
+            _interrupted()
             return 130
         # a defect: say so plainly
         if debug:
@@ -119,6 +119,14 @@ def main(argv: list[str] | None = None, *, process_entry: bool = False) -> int:
                     signal.signal(signum, handler)
                 sys.unraisablehook = _UNRAISABLE_HOOK
     return 0
+
+
+def _interrupted() -> None:
+    """Remove what the interrupted run had staged (nothing of it may stay behind), then say so."""
+    from ..staging import remove_active
+
+    remove_active()
+    click.echo(INTERRUPTED, err=True)
 
 
 _SIGNALLED = False
