@@ -44,7 +44,7 @@ def test_solve_writes_every_file(tmp_path):
     assert split.ai_it_mw[0] == pytest.approx(4.0)
     assert "tiny" in stdout and "AI at ai.convertible_mw = 4 MW" in stdout
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "optimal"
+    assert manifest["status"] == "optimal" and manifest["command"] == "solve"
     assert manifest["solver"].startswith("auto: structured or HiGHS")  # the default --solver auto
     assert manifest["sites"]["tiny"]["method"].startswith("structured")  # a base-model site: cutting planes
     assert "solved by structured: tiny" in stdout

@@ -179,7 +179,7 @@ def test_assumptions_hold_every_input_with_unit_and_default(run_dir):
 def test_run_info_is_the_manifest(run_dir):
     manifest = json.loads((run_dir / "manifest.json").read_text())
     rows = dict(list(load_workbook(run_dir / "report.xlsx")["run_info"].values)[1:])
-    assert rows["solver"] == manifest["solver"] and rows["status"] == "optimal"
+    assert rows["solver"] == manifest["solver"] and rows["status"] == "optimal" and rows["command"] == "solve"
     assert rows["objective_usd"] == manifest["objective_usd"]
     for path, digest in manifest["inputs_sha256"].items():
         assert rows[f"inputs_sha256.{path}"] == digest
@@ -187,7 +187,7 @@ def test_run_info_is_the_manifest(run_dir):
     assert (rows["warnings"] or "") == " ".join(manifest["warnings"])  # an empty cell reads back as None
     for site_id, record in manifest["sites"].items():  # objective, hours, site file, reason, the solving method
         assert rows[f"sites.{site_id}.method"] == record["method"] and record["method"]
-    assert len(rows) == (10 + len(manifest["sites"]) * 5 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
+    assert len(rows) == (11 + len(manifest["sites"]) * 5 + len(manifest["inputs_sha256"]) + len(manifest["seconds"])
                          + 2 * len(manifest["files"]))  # files: bytes and sha256 of each result file
 
 

@@ -430,6 +430,7 @@ class Result:
             inputs[str(Path(path).resolve())] = sha256_file(Path(path))[0]
         return {
             "tool": "allocator",
+            "command": "solve",
             "tool_version": tool_version(),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "python": platform.python_version(),
