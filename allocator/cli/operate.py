@@ -44,6 +44,14 @@ def day_solver(name: str) -> str:
     return "highs" if name == "auto" else name
 
 
+#: ``--solver`` of operate and backtest: their day plans are HiGHS (or CBC) LPs
+DAY_SOLVER_OPTION = click.option(
+    "--solver", type=click.Choice(["auto", "highs", "cbc"]), default="auto", show_default=True,
+    callback=lambda ctx, param, value: day_solver(value),
+    help="auto and highs: HiGHS (a day's plan holds the split fixed, which the cutting planes of "
+         "`solve` do not cover); cbc: CBC through PuLP.")
+
+
 def manifest_for(command: str, sites: list, extra: dict) -> dict:
     """The run folder's manifest: tool, versions, the inputs' sha256 and the command's settings."""
     import platform
@@ -79,10 +87,7 @@ def manifest_for(command: str, sites: list, extra: dict) -> dict:
 @click.option("--report", "report", type=click.Choice(["html"]), default=None,
               help="Also write report.html (the day's chart) into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
-@click.option("--solver", type=click.Choice(["auto", "highs", "cbc"]), default="auto", show_default=True,
-              callback=lambda ctx, param, value: day_solver(value),
-              help="auto and highs: HiGHS (a day's plan holds the split fixed, which the cutting planes of "
-                   "`solve` do not cover); cbc: CBC through PuLP.")
+@DAY_SOLVER_OPTION
 def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None, price_column: str | None,
             peak_load: Path | None, peak_load_column: str | None, out: Path, report: str | None, force: bool,
             solver: str) -> None:
@@ -139,10 +144,7 @@ def operate(site_file: Path, day_text: str, days: int, split_folder: Path | None
 @click.option("--report", "report", type=click.Choice(["html"]), default=None,
               help="Also write report.html (the capture chart) into the --out folder.")
 @click.option("--force", is_flag=True, help="Replace an existing --out run folder (atomically).")
-@click.option("--solver", type=click.Choice(["auto", "highs", "cbc"]), default="auto", show_default=True,
-              callback=lambda ctx, param, value: day_solver(value),
-              help="auto and highs: HiGHS (a day's plan holds the split fixed, which the cutting planes of "
-                   "`solve` do not cover); cbc: CBC through PuLP.")
+@DAY_SOLVER_OPTION
 def backtest(site_file: Path, from_text: str, to_text: str, policy_text: str, split_folder: Path | None,
              day_ahead_column: str | None, real_time_file: Path | None, real_time_column: str | None, out: Path,
              force: bool, solver: str, report: str | None = None) -> None:
