@@ -426,6 +426,21 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
     np.testing.assert_allclose(ours["mining_it_mw"], theirs["mining_it_mw"], atol=1e-6)
 
 
+def same_items_and_one_sided_values(ours, theirs, k: int) -> int:
+    """Assert two solutions of case ``k`` have the same financial items and one-sided marginal values;
+    return how many one-sided values were compared."""
+    compared = 0
+    for item, usd in theirs.financials_usd.items():
+        assert ours.financials_usd[item] == pytest.approx(usd, rel=1e-7, abs=1e-3), (k, item)
+    for resource, value in theirs.marginal_usd_per_mw_year.items():
+        mine = ours.marginal_usd_per_mw_year[resource]
+        for a, b in ((mine.value_usd_per_mw_year, value.value_usd_per_mw_year),
+                     (mine.loss_usd_per_mw_year, value.loss_usd_per_mw_year)):
+            assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-6, abs=1e-2), (k, resource)
+            compared += 1
+    return compared
+
+
 def test_one_sided_marginal_values_and_reasons_equal_highs_on_random_sites():
     """``solve_site`` both ways on 150 random sites: the one-sided marginal values (unique, unlike the
     duals) agree, and so do the reasons and the financial items."""
@@ -438,14 +453,7 @@ def test_one_sided_marginal_values_and_reasons_equal_highs_on_random_sites():
         ours, _ = solve_site(site, "structured", None)
         theirs, _ = solve_site(site, "highs", None)
         assert ours.method.startswith("structured")
-        for item, usd in theirs.financials_usd.items():
-            assert ours.financials_usd[item] == pytest.approx(usd, rel=1e-7, abs=1e-3), (k, item)
-        for resource, value in theirs.marginal_usd_per_mw_year.items():
-            mine = ours.marginal_usd_per_mw_year[resource]
-            for a, b in ((mine.value_usd_per_mw_year, value.value_usd_per_mw_year),
-                         (mine.loss_usd_per_mw_year, value.loss_usd_per_mw_year)):
-                assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-6, abs=1e-2), (k, resource)
-                compared += 1
+        compared += same_items_and_one_sided_values(ours, theirs, k)
         if np.allclose(ours.lease_mw, theirs.lease_mw, atol=1e-6) and np.allclose(ours.fleet_mw, theirs.fleet_mw,
                                                                                     atol=1e-6):
             assert reason(ours) == reason(theirs), k
@@ -525,14 +533,7 @@ def test_one_sided_marginal_values_equal_highs_with_power_terms_and_sla():
         theirs, _ = solve_site(site, "highs", None)
         several = len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0
         assert ours.method.startswith("HiGHS" if several else "structured"), ours.method
-        for item, usd in theirs.financials_usd.items():
-            assert ours.financials_usd[item] == pytest.approx(usd, rel=1e-7, abs=1e-3), (k, item)
-        for resource, value in theirs.marginal_usd_per_mw_year.items():
-            mine = ours.marginal_usd_per_mw_year[resource]
-            for a, b in ((mine.value_usd_per_mw_year, value.value_usd_per_mw_year),
-                         (mine.loss_usd_per_mw_year, value.loss_usd_per_mw_year)):
-                assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b, rel=1e-6, abs=1e-2), (k, resource)
-                compared += 1
+        compared += same_items_and_one_sided_values(ours, theirs, k)
     assert compared > 200
 
 
