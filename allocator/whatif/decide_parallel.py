@@ -10,6 +10,7 @@ stage goes out and the evaluations come back, always in scenario order.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 
@@ -43,6 +44,8 @@ def _serve(conn, args) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # the parent blocked them while starting us (ShardProcess)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         shard = Shard(*args, tick=_ticker(conn))
         conn.send(("ok", shard.infos))
@@ -70,7 +73,16 @@ class ShardProcess:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, args), daemon=True)
-        self.process.start()
+        # a Ctrl-C or SIGTERM while the parent hands the new process its start-up data would leave it
+        # half-fed, and it would print the interpreter's EOFError traceback: signals wait until it has
+        # them (the child inherits the blocked mask and lifts it first thing, in _serve)
+        blocked = {signal.SIGINT, signal.SIGTERM}
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked) if hasattr(signal, "pthread_sigmask") else None
+        try:
+            self.process.start()
+        finally:
+            if old_mask is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         child.close()
         self.infos = None
 
