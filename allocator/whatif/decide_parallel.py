@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -40,28 +41,91 @@ def _ticker(conn) -> Callable[[int], None]:
 
 def _serve(conn, args) -> None:
     """A worker process: load a shard, then answer ``(method, argument)`` requests until ``None``;
-    ``("progress", futures done)`` messages come before each answer."""
+    ``("progress", futures done)`` messages come before each answer. A parent that is gone (an
+    interrupted run closed the pipe) ends it quietly: nobody is left to read an answer or a traceback."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):  # the parent blocked them while starting us (ShardProcess)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
-        shard = Shard(*args, tick=_ticker(conn))
-        conn.send(("ok", shard.infos))
-    except BaseException as err:  # noqa: BLE001 - reported to the parent, which raises it
-        conn.send(("error", err))
+        _answer(conn, args)
+    except _ParentGone:
         return
+
+
+class _ParentGone(Exception):
+    """The pipe to the parent is closed."""
+
+
+def _answer(conn, args) -> None:
+    def send(message) -> None:
+        try:
+            conn.send(message)
+        except (EOFError, OSError) as err:
+            raise _ParentGone from err
+
+    def tick(done: int, _progress=_ticker(conn)) -> None:
+        try:
+            _progress(done)
+        except (EOFError, OSError) as err:
+            raise _ParentGone from err
+
+    try:
+        shard = Shard(*args, tick=tick)
+    except _ParentGone:
+        raise
+    except BaseException as err:  # noqa: BLE001 - reported to the parent, which raises it
+        send(("error", err))
+        return
+    send(("ok", shard.infos))
     while True:
-        request = conn.recv()
+        try:
+            request = conn.recv()
+        except (EOFError, OSError) as err:
+            raise _ParentGone from err
         if request is None:
             return
         method, arg = request
         try:
             result = getattr(shard, method)(*arg)
-            conn.send(("ok", result))
+        except _ParentGone:
+            raise
         except BaseException as err:  # noqa: BLE001
-            conn.send(("error", err))
+            send(("error", err))
+            continue
+        send(("ok", result))
+
+
+#: the signals that stop a command (SIGALRM re-delivers one the interpreter could not take)
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGALRM") if hasattr(signal, name))
+
+
+@contextmanager
+def _signals_held():
+    """Hold SIGINT/SIGTERM back until the block is over, then deliver the first that came.
+
+    Blocking them in this thread alone is not enough: the kernel hands a blocked signal to another
+    thread (numpy's BLAS threads), and Python then runs its handler in the main thread all the same.
+    So the Python handlers are swapped for one that only takes note (main thread only; elsewhere the
+    handlers stay), and the threads' mask is blocked so that a spawned child starts with them blocked."""
+    came: list[int] = []
+    try:
+        previous = {signum: signal.signal(signum, lambda signum, frame: came.append(signum))
+                    for signum in _STOP_SIGNALS}
+    except ValueError:  # not the main thread
+        previous = {}
+    mask = {signal.SIGINT, signal.SIGTERM}
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, mask) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        yield
+    finally:
+        if old_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if came:
+            signal.raise_signal(came[0])
 
 
 class ShardProcess:
@@ -76,13 +140,8 @@ class ShardProcess:
         # a Ctrl-C or SIGTERM while the parent hands the new process its start-up data would leave it
         # half-fed, and it would print the interpreter's EOFError traceback: signals wait until it has
         # them (the child inherits the blocked mask and lifts it first thing, in _serve)
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, blocked) if hasattr(signal, "pthread_sigmask") else None
-        try:
+        with _signals_held():
             self.process.start()
-        finally:
-            if old_mask is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         child.close()
         self.infos = None
 
