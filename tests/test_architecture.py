@@ -24,9 +24,10 @@ from conftest import REPO
 
 PACKAGE = REPO / "allocator"
 #: small things every wing uses: errors, numeric limits, file hashing, spreadsheet-safe CSV, the time-series fields,
-#: and the output-folder safety every writer shares (marked staging folders, --out checks)
+#: the output-folder safety every writer shares (marked staging folders, --out checks), and signals held while
+#: worker processes start
 BASE = {"allocator.errors", "allocator.limits", "allocator.file_hash", "allocator.csv_files", "allocator.time_fields",
-        "allocator.staging", "allocator.out_check"}
+        "allocator.staging", "allocator.out_check", "allocator.worker_signals"}
 RANK = {"base": 0, "inputs": 1, "lp": 2, "power": 3, "plan": 3, "whatif": 3, "operate": 3, "run": 4, "reports": 5,
         "cli": 6}
 FACADE = {"allocator", "allocator.__main__"}

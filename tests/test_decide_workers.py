@@ -7,6 +7,7 @@ from signal import SIGINT
 
 import pytest
 
+from allocator import worker_signals
 from allocator.whatif import decide_parallel
 
 
@@ -15,7 +16,7 @@ def test_a_signal_while_a_worker_starts_is_delivered_after_it_has_started():
     it is delivered, as KeyboardInterrupt, once the block is over."""
     steps = []
     with pytest.raises(KeyboardInterrupt):
-        with decide_parallel._signals_held():
+        with worker_signals.held():
             os.kill(os.getpid(), signal.SIGINT)
             for _ in range(1000):  # bytecode boundaries where Python would run a handler
                 steps.append(1)
@@ -40,7 +41,7 @@ def test_a_signal_taken_by_another_thread_is_held_too():
     steps = []
     try:
         with pytest.raises(KeyboardInterrupt):
-            with decide_parallel._signals_held():
+            with worker_signals.held():
                 go.set()
                 assert sent.wait(5)
                 for _ in range(1000):  # bytecode boundaries where Python would run a handler
@@ -53,10 +54,10 @@ def test_a_signal_taken_by_another_thread_is_held_too():
 
 
 def test_signal_handlers_are_restored_after_the_block():
-    before = {s: signal.getsignal(s) for s in decide_parallel._STOP_SIGNALS}
-    with decide_parallel._signals_held():
+    before = {s: signal.getsignal(s) for s in worker_signals.STOP_SIGNALS}
+    with worker_signals.held():
         pass
-    assert {s: signal.getsignal(s) for s in decide_parallel._STOP_SIGNALS} == before
+    assert {s: signal.getsignal(s) for s in worker_signals.STOP_SIGNALS} == before
 
 
 class _ClosedPipe:

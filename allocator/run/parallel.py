@@ -20,6 +20,7 @@ from itertools import repeat
 from pathlib import Path
 
 from ..errors import AllocatorError, InfeasibleError, every_bad_file
+from ..worker_signals import held, worker_started
 from . import heap
 
 def worker_count(workers: int, n_sites: int) -> int:
@@ -40,8 +41,11 @@ def solve_sites(sites: list, solver: str, time_limit_s: float | None, workers: i
     """
     outcomes: list = []
     failed = False
-    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-        for outcome in pool.map(_solve_one, sites, repeat(solver), repeat(time_limit_s)):
+    with ProcessPoolExecutor(workers, mp_context=_context(), initializer=worker_started,
+                             initargs=(False,)) as pool:
+        with held():  # map submits every site and starts the workers: a signal then would leave one half-fed
+            answers = pool.map(_solve_one, sites, repeat(solver), repeat(time_limit_s))
+        for outcome in answers:
             failed = failed or outcome[0] == "error"
             if on_site is not None and not failed:
                 outcome = ("ok", on_site(outcome[1]), outcome[2])

@@ -10,10 +10,8 @@ stage goes out and the evaluations come back, always in scenario order.
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -21,6 +19,7 @@ from .decide_engine import MEMORY_BYTES, CandidateNets, Shard
 from .decide_program import Evaluation
 from .decide_scenarios import PriceSampling, Scenario
 from ..errors import InputError, Problem
+from ..worker_signals import held, worker_started
 
 
 #: a worker reports its progress at most this often [s]
@@ -43,11 +42,7 @@ def _serve(conn, args) -> None:
     """A worker process: load a shard, then answer ``(method, argument)`` requests until ``None``;
     ``("progress", futures done)`` messages come before each answer. A parent that is gone (an
     interrupted run closed the pipe) ends it quietly: nobody is left to read an answer or a traceback."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # the parent blocked them while starting us (ShardProcess)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    worker_started()  # the parent held the signals back while starting us (ShardProcess)
     try:
         _answer(conn, args)
     except _ParentGone:
@@ -97,37 +92,6 @@ def _answer(conn, args) -> None:
         send(("ok", result))
 
 
-#: the signals that stop a command (SIGALRM re-delivers one the interpreter could not take)
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGALRM") if hasattr(signal, name))
-
-
-@contextmanager
-def _signals_held():
-    """Hold SIGINT/SIGTERM back until the block is over, then deliver the first that came.
-
-    Blocking them in this thread alone is not enough: the kernel hands a blocked signal to another
-    thread (numpy's BLAS threads), and Python then runs its handler in the main thread all the same.
-    So the Python handlers are swapped for one that only takes note (main thread only; elsewhere the
-    handlers stay), and the threads' mask is blocked so that a spawned child starts with them blocked."""
-    came: list[int] = []
-    try:
-        previous = {signum: signal.signal(signum, lambda signum, frame: came.append(signum))
-                    for signum in _STOP_SIGNALS}
-    except ValueError:  # not the main thread
-        previous = {}
-    mask = {signal.SIGINT, signal.SIGTERM}
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, mask) if hasattr(signal, "pthread_sigmask") else None
-    try:
-        yield
-    finally:
-        if old_mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if came:
-            signal.raise_signal(came[0])
-
-
 class ShardProcess:
     """A :class:`Shard` in its own (spawned) process, answering over a pipe."""
 
@@ -140,7 +104,7 @@ class ShardProcess:
         # a Ctrl-C or SIGTERM while the parent hands the new process its start-up data would leave it
         # half-fed, and it would print the interpreter's EOFError traceback: signals wait until it has
         # them (the child inherits the blocked mask and lifts it first thing, in _serve)
-        with _signals_held():
+        with held():
             self.process.start()
         child.close()
         self.infos = None

@@ -54,6 +54,7 @@ from ..file_hash import sha256_file
 from ..errors import InputError, Problem
 from ..inputs.files import TomlSyntaxError, parse_toml
 from ..limits import MAX_SCENARIOS
+from ..worker_signals import held, worker_started
 from ..inputs.overrides import check_path, parse_value, read_raw
 from ..lp.results import SPLIT_COLUMNS
 from .dask_scheduler import dask_client
@@ -454,9 +455,10 @@ def _on_pool(workers: int, chunks: list[tuple[str, list]], reuse: bool,
 
     # spawn: no fork of a process that may hold threads (HiGHS, a progress bar); workers ignore
     # Ctrl-C, which the parent handles
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_ignore_sigint,
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=worker_started,
                                mp_context=multiprocessing.get_context("spawn"))
-    futures = [pool.submit(run_chunk, site, items, reuse, time_limit_s, solver) for site, items in chunks]
+    with held():  # submit starts the workers: a signal then would leave one half-fed (worker_signals)
+        futures = [pool.submit(run_chunk, site, items, reuse, time_limit_s, solver) for site, items in chunks]
     yielded = set()
     try:
         for future in as_completed(futures):
@@ -473,12 +475,6 @@ def _on_pool(workers: int, chunks: list[tuple[str, list]], reuse: bool,
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _ignore_sigint() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _on_dask(address: str, chunks: list[tuple[str, list]], reuse: bool,
