@@ -9,6 +9,9 @@ Per site (each loaded once beforehand), the best of ``--repeat`` runs of:
   the plan and business-as-usual LPs built, solved by HiGHS and read back;
 - ``plan, in_year per Timestamp``: the same with the former ``in_year`` (one Timestamp per hour),
   for the before/after ratio in the same run;
+- ``plan, callback every iteration``: the same with HiGHS's interrupt callbacks started from the
+  first iteration, as the Ctrl-C watch of the plan's solves did before it started them only on
+  Ctrl-C and around progress lines (:mod:`allocator.lp.solve_progress`);
 - ``floor``: HiGHS alone (``benchmarks/floor.py``: the same options, ``passModel`` on ready arrays
   + ``run``) on the same two LPs.
 
@@ -31,6 +34,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 from floor import floor_solve, lp_arrays  # noqa: E402
 
 from allocator.inputs.site import load_site  # noqa: E402
+from allocator.lp import solve as solve_mod  # noqa: E402
 from allocator.lp.model import LinearModel  # noqa: E402
 from allocator.plan import data as plan_data_mod  # noqa: E402
 from allocator.plan.data import plan_data  # noqa: E402
@@ -49,6 +53,21 @@ def in_year_per_timestamp(index_utc: pd.DatetimeIndex, year: int) -> pd.Datetime
     return pd.DatetimeIndex(y0 + (y1 - y0) * share)
 
 
+def every_iteration(run):
+    """``allocator.lp.solve.run`` with the interrupt callbacks started before the solve: a Python call
+    per simplex and interior-point iteration, as the former Ctrl-C watch made."""
+    import highspy
+
+    kinds = highspy.cb.HighsCallbackType
+
+    def started(h) -> None:
+        for kind in (kinds.kCallbackSimplexInterrupt, kinds.kCallbackIpmInterrupt):
+            h.startCallback(kind)
+        run(h)
+
+    return started
+
+
 def best_s(fn, repeat: int) -> tuple[float, object]:
     times, out = [], None
     for _ in range(repeat):
@@ -64,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", nargs="*", default=["west_texas", "permian_hybrid"])
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; best of {args.repeat}")
-    print(f"{'site':<16}{'plan s':>8}{'old in_year s':>14}{'floor s':>9}{'plan/floor':>11}{'old/floor':>10}"
-          f"{'in_year s':>10}{'NPV equal':>10}")
+    print(f"{'site':<16}{'plan s':>8}{'old in_year s':>14}{'cb/iter s':>10}{'floor s':>9}{'plan/floor':>11}"
+          f"{'old/floor':>10}{'cb/floor':>9}{'in_year s':>10}{'NPV equal':>10}")
     new_in_year = plan_data_mod.in_year
     for name in args.sites:
         site = load_site(HERE.parent / "sites" / f"{name}.toml")
@@ -83,11 +102,19 @@ def main(argv: list[str] | None = None) -> int:
             old_s, old = best_s(lambda: solve_plan([site]), args.repeat)
         finally:
             plan_data_mod.in_year = new_in_year
+        plain_run = solve_mod.run
+        solve_mod.run = every_iteration(plain_run)
+        try:
+            cb_s, cb = best_s(lambda: solve_plan([site]), args.repeat)
+        finally:
+            solve_mod.run = plain_run
         years = [y.year for y in data.years]
         in_year_s, _ = best_s(lambda: [new_in_year(site.index, y) for y in years], args.repeat)
-        equal = result.npv_usd == old.npv_usd and result.bau_npv_usd == old.bau_npv_usd
-        print(f"{name:<16}{plan_s:>8.3f}{old_s:>14.3f}{floor_s:>9.3f}{plan_s / floor_s:>11.2f}{old_s / floor_s:>10.2f}"
-              f"{in_year_s:>10.3f}{'yes' if equal else 'NO':>10}  (load {os.getloadavg()[0]:.2f})", flush=True)
+        equal = all(result.npv_usd == other.npv_usd and result.bau_npv_usd == other.bau_npv_usd
+                    for other in (old, cb))
+        print(f"{name:<16}{plan_s:>8.3f}{old_s:>14.3f}{cb_s:>10.3f}{floor_s:>9.3f}{plan_s / floor_s:>11.2f}"
+              f"{old_s / floor_s:>10.2f}{cb_s / floor_s:>9.2f}{in_year_s:>10.3f}{'yes' if equal else 'NO':>10}"
+              f"  (load {os.getloadavg()[0]:.2f})", flush=True)
     return 0
 
 

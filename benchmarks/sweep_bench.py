@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/sweep_bench.py                  # everything (a few minutes on 2 cores)
     .venv/bin/python benchmarks/sweep_bench.py --skip-grid      # rebuild vs reuse only
     .venv/bin/python benchmarks/sweep_bench.py --site year      # on a full 2024 year (needs ../shared/data/raw)
+    .venv/bin/python benchmarks/sweep_bench.py --site sla4cp --skip-rates --workers 1   # uptime SLA + 4CP
 
 Phases measured, on one site:
 
@@ -14,6 +15,9 @@ Phases measured, on one site:
   simplex from the previous basis (the sweep's ``--solver highs`` path);
 - ``structured``: the sweep's default (``auto``): the exact cutting planes of
   ``allocator.whatif.sweep_structured``, their cuts kept while only the lease rate moves.
+
+``--site sla4cp`` runs it on the bundled campus with a binding uptime SLA (its S21 fleet alone) and a
+4CP charge (:func:`sla_4cp_site`), which sweeps used to send to HiGHS scenario by scenario.
 
 Then a grid sweep of ``--grid`` scenarios (hashprice x lease rate) through ``allocator.whatif.sweep`` on
 1 and 2 worker processes (process start-up and CSV writing included), once per ``--solvers``. The
@@ -55,6 +59,28 @@ def year_site(folder: Path) -> Path:
     return path
 
 
+def sla_4cp_site(folder: Path) -> Path:
+    """The bundled campus with the uptime SLA and a 4CP charge: its S21 fleet alone (the structured
+    solver covers the SLA of one fleet) held to ``min_uptime_frac = 0.995`` (binding), and a 4CP charge
+    of 55,000 USD/MW-year on four summer-afternoon intervals, paid on the AI halls' draw too (their
+    power no longer passed through)."""
+    text = (REPO / "sites" / "west_texas.toml").read_text(encoding="utf-8")
+    data = (REPO / "sites" / "data" / "ercot_hb_south_hourly.csv").as_posix()
+    second = '[[mining.fleet]]\nmodel = "Antminer S19j Pro"\nefficiency_j_per_th = 29.5\nmw = 80.0\n'
+    for old, new in (('file = "data/ercot_hb_south_hourly.csv"', f'file = "{data}"'), (second, ""),
+                     ("pool_fee_frac = 0.02\n", "pool_fee_frac = 0.02\nmin_uptime_frac = 0.995\n"),
+                     ("power_pass_through = true", "power_pass_through = false")):
+        if old not in text:
+            sys.exit(f"sites/west_texas.toml changed: {old!r} not found")
+        text = text.replace(old, new)
+    text = text[:text.index("\n[plan]")]  # the plan names the fleet removed; a sweep does not read it
+    text += ('\n[coincident_peak]\ncharge_usd_per_mw_year = 55000.0\n'
+             'intervals = ["2024-06-27T16:00", "2024-07-30T16:00", "2024-08-20T16:00", "2024-09-19T16:00"]\n')
+    path = folder / "west_texas_sla_4cp.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def scenarios(n: int, order: str, seed: int = 1) -> list[dict]:
     """``random``: independent draws; ``sorted``: the same draws in the order a Monte Carlo sweep
     solves them (:func:`allocator.whatif.sweep.locality_order`); ``grid``: a hashprice x rate grid in sweep order."""
@@ -79,19 +105,21 @@ def rate(runner: SiteScenarios, items: list[dict]) -> tuple[float, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--site", choices=("bundled", "year"), default="bundled")
+    parser.add_argument("--site", choices=("bundled", "year", "sla4cp"), default="bundled")
     parser.add_argument("--scenarios", type=int, default=30, help="scenarios per rebuild/reuse measurement")
     parser.add_argument("--grid", type=int, default=1000, help="scenarios in the grid sweep (a square-ish grid)")
     parser.add_argument("--workers", default="1,2", help="worker counts for the grid sweep")
     parser.add_argument("--solvers", default="auto,highs", help="sweep solvers for the grid sweep")
     parser.add_argument("--skip-grid", action="store_true")
+    parser.add_argument("--skip-rates", action="store_true", help="only the grid sweep")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        site = REPO / "sites" / "west_texas.toml" if args.site == "bundled" else year_site(Path(tmp))
+        site = {"bundled": lambda: REPO / "sites" / "west_texas.toml", "year": lambda: year_site(Path(tmp)),
+                "sla4cp": lambda: sla_4cp_site(Path(tmp))}[args.site]()
         print(f"site {site.name}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         hours = SiteScenarios(site).base.hours
-        for order in ("grid", "random", "sorted"):
+        for order in () if args.skip_rates else ("grid", "random", "sorted"):
             items = scenarios(args.scenarios, order)
             rebuild = rate(SiteScenarios(site, reuse=False), items)
             in_memory = SiteScenarios(site)

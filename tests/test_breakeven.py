@@ -11,6 +11,7 @@ from allocator.whatif import breakeven as be
 from allocator.cli import main
 from allocator.inputs.overrides import load_site_with
 from allocator.whatif.reuse import SiteScenarios
+from allocator.whatif.sweep_structured import METHOD
 from allocator.run.batch import solve
 
 from whatif_sites import breakeven_hashprice, campus_month, tiny
@@ -103,7 +104,10 @@ def test_cli_breakeven_writes_sensitivity(tmp_path, capsys):
     import json
 
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["command"] == "breakeven" and manifest["solver"].startswith("HiGHS ")
+    assert manifest["command"] == "breakeven" and manifest["solver"].startswith("auto: structured or HiGHS ")
+    # a base-model site: every solve (the scan, the bisection, the three sensitivity points) by the cutting planes
+    methods = manifest["sites"]["tiny"]["methods_this_run"]
+    assert list(methods) == [METHOD] and methods[METHOD] >= 21 + 3
     assert manifest["tool_version"] and manifest["warnings"] == []
     assert manifest["inputs_sha256"][str(path.resolve())] == hashlib.sha256(path.read_bytes()).hexdigest()
     for name in ("breakeven.csv", "sensitivity.csv"):

@@ -144,7 +144,6 @@ def sweep(sites, vary, samples, distributions, seed, out, workers, dask_schedule
 def breakeven(sites, params, low, high, swing_frac, tolerance, points, out, force) -> None:
     """Where the optimal split changes as one parameter moves, and low/base/high sensitivity."""
     from ..whatif import breakeven as be
-    from ..whatif.reuse import SiteScenarios
 
     if (low is not None or high is not None) and len(params) != 1:
         raise InputError([Problem("--low/--high", "apply to one --param.", "Give exactly one --param with them.")],
@@ -155,10 +154,11 @@ def breakeven(sites, params, low, high, swing_frac, tolerance, points, out, forc
 
         files = command_inputs(sites)
         check_target(out, force, files)
-    breakevens, tornado, loaded = [], [], []
+    breakevens, tornado, loaded, methods = [], [], [], {}
     for path in sites:
-        runner = SiteScenarios(path)
+        runner = be.runner(path)
         loaded.append(runner.base)  # bad site files fail here, before any search
+        methods[runner.base.id] = runner.methods
         names = list(params) or be.default_parameters(runner)
         ranges = {p: be.resolve_range(runner, p, low, high, swing_frac) for p in names}
         click.echo(f"{runner.site_id}:")
@@ -171,15 +171,17 @@ def breakeven(sites, params, low, high, swing_frac, tolerance, points, out, forc
             breakevens += result.rows()
             tornado += be.sensitivity(runner, p, lo, base, hi)
     if out is not None:
-        _write_breakeven(out, force, breakevens, tornado, loaded, files)
+        _write_breakeven(out, force, breakevens, tornado, loaded, files, methods)
         click.echo(f"\nwrote {out}/ (breakeven.csv, sensitivity.csv, manifest.json)")
 
 
 def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: list[dict], sites: list,
-                     files) -> None:
-    """breakeven.csv and sensitivity.csv, and a manifest listing them (so --force may replace the folder)."""
+                     files, methods: dict) -> None:
+    """breakeven.csv and sensitivity.csv, and a manifest listing them (so --force may replace the folder);
+    ``methods``: site id -> solves per method in words (the manifest's ``sites.<id>.methods_this_run``)."""
     import pandas as pd
 
+    from ..lp.solve import solver_version
     from ..whatif.manifest import run_manifest
     from ..csv_files import write_csv
     from ..reports.run_folder import RunFolder, manifest_inputs
@@ -189,6 +191,9 @@ def _write_breakeven(out: Path, force: bool, breakevens: list[dict], tornado: li
         write_csv(pd.DataFrame(breakevens, columns=list(BREAKEVEN_COLUMNS)), folder.path("breakeven.csv"))
         write_csv(pd.DataFrame(tornado, columns=list(SENSITIVITY_COLUMNS)), folder.path("sensitivity.csv"))
         manifest = run_manifest("breakeven", sites, status="complete")
+        manifest["solver"] = solver_version("auto")
+        for site_id, counts in methods.items():
+            manifest["sites"][site_id]["methods_this_run"] = dict(counts)
         manifest["files"] = folder.file_list()  # as a solve run folder: what a reader can check
         folder.write_json("manifest.json", manifest)
         folder.inputs += manifest_inputs(manifest)

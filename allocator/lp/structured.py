@@ -180,6 +180,11 @@ class _Master:
         h.setOptionValue("solver", "simplex")
         h.setOptionValue("primal_feasibility_tolerance", 1e-10)
         h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+        # HiGHS drops matrix entries below 1e-9 by default: a cut's small slope on a lease (a few
+        # hours of headroom dual, over the objective's scale) vanished, the cut was no longer tight at
+        # the point it was taken, and Kelley's iterations stalled there (west_texas at hashprice 30,
+        # lease rate 170: gap 1.1e-7 for 2000 cuts); 1e-12 is the least HiGHS accepts
+        h.setOptionValue("small_matrix_value", 1e-12)
         h.addVars(self.n + 1, np.r_[lower, -np.inf], np.r_[upper, np.inf])
         h.changeColsCost(self.n + 1, np.arange(self.n + 1, dtype=np.int32), np.r_[cost / scale, 1.0])
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)

@@ -5,8 +5,11 @@ between ``low`` and ``high``, then bisects every interval whose ends give a
 different split (AI IT MW, mining IT MW, or status) until it is narrower
 than ``tolerance``: the true change point lies within ``tolerance / 2`` of the
 reported value (a change narrower than the scan step can be missed; raise
-``points`` to look closer). Every solve reuses the site's HiGHS model
-(:mod:`allocator.whatif.reuse`).
+``points`` to look closer). Every solve goes through :func:`runner`'s
+:class:`allocator.whatif.reuse.SiteScenarios`: by the structured cutting planes
+where they cover the site (their cuts kept while the value moved leaves the
+hourly data as they were, e.g. a lease rate or a cost), else by the site's HiGHS
+model kept between solves; the same optimum either way.
 
 Sensitivity (tornado data) solves each parameter at its low, base and high
 value, the others at base.
@@ -93,6 +96,13 @@ class Search:
                  "below_ai_it_mw": c.before.split.get("ai_it_mw"), "below_mining_it_mw": c.before.split.get("mining_it_mw"),
                  "above_ai_it_mw": c.after.split.get("ai_it_mw"), "above_mining_it_mw": c.after.split.get("mining_it_mw")}
                 for c in self.changes]
+
+
+def runner(path, solver: str = "auto") -> SiteScenarios:
+    """The solver of one site's breakeven searches and sensitivities (``solver``: ``"auto"``, the
+    structured cutting planes where :func:`allocator.lp.structured.not_covered` accepts the scenario and
+    HiGHS for the rest, or ``"highs"``). ``runner.methods`` counts the solves per method."""
+    return SiteScenarios(path, solver=solver)
 
 
 def same_split(a: Outcome, b: Outcome) -> bool:

@@ -17,10 +17,11 @@ the base site instead of re-reading the price files. Numbers set on existing
 fields skip the deep copy and the whole-file validation
 (:mod:`allocator.whatif.sweep_overrides`: each value still goes through its
 field's validator, and anything it does not accept takes the general path,
-which words the error). With ``solver="auto"`` (sweeps) the base-model
-scenarios are solved by the structured cutting planes with their cuts kept
-between scenarios (:mod:`allocator.whatif.sweep_structured`) and the others
-by the kept HiGHS model.
+which words the error). With ``solver="auto"`` (sweeps and breakevens) the
+scenarios the structured solver covers (the base model, TOU, 4CP, contracts,
+the uptime SLA of one fleet) are solved by its cutting planes with their cuts
+kept between scenarios (:mod:`allocator.whatif.sweep_structured`) and the
+others by the kept HiGHS model.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,9 @@ FAST_PATH = re.compile(
     r"|ai\.lease\[\d+\]\.(tenant|rate_usd_per_kw_month|min_mw|max_mw)"
     r"|curtailment\[\d+\]\.(start|end|cap_mw))$"
 )
+
+#: ``SiteSolution.method`` of a scenario HiGHS solved (why, after a colon, when ``auto`` chose HiGHS)
+HIGHS_METHOD = "HiGHS (one model per site kept between scenarios, warm dual simplex)"
 
 STATUSES = ("optimal", "input_error", "infeasible", "solver_error")
 
@@ -150,6 +155,11 @@ class Outcome:
     solution: results.SiteSolution | None = None
     method: str = ""  # "structured" or "highs" for a solved scenario
 
+    @property
+    def method_detail(self) -> str:
+        """How the scenario was solved, in words (``SiteSolution.method``; "" when it was not solved)."""
+        return self.solution.method if self.solution is not None else ""
+
 
 class SiteScenarios:
     """Solve scenarios (dicts of dotted path -> value) of one site file, reusing the model.
@@ -163,7 +173,7 @@ class SiteScenarios:
         reloads and rebuilds everything per scenario (the baseline).
     solver : {"highs", "auto"}
         ``"auto"``: the structured cutting planes for the scenarios they cover
-        (:func:`allocator.whatif.sweep_structured.applies`), HiGHS for the others.
+        (:func:`allocator.lp.structured.not_covered`), HiGHS for the others.
     """
 
     def __init__(self, path: str | Path, *, reuse: bool = True, time_limit_s: float | None = None,
@@ -175,6 +185,8 @@ class SiteScenarios:
         self.reuse = reuse
         self.solver = ReusableSolver(reuse=reuse, time_limit_s=time_limit_s)
         self.structured = SweepSolver() if solver == "auto" else None
+        #: solved scenarios per method in words (``Outcome.method_detail``), for the run's manifest
+        self.methods: Counter = Counter()
         self._raw: dict | None = None
         self._base: Site | None = None
 
@@ -221,14 +233,18 @@ class SiteScenarios:
                 site_sol = results.site_solution(lp.blocks[0], solution, marginal_values=False)
                 results.check_objective(site_sol, solution.objective_usd)
                 method = "highs"
+                why = self.structured.why_not if self.structured is not None else ""
+                site_sol.method = f"{HIGHS_METHOD}: {why}" if why else HIGHS_METHOD
         except AllocatorError as err:
             status = "input_error" if isinstance(err, InputError) else (
                 "infeasible" if isinstance(err, InfeasibleError) else "solver_error")
             return Outcome(status, {"site_id": self.site_id}, "; ".join(str(p) for p in err.problems))
+        self.methods[site_sol.method] += 1
         return Outcome("optimal", split_row(site_sol), "", site_sol, method)
 
     def _structured(self, site: Site) -> results.SiteSolution | None:
-        """The structured optimum, its items checked against its objective; None: not covered."""
+        """The structured optimum, its items checked against its objective; None: not covered
+        (``self.structured.why_not`` says why)."""
         if self.structured is None:
             return None
         if not self.reuse:  # the baseline keeps nothing between scenarios

@@ -21,12 +21,15 @@ processes or Dask workers, which keep each site's solver between scenarios
 returns. With one worker the scenarios run in this process and each row is
 written as soon as it is solved.
 
-The solver is ``auto`` by default: the base-model scenarios (no uptime SLA, no
-power-market rows) by the exact structured cutting planes, their cuts kept
-while a scenario moves only the master's objective or bounds
+The solver is ``auto`` by default: the scenarios the structured solver covers
+(:func:`allocator.lp.structured.not_covered`: the base model, TOU, 4CP,
+contracts, the uptime SLA of one fleet) by its exact cutting planes, their
+cuts kept while a scenario moves only the master's objective or bounds
 (:mod:`allocator.whatif.sweep_structured`), the others by HiGHS; ``highs``
 solves every scenario with HiGHS. ``sweep.json`` records the solver, and
-``manifest.json`` how many scenarios each method solved.
+``manifest.json`` how many scenarios each method solved (``methods_this_run``,
+and per site ``sites.<id>.methods_this_run``, each method in words with why
+HiGHS where ``auto`` chose it).
 """
 
 from __future__ import annotations
@@ -260,7 +263,8 @@ _local = threading.local()
 def run_chunk(site_path: str, items: list[tuple[str, dict[str, Any]]], reuse: bool = True,
               time_limit_s: float | None = None, solver: str = "auto") -> list[dict[str, Any]]:
     """Solve scenarios of one site in this worker; one row dict per scenario (its ``method`` key,
-    "structured" or "highs", is not a column). Never raises for a scenario."""
+    "structured" or "highs", and ``method_detail``, the method in words, are not columns). Never
+    raises for a scenario."""
     from .reuse import SiteScenarios
 
     cache = getattr(_local, "sites", None)
@@ -274,7 +278,8 @@ def run_chunk(site_path: str, items: list[tuple[str, dict[str, Any]]], reuse: bo
     for scenario_id, values in items:
         try:
             outcome = runner.run(values)
-            row = {**outcome.split, "status": outcome.status, "error": outcome.error, "method": outcome.method}
+            row = {**outcome.split, "status": outcome.status, "error": outcome.error, "method": outcome.method,
+                   "method_detail": outcome.method_detail}
         except Exception as err:  # a defect must not stop the sweep: record it
             row = {"site_id": runner.site_id, "status": "internal_error", "error": f"{type(err).__name__}: {err}"}
         rows.append({"scenario_id": scenario_id, **values, **row})
@@ -295,6 +300,7 @@ class SweepSummary:
     seconds: float
     findings: list[str] = field(default_factory=list)  # sweep_findings.findings: ranges, failed points
     methods: Counter = field(default_factory=Counter)  # solved rows per method: structured, highs
+    site_methods: dict[str, Counter] = field(default_factory=dict)  # site_id -> method in words -> rows
 
     @property
     def solved(self) -> int:
@@ -365,6 +371,9 @@ def _write_manifest(sweep: Sweep, out: Path, summary: SweepSummary) -> None:
                             scenario_rows=summary.total, rows_this_run=summary.solved,
                             statuses=dict(summary.statuses), seconds={"run": round(summary.seconds, 6)},
                             files=files, solver=sweep_solver(sweep), methods_this_run=dict(summary.methods))
+    for site_id, counts in summary.site_methods.items():  # as a solve's sites.<id>.method, counted per scenario
+        if site_id in manifest["sites"]:
+            manifest["sites"][site_id]["methods_this_run"] = dict(counts)
     tmp = out / f".manifest.json.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, out / "manifest.json")
@@ -388,6 +397,7 @@ def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, da
     chunks = _chunks(pending, workers)
     statuses: Counter = Counter()
     methods: Counter = Counter()
+    site_methods: dict[str, Counter] = {}
     new_file = not csv_path.exists() or csv_path.stat().st_size == 0
     with open(csv_path, "a", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=sweep.columns, lineterminator="\n", extrasaction="ignore")
@@ -408,10 +418,12 @@ def _run_locked(sweep: Sweep, out: Path, csv_path: Path, workers: int | None, da
                 statuses[row["status"]] += 1
                 if row.get("method"):
                     methods[row["method"]] += 1
+                    site_methods.setdefault(row["site_id"], Counter())[row.get("method_detail") or row["method"]] += 1
             fh.flush()
             if progress:
                 progress(len(rows))
-    return SweepSummary(out, total, total - n_pending, statuses, time.perf_counter() - t0, methods=methods)
+    return SweepSummary(out, total, total - n_pending, statuses, time.perf_counter() - t0, methods=methods,
+                        site_methods=site_methods)
 
 
 def locality_order(values: list[tuple]) -> list[int]:

@@ -1,225 +1,177 @@
 """Sweep scenarios on the structured solver, the cutting planes kept between scenarios.
 
-:mod:`allocator.lp.structured` solves a base-model site exactly by Kelley's
-cutting planes over the first-stage MW ``y = (a_1..a_L, m_1..m_F)``: the
-dispatch value ``Q(y)`` (hourly greedy knapsacks) is concave and piecewise
-linear, every evaluation gives a cut ``theta <= Q(y_k) + g_k . (y - y_k)``,
-and a master LP of ``L + F + 1`` columns closes the gap.
+:func:`allocator.lp.structured.solve_structured` solves a site exactly by
+Kelley's cutting planes over the first-stage MW ``y = (a_1..a_L, m_1..m_F)``: the
+dispatch value ``Q(y)`` (hourly greedy knapsacks, with the uptime SLA's
+multiplier and the power terms it covers folded in) is concave and piecewise
+linear, every evaluation gives a cut, and a master LP of ``L + F + 1`` columns
+closes the gap to a relative 1e-9. Its coverage is :func:`allocator.lp.structured.not_covered`'s:
+the base model, TOU adders, 4CP, financial and physical contracts and the uptime
+SLA of one fleet. A sweep solves every such scenario there; the others (demand
+response, the SLA of two fleets or more) and any whose cutting planes do not close
+go to HiGHS (:mod:`allocator.whatif.reuse`).
 
-``Q`` depends only on the hourly margins (prices, hashprice, pool fee, fleet
-efficiencies, mining PUE), the grid caps and the AI draw per MW (AI PUE and
-utilization). A scenario that moves nothing of these (a lease rate, fit-out
-capex, an opex, a bound such as ``convertible_mw``, ``facility_mw``, a lease's
-``min_mw``/``max_mw`` or a fleet's ``mw``) changes only the master's objective,
-bounds and row limits: every cut of the earlier scenarios is still a valid
-upper bound on the same ``Q``, so :class:`SweepSolver` keeps the master LP and
-its cuts, pushes the new costs and bounds, and adds cuts until the gap closes
-again (usually one evaluation). A scenario that moves ``Q`` starts a new master
-whose first cut is taken at the previous scenario's optimum (close to the new
-one in a sweep's order).
+``Q`` depends only on the hourly data (margins, caps, AI draw, the power terms,
+the SLA); a scenario that moves nothing of these (a lease rate, fit-out capex,
+an opex, a bound such as ``convertible_mw``, ``facility_mw``, a lease's
+``min_mw``/``max_mw`` or a fleet's ``mw``) leaves every cut of the earlier
+scenarios a valid bound on the same ``Q``. :class:`SweepSolver` passes the
+latest cuts back (``cuts=``); ``solve_structured`` checks their fingerprint and
+ignores them when the hourly data moved, so a kept cut is never a stale one.
+Only the :data:`KEEP_CUTS` most recent cuts travel to the next scenario (any
+subset of valid cuts is valid; the master of every solve keeps all of its own).
 
-Stopping rule and tolerances are those of :func:`allocator.lp.structured.solve_structured`
-(relative gap 1e-9 between the master's bound and the best evaluated first
-stage), so the answer is the same exact optimum; no duals are aggregated (a
-sweep writes none). Only the base model is solved here (no uptime SLA, no
-power-market rows): everything else goes to HiGHS (:mod:`allocator.whatif.reuse`).
+Base-model scenarios (no SLA, no power-market rows) take a faster road to the same
+optimum: one warm master kept in HiGHS between scenarios
+(:mod:`allocator.whatif.sweep_base_master`), without rebuilding the dispatch or
+a HiGHS model per scenario.
+
+No duals or marginal values are computed (a sweep writes none); the split and the
+financial items, power items included, are priced from the optimum as
+:func:`allocator.lp.results.site_solution` prices HiGHS's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
+from ..errors import SolverError
 from ..inputs.site import Site
 from ..lp import structured
-from ..lp.model import objective_usd_per_mw
+from ..lp.extensions import EXTENSIONS
 from ..lp.results import TOLERANCE_MW, SiteSolution, financials
+from ..lp.structured_cuts import Cuts
+from .sweep_base_master import BaseModelSweep
+from .sweep_base_master import applies as base_model
 
+#: ``SiteSolution.method`` of a scenario solved here (the manifest counts scenarios per method)
 METHOD = "structured (cutting planes, cuts kept between scenarios)"
+#: most recent cuts handed on to the next scenario (re-adding cuts to a fresh master costs per cut)
+KEEP_CUTS = 40
 
 
-def applies(site: Site) -> bool:
-    """True when the sweep's structured solve covers ``site``: the base model (no uptime SLA, no
-    power-market LP terms) that :func:`allocator.lp.structured.not_covered` accepts."""
-    if structured.not_covered(site) is not None:
-        return False
-    if site.power is not None and site.power.has_lp_terms:
-        return False
-    return not (site.config.mining.fleet and site.config.mining.min_uptime_frac > 0)
-
-
-def dispatch_inputs(site: Site) -> tuple[tuple, tuple[np.ndarray, ...]]:
-    """What ``Q`` and the master's rows depend on: scalars and hourly arrays (compared by value)."""
-    cfg = site.config
-    m = cfg.mining
-    n_lease = len(cfg.ai.lease) if site.has_ai else 0
-    scalars = (n_lease, m.pue, m.pool_fee_frac, m.capture_frac, tuple(f.efficiency_j_per_th for f in m.fleet),
-               cfg.ai.pue if site.has_ai else None)
-    arrays = (site.price_usd_per_mwh, site.hashprice_usd_per_ph_day, site.grid_cap_mw,
-              site.ai_utilization_frac if site.has_ai else np.zeros(0))
-    return scalars, arrays
-
-
-def _same(a: tuple[tuple, tuple[np.ndarray, ...]] | None, b: tuple[tuple, tuple[np.ndarray, ...]]) -> bool:
-    if a is None or a[0] != b[0]:
-        return False
-    return all(x is y or (x.shape == y.shape and np.array_equal(x, y)) for x, y in zip(a[1], b[1]))
-
-
-class _CutMaster:
-    """max cost.y + theta over the first-stage rows and the cuts, kept in one HiGHS model.
-
-    Rows as in :mod:`allocator.lp.structured` (MODEL.md 1, 3, 4): ``sum a <= convertible_mw``,
-    ``pue_ai sum a + pue_m sum m <= facility_mw``, ``pue_ai sum a <= min_t cap_t``; costs and cut
-    right-hand sides divided by ``scale`` [USD].
-    """
-
-    def __init__(self, n_lease: int, n_fleet: int, pue_ai: float, pue_m: float, firm_mw: float,
-                 scale: float) -> None:
-        import highspy
-
-        from ..lp.solve import _quiet_highs
-
-        self.n_lease, self.n = n_lease, n_lease + n_fleet
-        self.scale = scale
-        self.h = h = _quiet_highs()
-        for name, value in (("output_flag", False), ("threads", 1), ("solver", "simplex"),
-                            ("primal_feasibility_tolerance", 1e-10), ("dual_feasibility_tolerance", 1e-10)):
-            h.setOptionValue(name, value)
-        h.addVars(self.n + 1, np.r_[np.zeros(self.n), -np.inf], np.r_[np.zeros(self.n), np.inf])
-        h.changeColCost(self.n, 1.0)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        lease = np.r_[np.ones(n_lease), np.zeros(n_fleet)]
-        self.rows: dict[str, int] = {}
-        if n_lease:
-            self._row("convertible", lease, 0.0)
-        if self.n:
-            self._row("halls", pue_ai * lease + pue_m * (1.0 - lease), 0.0)
-        if n_lease:
-            self._row("firm_ai", pue_ai * lease, firm_mw)
-
-    def _row(self, name: str, coef: np.ndarray, upper: float) -> None:
-        self.rows[name] = self.h.getNumRow()
-        keep = np.flatnonzero(coef != 0)
-        self.h.addRow(-np.inf, float(upper), keep.size, keep.astype(np.int32), coef[keep].astype(float))
-
-    def update(self, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, convertible_mw: float,
-               facility_mw: float) -> None:
-        """The scenario's objective, bounds and row limits."""
-        idx = np.arange(self.n, dtype=np.int32)
-        if self.n:
-            self.h.changeColsCost(self.n, idx, cost / self.scale)
-            self.h.changeColsBounds(self.n, idx, lower, upper)
-        for name, value in (("convertible", convertible_mw), ("halls", facility_mw)):
-            if name in self.rows:
-                self.h.changeRowBounds(self.rows[name], -np.inf, float(value))
-
-    def cut(self, y0: np.ndarray, value: float, grad: np.ndarray) -> None:
-        """theta - g.y <= Q(y0) - g.y0 (scaled)."""
-        cols = np.r_[self.n, np.arange(self.n)].astype(np.int32)
-        self.h.addRow(-np.inf, (value - float(grad @ y0)) / self.scale, cols.size, cols, np.r_[1.0, -grad / self.scale])
-
-    def solve(self) -> tuple[np.ndarray, float] | None:
-        """The master's optimum ``y`` and bound [USD]; None when HiGHS does not report optimal."""
-        import highspy
-
-        from ..lp.solve import raise_if_interrupted, run
-
-        run(self.h)
-        raise_if_interrupted(self.h)
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        x = np.asarray(self.h.getSolution().col_value, float)
-        return x[:self.n], float(self.h.getInfo().objective_function_value) * self.scale
+def why_not(site: Site) -> str | None:
+    """Why a sweep sends ``site`` to HiGHS (None: the structured solver covers it)."""
+    return structured.not_covered(site)
 
 
 class SweepSolver:
-    """Structured solves of one site's scenarios, the dispatch and the cuts kept while ``Q`` stays.
+    """Structured solves of one site's scenarios, the latest cuts kept while the hourly data stay.
 
     Attributes
     ----------
     kept : int
-        Scenarios solved on the cuts of earlier scenarios (``Q`` unchanged).
+        Scenarios solved on the cuts of earlier scenarios (hourly data unchanged).
     fresh : int
-        Scenarios that started a new master (``Q`` moved).
+        Scenarios that started new cuts (first scenario, or the hourly data moved).
     evaluations : int
         Dispatch evaluations (cuts) over all scenarios.
+    why_not : str
+        Why the last scenario went to HiGHS ("" when it did not).
     """
 
-    def __init__(self, rel_gap: float = structured.REL_GAP, max_iterations: int = structured.MAX_ITERATIONS) -> None:
-        self.rel_gap, self.max_iterations = rel_gap, max_iterations
-        self.kept = self.fresh = self.evaluations = 0
-        self._inputs = None
-        self._dispatch: structured.Dispatch | None = None
-        self._master: _CutMaster | None = None
-        self._last_y: np.ndarray | None = None
+    def __init__(self, keep_cuts: int = KEEP_CUTS) -> None:
+        self.keep_cuts = keep_cuts
+        self._kept = self._fresh = self._evaluations = 0
+        self.why_not = ""
+        self._cuts: Cuts | None = None
+        self._base = BaseModelSweep()
+
+    @property
+    def kept(self) -> int:
+        return self._kept + self._base.kept
+
+    @property
+    def fresh(self) -> int:
+        return self._fresh + self._base.fresh
+
+    @property
+    def evaluations(self) -> int:
+        return self._evaluations + self._base.evaluations
 
     def solve(self, site: Site) -> SiteSolution | None:
         """The exact optimum of ``site`` as a :class:`SiteSolution` (no marginal values, no shadow
-        prices); None when the site is not covered or the cutting planes do not close (use HiGHS)."""
-        if not applies(site):
+        prices); None when the site is not covered or the cutting planes do not close (use HiGHS,
+        :attr:`why_not` says why)."""
+        self.why_not = why_not(site) or ""
+        if self.why_not:
             return None
-        cfg = site.config
-        leases = cfg.ai.lease if site.has_ai else []
-        n_l, n_f = len(leases), len(cfg.mining.fleet)
-        inputs = dispatch_inputs(site)
-        if _same(self._inputs, inputs):
-            self.kept += 1
-            dispatch = self._dispatch
-            lease_obj, fleet_obj, _ = objective_usd_per_mw(site)  # margins unchanged by definition
+        if base_model(site):
+            solution = self._base.solve(site)
+            if solution is not None:
+                solution.method = METHOD
+                return solution
+            # the warm master did not close: solve_structured from scratch decides (it starts afresh)
+        try:
+            optimum = structured.solve_structured(site, cuts=self._cuts)
+        except SolverError as err:
+            self._cuts = None
+            self.why_not = f"the cutting planes did not converge ({err.problems[0].message})"
+            return None
+        cuts = optimum.cuts
+        assert cuts is not None
+        if self._cuts is not None and self._cuts.key == cuts.key:
+            self._kept += 1
         else:
-            self.fresh += 1
-            dispatch = structured.Dispatch(site)
-            lease_obj, fleet_obj = dispatch.lease_obj, dispatch.fleet_obj
-            self._master = None
-        assert dispatch is not None
-        lower = np.array([lease.min_mw for lease in leases] + [0.0] * n_f, float)
-        upper = np.array([cfg.lease_max_mw(lease) for lease in leases] + [f.mw for f in cfg.mining.fleet], float)
-        cost = np.r_[lease_obj, fleet_obj].astype(float)
-
-        def evaluate(y: np.ndarray):
-            value, x, mu, lam = dispatch.evaluate(float(y[:n_l].sum()), y[n_l:])
-            self.evaluations += 1
-            return value, x, dispatch.gradient(mu, lam, n_l)
-
-        master = self._master
-        if master is None:
-            # the previous optimum (clipped to this scenario's bounds) is a good first cut; else the
-            # start of lp.structured: signed leases and every fleet
-            y0 = (np.minimum(np.maximum(self._last_y, lower), upper)
-                  if self._last_y is not None and self._last_y.size == lower.size else np.r_[lower[:n_l], upper[n_l:]])
-            value, _, grad = evaluate(y0)
-            scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
-            pue_ai = cfg.ai.pue if site.has_ai else 0.0
-            master = _CutMaster(n_l, n_f, pue_ai, cfg.mining.pue, float(np.min(site.grid_cap_mw)), scale)
-            master.cut(y0, value, grad)
-        master.update(cost, lower, upper, cfg.ai.convertible_mw if site.has_ai else 0.0, site.facility_mw)
-        self._inputs, self._dispatch, self._master = inputs, dispatch, master
-        best = None
-        for _ in range(self.max_iterations):
-            solved = master.solve()
-            if solved is None:
-                break
-            y, bound = solved
-            y = np.minimum(np.maximum(y, lower), upper)
-            value, x, grad = evaluate(y)
-            net = float(cost @ y) + value
-            if best is None or net > best[0]:
-                best = (net, y.copy(), x)
-            if max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0])) <= self.rel_gap:
-                self._last_y = best[1]
-                return _solution(site, best[1][:n_l], best[1][n_l:], best[2], best[0])
-            master.cut(y, value, grad)
-        self._inputs = self._dispatch = self._master = None  # start afresh next time
-        return None
+            self._fresh += 1
+        self._evaluations += optimum.iterations
+        self._cuts = _latest(cuts, self.keep_cuts)
+        solution = _solution(site, optimum)
+        solution.method = METHOD
+        return solution
 
 
-def _solution(site: Site, lease_mw: np.ndarray, fleet_mw: np.ndarray, run_mw: np.ndarray,
-              objective_usd: float) -> SiteSolution:
+def _latest(cuts: Cuts, keep: int) -> Cuts:
+    """The ``keep`` most recent cuts, with at least one value cut (it bounds the master's ``theta``)."""
+    rows = cuts.rows[-keep:]
+    if not any(cut.kind == "value" for cut in rows):
+        rows = [next(cut for cut in reversed(cuts.rows) if cut.kind == "value")] + rows
+    return Cuts(cuts.key, rows)
+
+
+@dataclass
+class _PowerColumns:
+    """The two things of a site's LP block the power results read (:func:`allocator.power.results.outcome`):
+    the site and the column indices of the power terms the structured solver covers, laid out in a
+    small value vector of their own instead of the whole LP's."""
+
+    site: Site
+    cols: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _power_values(site: Site, optimum: structured.StructuredOptimum) -> tuple[_PowerColumns, np.ndarray]:
+    """The physical contracts' used MW and the 4CP average peak draw at the optimum, as
+    :func:`allocator.lp.structured.lp_solution` sets them in the LP's columns."""
+    block, parts, n = _PowerColumns(site), [], 0
+    pm = site.power
+    if pm is None:
+        return block, np.zeros(0)
+    physical = [c.block_mw for c in pm.contracts if c.settlement == "physical"]
+    if physical:
+        blocks = np.stack(physical)
+        before = np.cumsum(blocks, axis=0) - blocks  # the used MW filled into the contracts in file order
+        used = np.clip(optimum.physical_use_mw[None, :] - before, 0.0, blocks)
+        block.cols["physical_contract"] = np.arange(used.size).reshape(used.shape)
+        parts.append(used.ravel())
+        n = used.size
+    if pm.peak_weight_frac is not None:
+        block.cols["coincident_peak"] = np.array([n])
+        parts.append(np.array([optimum.peak_draw_mw]))
+    return block, np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _solution(site: Site, optimum: structured.StructuredOptimum) -> SiteSolution:
     """The optimum priced item by item as :func:`allocator.lp.results.site_solution` prices it."""
     def clean(x: np.ndarray) -> np.ndarray:
         return np.where(np.abs(x) < TOLERANCE_MW, 0.0, x)
 
-    lease, fleet, run = clean(lease_mw), clean(fleet_mw), clean(run_mw)
-    solution = SiteSolution(site, lease, fleet, run, objective_usd, financials(site, lease, fleet, run))
-    solution.method = METHOD
-    return solution
+    lease, fleet, run = clean(optimum.lease_mw), clean(optimum.fleet_mw), clean(optimum.run_mw)
+    fin = financials(site, lease, fleet, run)
+    outcomes = {}
+    block, values = _power_values(site, optimum)
+    for extension in EXTENSIONS.values():  # the power market's contracts and 4CP
+        outcomes[extension.name] = extension.outcome(block, values, lease, fleet, run)
+        fin = extension.merge_items(fin, outcomes[extension.name])
+    return SiteSolution(site, lease, fleet, run, optimum.objective_usd, fin, outcomes.get("power"))
