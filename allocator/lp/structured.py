@@ -321,7 +321,9 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     else:  # no annual MW held: feasible; the seeds bound the annual offers
         value, _, cut = evaluate(y)
         first = [cut] + dr.seed_cuts(y, n_l, n_f)
-    scale = max(1.0, abs(value), float(np.abs(cost) @ np.minimum(np.abs(upper), dr.big_mw if dr else np.inf)))
+    # the master's USD in units of the first cut's net: a scale set by the bounds' worth instead (a lease
+    # losing 10^5 USD per MW on 300 MW) leaves the master's tolerance of 1e-10 at 1e-7 of the optimum
+    scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(y)))
     master = _Master(site, cost, lower, upper, scale, n_l + n_f)
     kept = cuts.rows if cuts is not None and cuts.key == key else []
     for cut in kept or first:  # kept cuts hold their own first cuts
