@@ -87,8 +87,8 @@ def not_covered(site: Site) -> str | None:
     with demand response (``[[demand_response]]`` with a fleet), or the uptime SLA with two fleets or more
     (:func:`solve_structured` solves it exactly, but the one-sided marginal values ``solve`` writes
     need re-solves more precise than its inner planes). Covered: the base model, TOU adders, 4CP,
-    financial and physical contracts, demand response, and the uptime SLA of one fleet. A covered site may still go to HiGHS
-    when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
+    financial and physical contracts, demand response, and the uptime SLA of one fleet. A covered site
+    may still go to HiGHS when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
     inner planes, that do not close); the caller says so in the site's method.
     """
     if site.power is not None and site.power.programs and site.config.mining.fleet \
