@@ -561,8 +561,8 @@ def test_a_cutting_plane_plan_that_breaks_a_row_is_never_reported(monkeypatch):
 
 
 def test_auto_and_structured_hand_an_uncovered_site_to_highs_and_name_why(tmp_path):
-    """The uptime SLA with demand response is not covered: auto and structured (its earlier name) solve the site with HiGHS to
-    HiGHS's optimum and say so in the manifest and on the console."""
+    """The uptime SLA with demand response is not covered: auto and structured (its earlier name) solve the
+    site with HiGHS to HiGHS's optimum and say so in the manifest and on the console."""
     from click.testing import CliRunner
 
     from allocator.cli import main

@@ -363,7 +363,7 @@ def _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key, d
     value_rows = np.array([cut.kind == "value" for cut in rows], bool)
     if weights[value_rows].sum() > 0:  # the value cuts' weights sum to 1 (theta's cost)
         weights[value_rows] = weights[value_rows] / weights[value_rows].sum()
-    weights[~value_rows] *= master.scale  # a feasibility cut's weight: USD per IT MWh of uptime
+    weights[~value_rows] *= master.scale  # a feasibility cut's weight: USD per IT MWh of uptime, per grid MW held
     mu_star, pi_star, nu_star = np.zeros(site.hours), np.zeros(site.hours), np.zeros(dispatch.margin.shape[0])
     lam_star = np.zeros_like(dispatch.margin)
     dr_star = dr._zero_duals() if dr is not None else {}
