@@ -81,8 +81,8 @@ def test_structured_equals_highs_with_demand_response_on_random_sites():
     assert min(seen.values()) >= 10, seen
 
 
-def test_one_sided_marginal_values_equal_highs_with_demand_response():
-    from allocator.lp.results import solve_site
+def test_one_sided_marginal_values_and_reasons_equal_highs_with_demand_response():
+    from allocator.lp.results import reason, solve_site
 
     rng = np.random.default_rng(4343)
     compared = 0
@@ -92,6 +92,9 @@ def test_one_sided_marginal_values_equal_highs_with_demand_response():
         theirs, _ = solve_site(site, "highs", None)
         assert ours.method.startswith("structured"), ours.method
         compared += same_items_and_one_sided_values(ours, theirs, k)
+        if np.allclose(ours.lease_mw, theirs.lease_mw, atol=1e-6) and np.allclose(ours.fleet_mw, theirs.fleet_mw,
+                                                                                    atol=1e-6):
+            assert reason(ours) == reason(theirs), k
     assert compared > 200
 
 
