@@ -176,3 +176,50 @@ def test_an_annual_offer_the_kept_fleet_cannot_back_is_cut_off():
     assert ours.col_value[block.cols["dr_offer:ers"]] == pytest.approx([40.0])
     lp = model.build([site])
     assert solve_model(lp).objective_usd == pytest.approx(9400.0, abs=1e-9)
+
+
+def test_cli_solves_every_kind_of_program_structured_with_highs_outputs(tmp_path):
+    """``allocator solve`` with auto and with highs on a site with an hourly stacking program deployed, an
+    annual program deployed and a second stacking program: auto says structured in the manifest and on the console,
+    and the split, net, one-sided values and demand-response table agree with HiGHS's."""
+    import json
+
+    import pandas as pd
+
+    from allocator.cli import main
+    from conftest import write_site
+
+    doc = {"site": {"interconnect_mw": 100.0},
+           "mining": {"pue": 1.05, "hashprice_usd_per_ph_day": 50.0,
+                      "fleet": [{"model": "a", "efficiency_j_per_th": 18.0, "mw": 60.0},
+                                {"model": "b", "efficiency_j_per_th": 30.0, "mw": 60.0}]},
+           "ai": {"pue": 1.2, "convertible_mw": 60.0, "fitout_capex_usd_per_mw": 9e6,
+                  "lease": [{"tenant": "x", "rate_usd_per_kw_month": 150.0}]},
+           "demand_response": [
+               {"name": "ecrs", "capacity_usd_per_mw_hour": 6.0, "max_mw": 40.0, "stacking": True,
+                "deployment": [{"start": "2024-01-01T17:00", "end": "2024-01-01T19:00"}]},
+               {"name": "ers", "capacity_usd_per_mw_year": 90_000.0,
+                "deployment": [{"start": "2024-01-02T18:00", "end": "2024-01-02T20:00"}]},
+               {"name": "spin", "capacity_usd_per_mw_hour": 2.5, "max_mw": 25.0, "stacking": True}]}
+    prices = list(np.random.default_rng(7).normal(45, 35, 72))
+    path = write_site(tmp_path, prices, doc, site_id="dr")
+    outs, consoles = {}, {}
+    for solver in ("auto", "highs"):
+        from click.testing import CliRunner
+
+        with CliRunner().isolation() as (out, _, _):
+            assert main(["solve", str(path), "--solver", solver, "--out", str(tmp_path / solver)]) == 0
+            consoles[solver] = out.getvalue().decode()
+        outs[solver] = tmp_path / solver
+    manifest = json.loads((outs["auto"] / "manifest.json").read_text())
+    assert manifest["sites"]["dr"]["method"].startswith("structured")
+    assert "solved by structured: dr" in consoles["auto"]
+    highs = json.loads((outs["highs"] / "manifest.json").read_text())
+    assert manifest["objective_usd"] == pytest.approx(highs["objective_usd"], rel=1e-9)
+    for name, columns in (("split", None), ("marginal_values", ["value_usd_per_mw_year", "loss_usd_per_mw_year"]),
+                          ("demand_response", None)):
+        ours, theirs = pd.read_csv(outs["auto"] / f"{name}.csv"), pd.read_csv(outs["highs"] / f"{name}.csv")
+        assert list(ours.columns) == list(theirs.columns), name
+        numeric = columns or list(ours.select_dtypes("number").columns)
+        np.testing.assert_allclose(ours[numeric].to_numpy(float), theirs[numeric].to_numpy(float),
+                                   rtol=1e-6, atol=1e-3, err_msg=name)
