@@ -81,6 +81,16 @@ def test_structured_equals_highs_with_demand_response_on_random_sites():
     assert min(seen.values()) >= 10, seen
 
 
+def test_the_uptime_sla_with_demand_response_is_refused_not_solved_without_it():
+    from allocator.errors import SolverError
+
+    site = dr_site(np.random.default_rng(5), 0)
+    site.config.mining.min_uptime_frac = 0.3
+    assert "the uptime SLA with demand response" in structured.not_covered(site)
+    with pytest.raises(SolverError, match="uptime SLA with demand response"):
+        structured.solve_structured(site)
+
+
 def test_one_sided_marginal_values_and_reasons_equal_highs_with_demand_response():
     from allocator.lp.results import reason, solve_site
 

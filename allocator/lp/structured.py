@@ -282,6 +282,9 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     if n_f and site.power is not None and site.power.programs:
         from .structured_dr import DemandResponse
 
+        if cfg.mining.min_uptime_frac > 0:  # not_covered sends it to HiGHS: never solve it without the SLA
+            raise SolverError([Problem(site.id, "the uptime SLA with demand response is not covered by the "
+                                       "cutting planes.", "Use --solver highs.")])
         dr = DemandResponse(site, dispatch)  # annual offers: first-stage columns after the fleets
     n_o = len(dr.annual) if dr is not None else 0
     lower = np.array([lease.min_mw for lease in leases] + [0.0] * (n_f + n_o), float)
