@@ -331,6 +331,8 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(y)))
     master = _Master(site, cost, lower, upper, scale, n_l + n_f)
     kept = cuts.rows if cuts is not None and cuts.key == key else []
+    if kept and dr is not None:  # the seeds bound the annual offers, whichever earlier cuts a caller kept
+        kept = kept + dr.seed_cuts(y, n_l, n_f)
     for cut in kept or first:  # kept cuts hold their own first cuts
         master.add(cut)
         rows.append(cut)
