@@ -203,15 +203,17 @@ def test_structured_equals_highs_with_power_terms_on_random_sites():
 
 
 def test_what_is_not_covered_is_named():
-    """Demand response with a fleet and the SLA of several fleets go to HiGHS; one fleet's SLA and the power
-    terms do not."""
+    """The SLA of several fleets, and the SLA with demand response, go to HiGHS; one fleet's SLA, demand
+    response without the SLA and the other power terms do not."""
     rng = np.random.default_rng(3)
     assert "two fleets or more" in structured.not_covered(sla_site(rng, 0, power=True, fleets=2))
     site = sla_site(rng, 0, power=True, fleets=1)
     assert structured.not_covered(site) is None
     site.power.programs.append(Program("ers", True, np.full(site.hours, 1.0), np.ones(site.hours, bool),
                                        np.zeros(site.hours, bool), 10.0, False))
-    assert "demand response" in structured.not_covered(site)
+    assert "the uptime SLA with demand response" in structured.not_covered(site)
+    site.config.mining.min_uptime_frac = 0.0
+    assert structured.not_covered(site) is None
 
 
 def small_site(doc: dict, price: list[float], cap: list[float] | None = None, market: PowerMarket | None = None,
@@ -402,8 +404,8 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
     manifest = json.loads((outs["auto"] / "manifest.json").read_text())
     assert manifest["sites"]["plain"]["method"].startswith("structured")
     assert manifest["sites"]["sla"]["method"].startswith("HiGHS")  # two fleets: their marginal values need it
-    assert manifest["sites"]["dr"]["method"].startswith("HiGHS") and "demand response" in manifest["sites"]["dr"]["method"]
-    for name in ("split", "financials", "leases", "fleets"):
+    assert manifest["sites"]["dr"]["method"].startswith("structured")  # hourly offers: priced in each hour
+    for name in ("split", "financials", "leases", "fleets", "demand_response"):
         ours = pd.read_csv(outs["auto"] / f"{name}.csv")
         theirs = pd.read_csv(outs["highs"] / f"{name}.csv")
         numeric = ours.select_dtypes("number").columns
@@ -559,8 +561,8 @@ def test_a_cutting_plane_plan_that_breaks_a_row_is_never_reported(monkeypatch):
 
 
 def test_auto_and_structured_hand_an_uncovered_site_to_highs_and_name_why(tmp_path):
-    """Demand response is not covered: auto and structured (its earlier name) solve the site with HiGHS to
-    HiGHS's optimum and say so in the manifest and on the console."""
+    """The uptime SLA with demand response is not covered: auto and structured (its earlier name) solve the
+    site with HiGHS to HiGHS's optimum and say so in the manifest and on the console."""
     from click.testing import CliRunner
 
     from allocator.cli import main
@@ -568,7 +570,8 @@ def test_auto_and_structured_hand_an_uncovered_site_to_highs_and_name_why(tmp_pa
 
     base = {"site": {"interconnect_mw": 100.0},
             "mining": {"pue": 1.05, "hashprice_usd_per_ph_day": 50.0,
-                       "fleet": [{"model": "a", "efficiency_j_per_th": 18.0, "mw": 60.0}]},
+                       "fleet": [{"model": "a", "efficiency_j_per_th": 18.0, "mw": 60.0}],
+                       "min_uptime_frac": 0.5},
             "demand_response": [{"name": "rrs", "capacity_usd_per_mw_hour": 10.0}]}
     dr = write_site(tmp_path, list(np.random.default_rng(2).normal(40, 30, 48)), base, site_id="dr")
     runner = CliRunner()

@@ -60,7 +60,10 @@ def doc(*, sla: float | None = None, fleets: int = 1, peak: bool = False, contra
     if tou:
         out["prices"] = {"tou_adder": [{"adder_usd_per_mwh": 12.0, "hours": [15, 16, 17, 18, 19]}]}
     if dr:
-        out["demand_response"] = [{"name": "rrs", "capacity_usd_per_mw_hour": 8.0}]
+        out["demand_response"] = [{"name": "rrs", "capacity_usd_per_mw_hour": 8.0, "stacking": True,
+                                   "deployment": [{"start": "2024-01-03T17:00", "end": "2024-01-03T19:00"}]},
+                                  {"name": "ers", "capacity_usd_per_mw_year": 40_000.0,
+                                   "deployment": [{"start": "2024-01-05T18:00", "end": "2024-01-05T20:00"}]}]
     return out
 
 
@@ -68,6 +71,7 @@ SITES = {
     "sla1": doc(sla=0.9),
     "power": doc(fleets=2, peak=True, contracts=True, tou=True),
     "sla_power": doc(sla=0.85, peak=True, contracts=True),
+    "dr": doc(fleets=2, peak=True, contracts=True, dr=True),
 }
 
 
@@ -108,6 +112,7 @@ def test_sweep_scenarios_on_sla_and_power_sites_equal_highs(tmp_path, name):
         assert a.method == "structured" and a.method_detail == METHOD, (s, a.method_detail)
         assert b.method == "highs"
         assert_same(a, b, (name, s))
+        scale = max(1.0, abs(b.split["net_usd"]))
         sla = SITES[name]["mining"].get("min_uptime_frac")
         if sla and a.split["mining_it_mw"] > 0:
             assert a.split["mining_uptime_frac"] >= sla - 1e-9
@@ -116,6 +121,11 @@ def test_sweep_scenarios_on_sla_and_power_sites_equal_highs(tmp_path, name):
             peak_priced += a.solution.financials_usd["coincident_peak_cost"] < 0
             assert a.solution.power.peak["peak_draw_mw"] == pytest.approx(b.solution.power.peak["peak_draw_mw"],
                                                                           abs=1e-6)
+        if "demand_response" in SITES[name]:  # the offers are priced, program by program
+            assert a.solution.financials_usd["demand_response_revenue"] > 0
+            for pa, pb in zip(a.solution.power.programs, b.solution.power.programs):
+                assert pa["demand_response_revenue_usd"] == pytest.approx(pb["demand_response_revenue_usd"],
+                                                                          abs=1e-9 * scale), (s, pa)
         if "power" in SITES[name]:
             assert a.solution.financials_usd["power_contract_settlement"] != 0
             for ca, cb in zip(a.solution.power.contracts, b.solution.power.contracts):
@@ -154,10 +164,8 @@ def test_sweep_folder_auto_equals_highs_and_names_each_method(tmp_path):
         manifest = json.loads((tmp_path / solver / "manifest.json").read_text())
         sites = manifest["sites"]
         if solver == "auto":
-            assert summary.methods == {"structured": 12, "highs": 12}
-            assert sites["sla_power"]["methods_this_run"] == {METHOD: 12}
-            (why, n), = sites["dr"]["methods_this_run"].items()
-            assert n == 12 and why.startswith(HIGHS_METHOD + ": ") and "demand response" in why
+            assert summary.methods == {"structured": 24}
+            assert sites["sla_power"]["methods_this_run"] == sites["dr"]["methods_this_run"] == {METHOD: 12}
         else:
             assert summary.methods == {"highs": 24}
             assert sites["sla_power"]["methods_this_run"] == sites["dr"]["methods_this_run"] == {HIGHS_METHOD: 12}

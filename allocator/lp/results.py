@@ -310,7 +310,9 @@ def solve_site(site: Site, solver: str, time_limit_s: float | None) -> tuple[Sit
     else:  # the one-sided values by structured re-solves, not by a HiGHS model this run never built
         site_sol = site_solution(lp.blocks[0], solution)
         t_m = time.perf_counter()
-        site_sol.marginal_usd_per_mw_year = structured.marginal_values(site, optimum, site_sol.marginal_usd_per_mw_year)
+        from .structured_marginal import marginal_values
+
+        site_sol.marginal_usd_per_mw_year = marginal_values(site, optimum, site_sol.marginal_usd_per_mw_year)
         solution.seconds["marginal"] = time.perf_counter() - t_m
     solution.highs = solution.resolver = None  # HiGHS's memory goes with the site
     site_sol.method = method

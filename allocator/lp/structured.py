@@ -32,8 +32,8 @@ halls and firm-AI rows and of the bounds of ``a_l`` and ``m_f`` they are an
 optimal dual of the site LP. They are returned in the LP's own layout
 (:class:`allocator.lp.solve.Solution`), so shadow prices, the LP-dual column
 of the marginal values and the reasons come out of the same code as for
-HiGHS. The one-sided marginal values (:func:`marginal_values`) are computed
-by structured re-solves of the site with one field moved.
+HiGHS. The one-sided marginal values (:func:`allocator.lp.structured_marginal.marginal_values`)
+are computed by structured re-solves of the site with one field moved.
 
 The hourly knapsacks, with the power terms folded into them (4CP, contracts),
 are in :mod:`allocator.lp.structured_dispatch`; the uptime SLA of a one-fleet
@@ -51,10 +51,12 @@ are ignored, never used.
 Coverage: the base model (leases, fleets, curtailment caps, utilization
 profiles, pass-through or not, price adders and TOU adders folded into the
 price), 4CP at listed or probable hours, financial and physical contracts,
-and the uptime SLA (one multiplier per fleet). Not covered, solved by HiGHS
-instead (:func:`not_covered` names it): demand response, and in ``solve``
-the SLA of several fleets (exact here, but its marginal values need HiGHS's
-warm re-solves). A site whose
+the uptime SLA (one multiplier per fleet) and demand response
+(:mod:`allocator.lp.structured_dr`: hourly offers priced inside each hour,
+deployment hours as a small LP, annual programs as master columns with
+feasibility cuts). Not covered, solved by HiGHS instead (:func:`not_covered`
+names it): the SLA with demand response, and in ``solve`` the SLA of several
+fleets (exact here, but its marginal values need HiGHS's warm re-solves). A site whose
 cutting planes (or, with several fleets, the SLA's inner planes) do not
 close raises :class:`allocator.errors.SolverError`, and the caller hands it
 to HiGHS.
@@ -81,16 +83,17 @@ METHOD = "structured (Kelley cutting planes over leases and fleets, greedy hourl
 def not_covered(site: Site) -> str | None:
     """Why the structured solver does not cover ``site`` (None: it does).
 
-    The reason names exactly what the site has that the cutting planes do not solve: demand
-    response (``[[demand_response]]`` with a fleet), or the uptime SLA with two fleets or more
+    The reason names exactly what the site has that the cutting planes do not solve: the uptime SLA
+    with demand response (``[[demand_response]]`` with a fleet), or the uptime SLA with two fleets or more
     (:func:`solve_structured` solves it exactly, but the one-sided marginal values ``solve`` writes
     need re-solves more precise than its inner planes). Covered: the base model, TOU adders, 4CP,
-    financial and physical contracts, and the uptime SLA of one fleet. A covered site may still go to HiGHS
-    when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
+    financial and physical contracts, demand response, and the uptime SLA of one fleet. A covered site
+    may still go to HiGHS when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
     inner planes, that do not close); the caller says so in the site's method.
     """
-    if site.power is not None and site.power.programs and site.config.mining.fleet:
-        return "demand response ([[demand_response]]) adds offer and shedding rows"
+    if site.power is not None and site.power.programs and site.config.mining.fleet \
+            and site.config.mining.min_uptime_frac > 0:
+        return "the uptime SLA with demand response ([[demand_response]])"
     if len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0:
         # solve_structured is exact here, but the one-sided marginal values need re-solves more precise
         # than its inner planes give: by cold HiGHS re-solves a site-year took minutes, HiGHS's warm ones seconds
@@ -138,6 +141,10 @@ class StructuredOptimum:
         (F,) ``nu_f``, the uptime SLA's multiplier of each fleet [USD per IT MWh of uptime] (0 without it).
     cuts : Cuts
         Every cut of this solve, to pass to a re-solve (:func:`solve_structured`).
+    demand_response : dict, optional
+        Demand response (:mod:`allocator.lp.structured_dr`): ``model``, the aggregated row ``duals``,
+        ``primal`` (offers (P, H), shed (H,) [grid MW]), ``annual_mw`` and ``annual_dual`` (reduced
+        costs of the annual offers [USD per grid MW]).
     """
 
     lease_mw: np.ndarray
@@ -160,12 +167,14 @@ class StructuredOptimum:
     margin_usd_per_mwh: np.ndarray | None = None
     uptime_dual: np.ndarray | None = None
     cuts: Cuts | None = None
+    demand_response: dict | None = None
 
 
 class _Master:
     """max c.y + theta over the first-stage rows and the cuts, held warm in HiGHS (scaled by ``scale``)."""
 
-    def __init__(self, site: Site, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: float) -> None:
+    def __init__(self, site: Site, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: float,
+                 n_first: int) -> None:
         import highspy
 
         from .solve import _quiet_highs
@@ -190,11 +199,12 @@ class _Master:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.rows: dict[str, int] = {}
         lease = np.r_[np.ones(n_l), np.zeros(self.n - n_l)]
+        fleet = np.r_[np.zeros(n_l), np.ones(n_first - n_l), np.zeros(self.n - n_first)]  # not the annual offers
         if n_l:
             self._row("convertible", lease, cfg.ai.convertible_mw)
-        if self.n:
+        if n_first:
             pue_ai = cfg.ai.pue if site.has_ai else 0.0
-            self._row("halls", pue_ai * lease + cfg.mining.pue * (1.0 - lease), site.facility_mw)
+            self._row("halls", pue_ai * lease + cfg.mining.pue * fleet, site.facility_mw)
         if n_l:
             self._row("firm_ai", cfg.ai.pue * lease, float(np.min(site.grid_cap_mw)))
         self.n_fixed_rows = self.h.getNumRow()
@@ -268,15 +278,34 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     key = dispatch_key(site, dispatch)
     leases = cfg.ai.lease if site.has_ai else []
     n_l, n_f = len(leases), len(cfg.mining.fleet)
-    lower = np.array([lease.min_mw for lease in leases] + [0.0] * n_f, float)
-    upper = np.array([cfg.lease_max_mw(lease) for lease in leases] + [f.mw for f in cfg.mining.fleet], float)
-    cost = np.r_[dispatch.lease_obj, dispatch.fleet_obj].astype(float)
+    dr = None
+    if n_f and site.power is not None and site.power.programs:
+        from .structured_dr import DemandResponse
+
+        if cfg.mining.min_uptime_frac > 0:  # not_covered sends it to HiGHS: never solve it without the SLA
+            raise SolverError([Problem(site.id, "the uptime SLA with demand response is not covered by the "
+                                       "cutting planes.", "Use --solver highs.")])
+        dr = DemandResponse(site, dispatch)  # annual offers: first-stage columns after the fleets
+    n_o = len(dr.annual) if dr is not None else 0
+    lower = np.array([lease.min_mw for lease in leases] + [0.0] * (n_f + n_o), float)
+    upper = np.array([cfg.lease_max_mw(lease) for lease in leases] + [f.mw for f in cfg.mining.fleet]
+                     + (list(dr.annual_upper) if n_o else []), float)
+    cost = np.r_[dispatch.lease_obj, dispatch.fleet_obj, dr.annual_cost if n_o else []].astype(float)
     uptime = cfg.mining.min_uptime_frac if n_f else 0.0
     rows: list[Cut] = []  # in the master's row order
+    primal = None  # demand response: offers and shed of the last evaluation
 
     def evaluate(y: np.ndarray):
-        """(value, x, cut) at a feasible y; (None, None, feasibility cut) at one the SLA rules out."""
+        """(value, x, cut) at a feasible y; (None, None, feasibility cut) at one the SLA or an annual offer
+        rules out."""
+        nonlocal primal
         a = float(y[:n_l].sum())
+        if dr is not None:
+            broken = dr.violation(y, n_l, n_f)
+            if broken is not None:
+                return None, None, dr.feasibility_cut(y, n_l, n_f, *broken)
+            value, x, cut, primal = dr.evaluate(y, n_l, n_f)
+            return value, x, cut
         if uptime > 0:
             out = evaluate_sla(dispatch, a, y[n_l:], uptime, n_l)
             if isinstance(out, Infeasible):
@@ -290,13 +319,21 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
 
     # a cut at (signed leases, every fleet) bounds theta: without the SLA its value is Q's there,
     # with it the SLA-free dispatch's, an upper bound of Q everywhere
-    y = np.r_[lower[:n_l], upper[n_l:]]
-    value, x, mu, lam, pi = dispatch.evaluate_priced(float(y[:n_l].sum()), y[n_l:])
-    first = Cut("value", y, value, dispatch.gradient(mu, lam, n_l, pi), mu, lam, pi, np.zeros(n_f))
-    scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
-    master = _Master(site, cost, lower, upper, scale)
+    y = np.r_[lower[:n_l], upper[n_l:n_l + n_f], np.zeros(n_o)]
+    if dr is None:
+        value, x, mu, lam, pi = dispatch.evaluate_priced(float(y[:n_l].sum()), y[n_l:])
+        first = [Cut("value", y, value, dispatch.gradient(mu, lam, n_l, pi), mu, lam, pi, np.zeros(n_f))]
+    else:  # no annual MW held: feasible; the seeds bound the annual offers
+        value, _, cut = evaluate(y)
+        first = [cut] + dr.seed_cuts(y, n_l, n_f)
+    # the master's USD in units of the first cut's net: a scale set by the bounds' worth instead (a lease
+    # losing 10^5 USD per MW on 300 MW) leaves the master's tolerance of 1e-10 at 1e-7 of the optimum
+    scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(y)))
+    master = _Master(site, cost, lower, upper, scale, n_l + n_f)
     kept = cuts.rows if cuts is not None and cuts.key == key else []
-    for cut in kept or [first]:  # kept cuts hold their own first cut
+    if kept and dr is not None:  # the seeds bound the annual offers, whichever earlier cuts a caller kept
+        kept = kept + dr.seed_cuts(y, n_l, n_f)
+    for cut in kept or first:  # kept cuts hold their own first cuts
         master.add(cut)
         rows.append(cut)
     best = None
@@ -308,7 +345,7 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
         if value is not None:
             net = float(cost @ y) + value
             if best is None or net > best[0]:
-                best = (net, y.copy(), x)
+                best = (net, y.copy(), x, primal)
             gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
             if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
                 break  # closed, or (re-solves) a cut that no longer improves on the best
@@ -316,44 +353,50 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
         rows.append(cut)
     else:
         if best_at_stall and best is not None:
-            return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key)
+            return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key, dr)
         raise SolverError([Problem(site.id, f"the structured cutting planes did not close the gap in "
                                    f"{max_iterations} cuts (gap {gap:.2g}).", "Use --solver highs.")])
-    return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key)
+    return _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key, dr)
 
 
-def _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key) -> StructuredOptimum:
+def _optimum(best, gap, iteration, master, rows, dispatch, site, n_l, t0, key, dr=None) -> StructuredOptimum:
     """The optimum and the duals aggregated from the master's weights on its cuts."""
-    net, y_best, x = best
+    net, y_best, x, primal = best
+    n_first = n_l + dispatch.margin.shape[0]
     fixed, weights, reduced = master.duals()
     weights = np.clip(weights, 0.0, None)  # HiGHS: d(objective)/d(bound), >= 0 on a binding <= row
     value_rows = np.array([cut.kind == "value" for cut in rows], bool)
     if weights[value_rows].sum() > 0:  # the value cuts' weights sum to 1 (theta's cost)
         weights[value_rows] = weights[value_rows] / weights[value_rows].sum()
-    weights[~value_rows] *= master.scale  # a feasibility cut's weight: USD per IT MWh of uptime
+    weights[~value_rows] *= master.scale  # a feasibility cut's weight: USD per IT MWh of uptime, per grid MW held
     mu_star, pi_star, nu_star = np.zeros(site.hours), np.zeros(site.hours), np.zeros(dispatch.margin.shape[0])
     lam_star = np.zeros_like(dispatch.margin)
+    dr_star = dr._zero_duals() if dr is not None else {}
     for w, cut in zip(weights, rows):
         if w > 0:
             mu_star += w * cut.mu
             pi_star += w * cut.pi
             nu_star += w * cut.nu
-            if cut.kind == "value":  # lambda of the knapsack at margins r + nu + pi pue_m
+            for name, dual in dr_star.items():
+                dual += w * cut.dr[name]
+            if cut.kind == "value" and cut.dr is None:  # lambda of the knapsack at margins r + nu + pi pue_m
                 lam_star += w * np.maximum(dispatch.margin + cut.nu[:, None] + cut.pi[None, :] * dispatch.pue_m
                                            - cut.mu[None, :], 0.0)
             else:
                 lam_star += w * cut.lam
     a = float(y_best[:n_l].sum())
     return StructuredOptimum(
-        lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:], run_mw=x, objective_usd=net + dispatch.constant_usd,
+        lease_mw=y_best[:n_l], fleet_mw=y_best[n_l:n_first], run_mw=x, objective_usd=net + dispatch.constant_usd,
         gap_frac=gap, iterations=iteration, mu_usd_per_mwh=mu_star, lambda_usd_per_mwh=lam_star,
         convertible_dual=float(fixed[master.rows["convertible"]]) if "convertible" in master.rows else 0.0,
         halls_dual=float(fixed[master.rows["halls"]]) if "halls" in master.rows else 0.0,
         firm_dual=float(fixed[master.rows["firm_ai"]]) if "firm_ai" in master.rows else 0.0,
-        lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:], seconds=time.perf_counter() - t0,
+        lease_dual=reduced[:n_l], fleet_dual=reduced[n_l:n_first], seconds=time.perf_counter() - t0,
         pi_usd_per_mwh=pi_star, physical_use_mw=dispatch.physical_use_mw(a, x),
         peak_draw_mw=dispatch.peak_draw_mw(a, x), margin_usd_per_mwh=dispatch.margin, uptime_dual=nu_star,
-        cuts=Cuts(key, rows))
+        cuts=Cuts(key, rows), demand_response=None if dr is None else {
+            "model": dr, "duals": dr_star, "primal": primal, "annual_mw": y_best[n_first:],
+            "annual_dual": reduced[n_first:]})
 
 
 def lp_solution(block, optimum: StructuredOptimum, solver: str):
@@ -390,6 +433,8 @@ def lp_solution(block, optimum: StructuredOptimum, solver: str):
     if "grid_limit" in block.rows:
         row_dual[block.rows["grid_limit"]] = optimum.mu_usd_per_mwh / site.config.mining.pue
     _power_solution(block, optimum, col_value, col_dual, row_dual)
+    if optimum.demand_response is not None:
+        optimum.demand_response["model"].fill_solution(block, optimum.demand_response, col_value, col_dual, row_dual)
     return Solution("optimal", optimum.objective_usd, col_value, row_dual, col_dual, solver,
                     {"handoff": 0.0, "solve": optimum.seconds})
 
@@ -423,83 +468,3 @@ def _power_solution(block, optimum: StructuredOptimum, col_value: np.ndarray, co
             row_dual[block.rows["coincident_peak"]] = -pm.peak_charge_usd_per_mw_year * pm.peak_charge_share_frac
         else:  # no hour carries weight: z sits at 0 with its cost as reduced cost
             col_dual[z] = -pm.peak_charge_usd_per_mw_year * pm.peak_charge_share_frac
-
-
-#: first step of the one-sided re-solves [MW]; each further step is ten times smaller
-FIRST_DELTA_MW = 0.1
-TRIES = 6
-#: a field that cannot move this far has no value that way (NaN), as in allocator.lp.one_sided [MW]
-NAN_STEP_MW = 1e-3
-
-
-def marginal_values(site: Site, optimum: StructuredOptimum, duals: dict) -> dict:
-    """One-sided marginal values by structured re-solves, the LP duals kept from ``duals``.
-
-    Returns the same :class:`allocator.lp.marginal.MarginalValue` per resource as the HiGHS path
-    (:mod:`allocator.lp.one_sided`), annualized [USD per MW-year]. The optimum ``phi`` is concave in
-    each field, so its secant slope over ``[v, v + d]`` never rises as ``d`` grows: when the slopes
-    over ``d`` and ``d / 10`` agree, ``phi`` is linear on ``[v, v + d]`` and that slope is the one-sided
-    derivative. Each re-solve closes its cutting planes as far as the master LP allows (a relative gap
-    of 1e-13, or the best cut when they stall), and the slopes are compared within what the gaps leave open.
-    """
-    from .marginal import HOURS_PER_YEAR, MarginalValue
-    from .one_sided import resource_fields
-
-    annualize = HOURS_PER_YEAR / site.hours if site.hours else 0.0
-    # the SLA of several fleets: the inner planes leave ~1e-10 of the optimum open, too much for the
-    # secant slopes over steps down to 1e-6 MW, so its base and re-solves are HiGHS's
-    highs = len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0
-    if highs:
-        from dataclasses import replace
-
-        optimum = replace(optimum, objective_usd=_resolve(site, highs)[0], gap_frac=0.0)
-    out = {}
-    for resource, path in resource_fields(site.config):
-        right = _slope(site, path, +1.0, optimum, highs)
-        left = _slope(site, path, -1.0, optimum, highs)
-        dual = duals[resource].lp_dual_usd_per_mw_year if resource in duals else float("nan")
-        out[resource] = MarginalValue(right * annualize + 0.0, left * annualize + 0.0, dual)
-    return out
-
-
-def _slope(site: Site, path: str, sign: float, base: StructuredOptimum, highs: bool = False) -> float:
-    """Slope of the optimum when the field at ``path`` moves by ``sign`` [USD per MW over the horizon];
-    NaN when it cannot move that way (invalid file or infeasible site)."""
-    from . import diagnosis
-    from .one_sided import field_value, moved_site
-
-    value = field_value(site.config, path)
-    base_usd = base.objective_usd
-    delta, previous, slope = FIRST_DELTA_MW, None, float("nan")
-    for _ in range(TRIES):
-        moved = moved_site(site, path, value + sign * delta)
-        if moved is None or diagnosis.conflicts(moved):
-            if delta > NAN_STEP_MW:  # the field may still move a little (a min_mw of 0.05 down)
-                delta, previous = max(delta / 10.0, NAN_STEP_MW), None
-                continue
-            return float("nan")  # as allocator.lp.one_sided: it cannot move 1e-3 MW that way
-        moved_usd, moved_gap = _resolve(moved, highs)
-        slope = (moved_usd - base_usd) / (sign * delta)
-        # what the proved gaps leave uncertain in a secant slope [USD per MW]
-        noise = 2.0 * (moved_gap + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
-        if previous is not None and abs(slope - previous) <= 1e-7 * max(1.0, abs(slope)) + 20.0 * noise:
-            return slope
-        previous, delta = slope, delta / 10.0
-    return slope
-
-
-def _resolve(site: Site, highs: bool = False) -> tuple[float, float]:
-    """Optimum [USD] and proved relative gap of a moved site: structured, or HiGHS (gap 0) when asked
-    or where the SLA's multipliers of several fleets do not converge for it."""
-    from ..errors import SolverError
-    from . import model
-    from .solve import solve_model
-
-    if not highs:
-        try:
-            optimum = solve_structured(site, rel_gap=1e-13, best_at_stall=True)
-        except SolverError:
-            pass
-        else:
-            return optimum.objective_usd, optimum.gap_frac
-    return solve_model(model.build([site])).objective_usd, 0.0

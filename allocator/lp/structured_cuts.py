@@ -32,6 +32,7 @@ class Cut:
     lam: np.ndarray
     pi: np.ndarray
     nu: np.ndarray
+    dr: dict | None = None  # demand response: the offer and shed rows' duals (allocator.lp.structured_dr)
 
 
 @dataclass
@@ -56,8 +57,11 @@ def dispatch_key(site: Site, dispatch: Dispatch | None = None) -> str:
     digest = hashlib.blake2b(digest_size=16)
     dispatch = Dispatch(site) if dispatch is None else dispatch
     uptime = site.config.mining.min_uptime_frac if site.config.mining.fleet else 0.0
+    programs = site.power.programs if site.power is not None else []
+    dr = [np.array([p.annual, p.stacking, p.max_mw], float) for p in programs]
+    dr += [a for p in programs for a in (p.capacity_usd_per_mw_hour, p.active, p.deployed)]
     for array in (dispatch.margin, dispatch.ai_grid, dispatch.host_ai, dispatch.cap, dispatch.block_mw,
-                  dispatch.bonus_usd_per_mwh, np.array([dispatch.pue_m, uptime], float)):
+                  dispatch.bonus_usd_per_mwh, np.array([dispatch.pue_m, uptime], float), *dr):
         digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
         digest.update(b"|")
     return digest.hexdigest()

@@ -6,10 +6,10 @@ dispatch value ``Q(y)`` (hourly greedy knapsacks, with the uptime SLA's
 multiplier and the power terms it covers folded in) is concave and piecewise
 linear, every evaluation gives a cut, and a master LP of ``L + F + 1`` columns
 closes the gap to a relative 1e-9. Its coverage is :func:`allocator.lp.structured.not_covered`'s:
-the base model, TOU adders, 4CP, financial and physical contracts and the uptime
-SLA of one fleet. A sweep solves every such scenario there; the others (demand
-response, the SLA of two fleets or more) and any whose cutting planes do not close
-go to HiGHS (:mod:`allocator.whatif.reuse`).
+the base model, TOU adders, 4CP, financial and physical contracts, the uptime
+SLA of one fleet and demand response. A sweep solves every such scenario there; the
+others (the SLA of two fleets or more, the SLA with demand response) and any whose
+cutting planes do not close go to HiGHS (:mod:`allocator.whatif.reuse`).
 
 ``Q`` depends only on the hourly data (margins, caps, AI draw, the power terms,
 the SLA); a scenario that moves nothing of these (a lease rate, fit-out capex,
@@ -142,7 +142,7 @@ class _PowerColumns:
 
 
 def _power_values(site: Site, optimum: structured.StructuredOptimum) -> tuple[_PowerColumns, np.ndarray]:
-    """The physical contracts' used MW and the 4CP average peak draw at the optimum, as
+    """The physical contracts' used MW, the 4CP average peak draw and the demand-response offers at the optimum, as
     :func:`allocator.lp.structured.lp_solution` sets them in the LP's columns."""
     block, parts, n = _PowerColumns(site), [], 0
     pm = site.power
@@ -159,6 +159,18 @@ def _power_values(site: Site, optimum: structured.StructuredOptimum) -> tuple[_P
     if pm.peak_weight_frac is not None:
         block.cols["coincident_peak"] = np.array([n])
         parts.append(np.array([optimum.peak_draw_mw]))
+        n += 1
+    if optimum.demand_response is not None:  # offers (annual: one MW figure) and the shed MW of deployment hours
+        model = optimum.demand_response["model"]
+        offers, shed = optimum.demand_response["primal"]
+        for k, p in enumerate(pm.programs):
+            value = (optimum.demand_response["annual_mw"][model.annual.index(k):][:1] if p.annual else offers[k])
+            block.cols[f"dr_offer:{p.name}"] = np.arange(n, n + value.size)
+            parts.append(value)
+            n += value.size
+        if model.dep_hours.size:
+            block.cols["dr_shed"] = np.arange(n, n + model.dep_hours.size)
+            parts.append(shed[model.dep_hours])
     return block, np.concatenate(parts) if parts else np.zeros(0)
 
 
