@@ -10,12 +10,10 @@ solver failure, in site order.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
 
@@ -41,6 +39,8 @@ def solve_sites(sites: list, solver: str, time_limit_s: float | None, workers: i
     """
     outcomes: list = []
     failed = False
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=worker_started,
                              initargs=(False,)) as pool:
         with held():  # map submits every site and starts the workers: a signal then would leave one half-fed
@@ -99,6 +99,8 @@ def _solve_one(item, solver: str, time_limit_s: float | None) -> tuple:
 
 def _context():
     """A fresh-interpreter start method where available (no fork of a threaded parent)."""
+    import multiprocessing  # here: a one-worker run never needs it
+
     if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["allocator.run.batch", "highspy"])
