@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import write_site
 
+from allocator.errors import InputError
 from allocator.inputs.site import load_site
 from allocator.operate.capture import own_prices
 from allocator.operate.native import native_prices
@@ -88,6 +89,28 @@ def test_a_15_minute_file_is_read_again(tmp_path):
     prices = own_prices(site)
     assert prices.hours_per_interval == 0.25
     np.testing.assert_array_equal(prices.price_usd_per_mwh, np.arange(16.0))
+
+
+@pytest.mark.parametrize("fill", [None, "ffill", "interpolate"])
+def test_a_fill_that_fills_nothing_keeps_the_file(tmp_path, fill):
+    utc = pd.date_range("2024-03-09T12:00:00Z", periods=30, freq="h")
+    times = list(utc.tz_convert("America/Chicago").strftime("%Y-%m-%d %H:%M"))  # naive, over the spring-forward
+    doc = {**DOC, "site": {**DOC["site"], "timezone": "America/Chicago"}}
+    site = load_site(write_prices(tmp_path, times, list(np.arange(30.0) + 20), doc,
+                                  **({"fill": fill} if fill else {})))
+    assert site.native_price_usd_per_mwh is not None
+    assert_same(own_prices(site), reread(site))
+
+
+def test_a_row_in_the_spring_forward_gap_that_a_fill_dropped_is_read_again(tmp_path):
+    # 02:00 does not exist on 2024-03-10 in Chicago: the fill drops the row, the file at its own
+    # resolution (never filled) is refused, as the capture share then says
+    doc = {**DOC, "site": {**DOC["site"], "timezone": "America/Chicago"}}
+    times = ["2024-03-10 00:00", "2024-03-10 01:00", "2024-03-10 02:00", "2024-03-10 03:00", "2024-03-10 04:00"]
+    site = load_site(write_prices(tmp_path, times, [20.0, 21.0, 22.0, 23.0, 24.0], doc, fill="ffill"))
+    assert site.native_price_usd_per_mwh is None
+    with pytest.raises(InputError, match="do not exist in America/Chicago"):
+        own_prices(site)
 
 
 def test_a_filled_hour_or_a_time_off_the_hour_is_read_again(tmp_path):

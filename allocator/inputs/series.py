@@ -232,11 +232,13 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
         return pd.Series(raw.values[keep], index=pd.DatetimeIndex(times[keep], name=INDEX_NAME),
                          name=PRICE_NAME).sort_index()
     out = pd.Series(prices.to_numpy(dtype="float64"), index=pd.DatetimeIndex(hours, freq="h"), name=PRICE_NAME)
-    # one row per hour, on the hour, nothing filled: the hourly series is also the file at its own
-    # resolution (what ``native=True`` returns), so a backtest of this site need not read the file again
+    # one row per hour, on the hour, no hour missing and no row in a spring-forward gap (the two things a
+    # fill passes over): the hourly series is also the file at its own resolution, what ``native=True``
+    # (which never fills) returns, so a backtest of this site need not read the file again
     keep = good & (times >= lo) & (times < hi)
     at = times[keep]
-    out.attrs[NATIVE_HOURLY] = bool(fill is None and keep.sum() == len(hours) and (at == at.floor("h")).all())
+    out.attrs[NATIVE_HOURLY] = bool(not len(missing) and not (gap & (times >= lo) & (times < hi)).any()
+                                    and keep.sum() == len(hours) and (at == at.floor("h")).all())
     return out
 
 
