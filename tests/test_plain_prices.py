@@ -62,8 +62,8 @@ def assert_same_table(fast, general):
         assert fast.cells[name].tolist() == general.cells[name].tolist()
 
 
-CELL = st.one_of(st.sampled_from(["", "1.5", "-3", "2024-03-10T02:00:00-06:00", "N/A", "1e400", "x y", '"a,b"',
-                                  "é", "\t", " 7 ", "24:00"]),
+CELL = st.one_of(st.sampled_from(["", "1.5", "-3", "2024-03-10T02:00:00-06:00", "2024-03-10 02:00:00", "N/A", "1e400",
+                                  "x y", "x\ty", '"a,b"', "é", "\t", " 7 ", "7 ", " ", "24:00", "\x0b", "a\rb"]),
                  st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=4))
 
 
@@ -183,3 +183,13 @@ def test_hourly_series_are_those_of_the_general_readers(tmp_path, monkeypatch, s
     if fast[0] is not None:
         pd.testing.assert_series_equal(fast[0], general[0])
         assert fast[0].index.freq == general[0].index.freq
+
+
+def test_the_real_hb_west_file_splits_as_the_csv_module_reads_it(shared_raw):
+    path = shared_raw / "ercot_hb_west_rtlmp" / "nbohr_hourly_prices.csv"
+    assert pf._plain_table(pf._decode(path, "prices", []), ",") is not None  # "2023-07-06 00:00:00": a blank inside
+    table = pf.read_table(path, "prices", [])
+    assert_same_table(table, csv_table(path)[0])
+    cells = table.cells["HOUR"]
+    assert pf.plain_iso_times(cells) is not None
+    assert_same_times(pf.plain_iso_times(cells), pandas_times(cells))

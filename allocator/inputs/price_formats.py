@@ -203,23 +203,29 @@ def _table(path: Path, where: str, problems: list[Problem], header: list[str], r
     return Table(path, columns, cells, lines, sep)
 
 
-#: what ``str.strip`` removes from an ASCII cell; a plain table has none of it inside its lines
-_ASCII_SPACE = " \t\r\x0b\x0c\x1c\x1d\x1e\x1f"
+#: what ``str.strip`` removes from an ASCII cell but blanks and tabs: a plain table has none of it
+_ASCII_SPACE = "\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 
 def _plain_table(text: str, sep: str) -> tuple[list[str], np.ndarray] | None:
     """The header and (rows, columns) cells of the common CSV file, read with one split: ASCII text
-    without quotes, NUL or white space (but the separator and line ends ``\\n`` or ``\\r\\n``), the
-    header on line 1, every later line holding the header's number of fields and one cell that is not
-    empty, the last line ended or not. None for anything else, which the csv module then reads (with
-    its quoting, blank lines, ragged rows); where both read a file they give the same cells.
+    without quotes, NUL or white space (but the separator, line ends ``\\n`` or ``\\r\\n``, and blanks
+    or tabs inside a cell), the header on line 1, every later line holding the header's number of
+    fields and one cell that is not empty, the last line ended or not. None for anything else, which
+    the csv module then reads (with its quoting, blank lines, ragged rows); where both read a file
+    they give the same cells.
     """
     if not text.isascii() or '"' in text or "\x00" in text:
         return None
     body = text.replace("\r\n", "\n") if "\r" in text else text
-    if any(ch in body for ch in _ASCII_SPACE if ch != sep):
+    if any(ch in body for ch in _ASCII_SPACE):
         return None
     body = body[:-1] if body.endswith("\n") else body
+    for blank in " \t":  # inside a cell ("2024-06-01 00:00"), never at its edges (stripped by the csv reading)
+        if blank != sep and blank in body and (
+                body.startswith(blank) or body.endswith(blank)
+                or any(edge in body for edge in (sep + blank, blank + sep, "\n" + blank, blank + "\n"))):
+            return None
     lines = body.split("\n")
     width = lines[0].count(sep) + 1
     if len(lines) < 2 or width < 2 or any(ln.count(sep) != width - 1 for ln in lines):
