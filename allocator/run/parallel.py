@@ -37,10 +37,10 @@ def solve_sites(sites: list, solver: str, time_limit_s: float | None, workers: i
     With ``on_site``, each solution is passed to it as it arrives (in site order) and what it returns
     replaces the solution in the list.
     """
+    from concurrent.futures import ProcessPoolExecutor  # here: a one-worker run never starts a pool
+
     outcomes: list = []
     failed = False
-    from concurrent.futures import ProcessPoolExecutor
-
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=worker_started,
                              initargs=(False,)) as pool:
         with held():  # map submits every site and starts the workers: a signal then would leave one half-fed
