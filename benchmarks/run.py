@@ -271,7 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="CSV to write [default: benchmarks/results/<UTC time>.csv]")
     parser.add_argument("--skip", default="", help="experiments to skip, comma separated (e.g. coupled,memory)")
+    parser.add_argument("--hb-west", type=Path, default=None,
+                        help="HB_WEST hourly price file (default: the one in ../shared/data/raw)")
     args = parser.parse_args(argv)
+    if args.hb_west is not None:
+        import sites as bench_sites
+
+        bench_sites.HB_WEST = args.hb_west.resolve()
     counts = sorted({int(x) for x in args.sites.split(",") if x.strip()})
     skip = {x.strip() for x in args.skip.split(",") if x.strip()}
     out = args.out or HERE / "results" / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.csv"

@@ -81,8 +81,8 @@ def per_site(paths: list[Path], repeat: int, cbc: bool) -> None:
               f"{diff:>13.1e}{c_diff:>13}  {load()}", flush=True)
 
 
-def cli(paths: list[Path], source: str, scratch: Path) -> None:
-    for solver in ("structured", "highs"):
+def cli(paths: list[Path], source: str, scratch: Path, solvers: tuple[str, ...] = ("structured", "highs")) -> None:
+    for solver in solvers:
         out = scratch / f"cli_{source}_{solver}"
         before = load()
         cmd = [sys.executable, "-m", "allocator", "solve", *map(str, paths), "--out", str(out), "--force",
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=50, help="site-years in the CLI run")
     parser.add_argument("--sources", default=",".join(bench_sites.SOURCES))
     parser.add_argument("--skip", default="", help="cbc, cli or per_site, comma separated")
+    parser.add_argument("--cli-solvers", default="structured,highs", help="--solver of each cli run, comma separated")
     parser.add_argument("--hb-west", type=Path, default=bench_sites.HB_WEST,
                         help="HB_WEST hourly price file (default: the one in ../shared/data/raw)")
     args = parser.parse_args(argv)
@@ -122,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                 if why:
                     print(f"# {why}")
                     continue
-                cli(bench_sites.write_sites(scratch / source, source, args.sites), source, scratch)
+                cli(bench_sites.write_sites(scratch / source, source, args.sites), source, scratch,
+                    tuple(x.strip() for x in args.cli_solvers.split(",") if x.strip()))
     print(f"# load average {load()} at the end")
     return 0
 

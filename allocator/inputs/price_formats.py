@@ -133,6 +133,15 @@ def read_table(path: Path, where: str, problems: list[Problem]) -> Table | None:
         return None
     header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
     sep = max([",", ";", "\t"], key=header_line.count)
+    plain = _plain_table(text, sep)
+    if plain is not None:
+        header, table_cells = plain
+        return _table(path, where, problems, header, table_cells, np.arange(2, len(table_cells) + 2), [], sep)
+    return _csv_table(path, text, sep, where, problems)
+
+
+def _csv_table(path: Path, text: str, sep: str, where: str, problems: list[Problem]) -> Table | None:
+    """:func:`read_table` by the csv module: quoting, blank lines and ragged rows."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header: list[str] | None = None
     rows: list[list[str]] = []
@@ -163,6 +172,13 @@ def read_table(path: Path, where: str, problems: list[Problem]) -> Table | None:
         what = "is empty" if header is None else "has a header but no data rows"
         problems.append(Problem(where, f"{path} {what}.", "Point to a file with a header and one row per interval."))
         return None
+    return _table(path, where, problems, header, rows, np.array(lines, dtype=np.int64), too_long, sep, ragged)
+
+
+def _table(path: Path, where: str, problems: list[Problem], header: list[str], rows, lines: np.ndarray,
+           too_long: list[int], sep: str, ragged: int = 0) -> Table | None:
+    """The :class:`Table` of the header and rows read (a list of rows, or a (rows, columns) array of
+    cells), or None with the problems of its header and shape."""
     if len(header) < 2 or ragged > len(rows) // 2:  # not a table: quote nothing from it (it may be any file)
         shape = ("its first line has no ',', ';' or tab separator" if len(header) < 2
                  else f"{ragged} of its {len(rows)} rows do not have the first line's {len(header)} fields")
@@ -181,9 +197,45 @@ def read_table(path: Path, where: str, problems: list[Problem]) -> Table | None:
             where, f"{path}: more fields than the header's {len(columns)} on {count(len(too_long), 'row')}: "
                    f"{describe_rows(np.array(too_long))}.",
             "Check the separator and quote values that contain it."))
-    table_cells = np.array(rows, dtype=object).reshape(len(rows), len(columns))
+    table_cells = rows if isinstance(rows, np.ndarray) else np.array(rows, dtype=object).reshape(len(rows),
+                                                                                                 len(columns))
     cells = {name: table_cells[:, i] for i, name in enumerate(columns)}
-    return Table(path, columns, cells, np.array(lines, dtype=np.int64), sep)
+    return Table(path, columns, cells, lines, sep)
+
+
+#: what ``str.strip`` removes from an ASCII cell but blanks and tabs: a plain table has none of it
+_ASCII_SPACE = "\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _plain_table(text: str, sep: str) -> tuple[list[str], np.ndarray] | None:
+    """The header and (rows, columns) cells of the common CSV file, read with one split: ASCII text
+    without quotes, NUL or white space (but the separator, line ends ``\\n`` or ``\\r\\n``, and blanks
+    or tabs inside a cell), the header on line 1, every later line holding the header's number of
+    fields and one cell that is not empty, the last line ended or not. None for anything else, which
+    the csv module then reads (with its quoting, blank lines, ragged rows); where both read a file
+    they give the same cells.
+    """
+    if not text.isascii() or '"' in text or "\x00" in text:
+        return None
+    body = text.replace("\r\n", "\n") if "\r" in text else text
+    if any(ch in body for ch in _ASCII_SPACE):
+        return None
+    body = body[:-1] if body.endswith("\n") else body
+    for blank in " \t":  # inside a cell ("2024-06-01 00:00"), never at its edges (stripped by the csv reading)
+        if blank != sep and blank in body and (
+                body.startswith(blank) or body.endswith(blank)
+                or any(edge in body for edge in (sep + blank, blank + sep, "\n" + blank, blank + "\n"))):
+            return None
+    lines = body.split("\n")
+    width = lines[0].count(sep) + 1
+    if len(lines) < 2 or width < 2 or any(ln.count(sep) != width - 1 for ln in lines):
+        return None
+    if len(max(lines, key=len)) >= csv.field_size_limit():
+        return None
+    flat = np.array(sep.join(lines).split(sep), dtype=object).reshape(len(lines), width)
+    if (flat == "").all(axis=1).any():  # a line of empty fields: the csv reading skips it
+        return None
+    return list(flat[0]), flat[1:]
 
 
 def _decode(path: Path, where: str, problems: list[Problem]) -> str | None:
@@ -348,6 +400,9 @@ def parse_iso_times(table: Table, column: str, where: str, problems: list[Proble
     """
     spec = spec or tl.TimeSpec()
     text = pd.Series(table.cells[column], dtype=object)
+    plain = None if spec.time_format is not None else plain_iso_times(table.cells[column])
+    if plain is not None:
+        return plain
     if spec.time_format is not None:
         wall, utc = tl.parse_with_format(text, spec.time_format, end_labels=spec.time_label == "end")
         what, fix = f"a time in time_format {spec.time_format!r}", ""
@@ -370,6 +425,73 @@ def parse_iso_times(table: Table, column: str, where: str, problems: list[Proble
             where, f"{table.path}: time in column {column!r} is not {what} in {YEARS[0]}-{YEARS[1]} on "
                    f"{count(bad.sum(), 'row')}: {describe_rows(table.lines[bad], cells[bad])}.", fix))
     return wall, utc, date_only
+
+
+#: the layouts :func:`plain_iso_times` reads, by length: (seconds, offset): "2024-06-01T05:00",
+#: "2024-06-01T05:00:00", each alone, with "Z" or with "-05:00" (a "T" or a space between date and time)
+_PLAIN_LAYOUTS = {16: (False, ""), 19: (True, ""), 17: (False, "Z"), 20: (True, "Z"), 22: (False, "+"),
+                  25: (True, "+")}
+_ZERO = ord("0")
+
+
+def plain_iso_times(cells: np.ndarray) -> tuple[pd.Series, pd.Series, np.ndarray] | None:
+    """:func:`parse_iso_times` of the common column, read with numpy: every cell a valid time of one
+    layout of :data:`_PLAIN_LAYOUTS` (ASCII digits, a real date and time of day in :data:`YEARS`);
+    None for anything else (an odd cell, a mix of layouts, ``24:00``), which pandas then reads.
+
+    Returns the same ``(wall, utc, date_only)`` as pandas' reading: the naive times (NaT where a
+    time has an offset) [datetime64[us]], the instants of those with an offset (NaT elsewhere)
+    [datetime64[us, UTC]], and no bare date.
+    """
+    n = len(cells)
+    if n == 0 or not all(type(c) is str for c in cells):
+        return None
+    width = len(cells[0])
+    if width not in _PLAIN_LAYOUTS or min(map(len, cells)) != width or max(map(len, cells)) != width:
+        return None
+    text = np.asarray(cells, dtype=f"<U{width}")
+    code = text.view(np.uint32).reshape(n, width)
+    seconds, offset = _PLAIN_LAYOUTS[width]
+    digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15] + ([17, 18] if seconds else [])
+    tail = 19 if seconds else 16
+    literal = {4: "-", 7: "-", 13: ":"} | ({16: ":"} if seconds else {})
+    if offset == "Z":
+        literal[tail] = "Z"
+    elif offset == "+":
+        digits += [tail + 1, tail + 2, tail + 4, tail + 5]
+        literal[tail + 3] = ":"
+    d = code[:, digits].astype(np.int64) - _ZERO
+    if (d < 0).any() or (d > 9).any():
+        return None
+    if any((code[:, i] != ord(ch)).any() for i, ch in literal.items()):
+        return None
+    if not ((code[:, 10] == ord("T")) | (code[:, 10] == ord(" "))).all():
+        return None
+    if offset == "+" and not ((code[:, tail] == ord("+")) | (code[:, tail] == ord("-"))).all():
+        return None
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    hour, minute = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
+    second = d[:, 12] * 10 + d[:, 13] if seconds else np.zeros(n, np.int64)
+    if ((year < YEARS[0]) | (year > YEARS[1]) | (month < 1) | (month > 12) | (day < 1) | (hour > 23)
+            | (minute > 59) | (second > 59)).any():
+        return None
+    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    date = first.astype("datetime64[D]") + (day - 1)
+    if (date.astype("datetime64[M]") != first).any():  # 31 April, 30 February
+        return None
+    wall = (date.astype("datetime64[us]") + (hour * 3600 + minute * 60 + second) * 1_000_000)
+    if offset == "+":
+        sign = np.where(code[:, tail] == ord("-"), -1, 1)
+        off_h, off_m = d[:, -4] * 10 + d[:, -3], d[:, -2] * 10 + d[:, -1]
+        if ((off_h > 23) | (off_m > 59)).any():
+            return None
+        wall = wall - sign * (off_h * 3600 + off_m * 60) * 1_000_000
+    nat = pd.Series(np.full(n, np.datetime64("NaT", "us")))
+    if offset:
+        utc = pd.Series(pd.DatetimeIndex(wall.astype("datetime64[us]")).tz_localize("UTC"))
+        return nat, utc, np.zeros(n, bool)
+    return pd.Series(wall.astype("datetime64[us]")), nat.dt.tz_localize("UTC"), np.zeros(n, bool)
 
 
 def _may_have_offset(s: str) -> bool:

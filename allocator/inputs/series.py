@@ -32,6 +32,8 @@ from allocator.inputs.subhourly import part_hours
 
 PRICE_NAME = "price_usd_per_mwh"
 INDEX_NAME = "interval_start_utc"
+#: ``Series.attrs`` key of an hourly price series: True when the file holds exactly one row per hour
+NATIVE_HOURLY = "native_hourly"
 FILLS = ("ffill", "interpolate")
 HOUR = pd.Timedelta(hours=1)
 EDGE_TOLERANCE = pd.Timedelta(hours=24)  # a window may overhang the data by this much (then filled)
@@ -229,7 +231,15 @@ def load_price_series(path: Path, *, timezone: str | None = "UTC", fmt: str = "a
         keep = good & (times >= lo) & (times < hi)
         return pd.Series(raw.values[keep], index=pd.DatetimeIndex(times[keep], name=INDEX_NAME),
                          name=PRICE_NAME).sort_index()
-    return pd.Series(prices.to_numpy(dtype="float64"), index=pd.DatetimeIndex(hours, freq="h"), name=PRICE_NAME)
+    out = pd.Series(prices.to_numpy(dtype="float64"), index=pd.DatetimeIndex(hours, freq="h"), name=PRICE_NAME)
+    # one row per hour, on the hour, no hour missing and no row in a spring-forward gap (the two things a
+    # fill passes over): the hourly series is also the file at its own resolution, what ``native=True``
+    # (which never fills) returns, so a backtest of this site need not read the file again
+    keep = good & (times >= lo) & (times < hi)
+    at = times[keep]
+    out.attrs[NATIVE_HOURLY] = bool(not len(missing) and not (gap & (times >= lo) & (times < hi)).any()
+                                    and keep.sum() == len(hours) and (at == at.floor("h")).all())
+    return out
 
 
 def load_profile_series(path: Path, index: pd.DatetimeIndex, *, timezone: str | None = "UTC",

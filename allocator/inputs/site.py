@@ -61,6 +61,11 @@ class Site:
     field_sources : dict[str, str]
         Dotted paths of the fields that overrides set over the file, and by what
         (``"scenario"``, ``"set"``): the ``source`` of assumptions.csv.
+    native_price_usd_per_mwh : np.ndarray or None
+        The price column as read, without adders [USD/MWh], when the price file holds exactly one
+        row per hour of the horizon (its own resolution is the site's hours); None otherwise, and for
+        a Site not made by :func:`load_site`: the file must then be read again at its own intervals
+        (:func:`allocator.operate.native.native_prices`).
     """
 
     id: str
@@ -75,6 +80,7 @@ class Site:
     power: PowerMarket | None = None
     warnings: list[Problem] = field(default_factory=list)
     field_sources: dict[str, str] = field(default_factory=dict)
+    native_price_usd_per_mwh: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def hours(self) -> int:
@@ -189,6 +195,7 @@ def load_site(path: str | Path, config: SiteFile | None = None) -> Site:
         ai_utilization_frac=utilization, input_files=files, power=power,
         warnings=warnings + input_checks.unit_slips(config, prices.to_numpy(dtype=float), hashprice, where)
         + input_checks.lease_above_convertible(config, where),
+        native_price_usd_per_mwh=prices.to_numpy(dtype=float) if prices.attrs.get(series.NATIVE_HOURLY) else None,
     )
 
 

@@ -74,23 +74,37 @@ def field_value(config, path: str) -> float:
 
 def moved_site(site, path: str, value: float):
     """``site`` with one field set to ``value`` and the defaults that follow it re-derived;
-    None when the file would not be valid (a negative MW, a min_mw above its max_mw)."""
+    None when the file would not be valid (a negative MW, a min_mw above its max_mw).
+
+    Only the moved field is validated (by its own pydantic validator: the same bounds and checks as
+    the whole file's validation gives it), on a copy of the one table that holds it; the other tables
+    are shared with ``site``. The defaults that follow it are re-derived as the file's validation
+    derives them (``facility_mw`` and a lease's ``max_mw`` are read through their defaults;
+    ``ai.convertible_mw``, when the file leaves it out, is ``facility_mw / ai.pue`` again). The hourly
+    arrays are ``site``'s, but for the grid cap when ``site.interconnect_mw`` moves.
+    """
     from pydantic import ValidationError
 
-    from ..inputs.schema import SiteFile
     from ..inputs.site import _grid_cap
 
-    raw = site.config.model_dump(exclude_unset=True)
+    config = site.config
     m = re.fullmatch(r"ai\.lease\[(\d+)\]\.(min_mw|max_mw)", path)
-    if m:
-        raw["ai"]["lease"][int(m.group(1))][m.group(2)] = value
-    else:
-        table, name = path.split(".")
-        raw.setdefault(table, {})[name] = value
     try:
-        config = SiteFile.model_validate(raw)
+        if m:
+            i = int(m.group(1))
+            leases = list(config.ai.lease)
+            leases[i] = _assigned(leases[i], m.group(2), value)
+            config = config.model_copy(update={"ai": config.ai.model_copy(update={"lease": leases})})
+        else:
+            table, name = path.split(".")
+            config = config.model_copy(update={table: _assigned(getattr(config, table), name, value)})
     except ValidationError:
         return None
+    ai = config.ai
+    if ai is not None and "convertible_mw" not in ai.model_fields_set:  # SiteFile._default_convertible
+        ai = ai.model_copy(update={"convertible_mw": config.facility_mw / ai.pue})
+        ai.model_fields_set.discard("convertible_mw")
+        config = config.model_copy(update={"ai": ai})
     if config.ai is not None and any(lease.min_mw > config.lease_max_mw(lease) for lease in config.ai.lease):
         return None  # a signed minimum above the tenant's most
     problems: list = []
@@ -98,6 +112,15 @@ def moved_site(site, path: str, value: float):
     if problems:
         return None
     return dataclasses.replace(site, config=config, grid_cap_mw=cap)
+
+
+def _assigned(table, name: str, value: float):
+    """A copy of the pydantic model ``table`` with field ``name`` = ``value``, validated by that field's
+    own validator (raises pydantic's ValidationError as the file's validation would), and marked as set."""
+    out = table.model_copy()
+    type(table).__pydantic_validator__.validate_assignment(out, name, value)
+    out.model_fields_set.add(name)
+    return out
 
 
 def block_arrays(site) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ import pandas as pd
 from ..errors import InfeasibleError, InputError
 from ..inputs.site import Site
 from .day import breakeven_usd_per_mwh
-from .native import native_prices
+from .native import NativePrices, native_prices
 from .split import InstalledSplit
 from .window import real_margin
 
@@ -106,8 +106,7 @@ def mining_capture(site: Site, split: InstalledSplit, plan_mining_net_usd: float
         return skip
     site = real_margin(site)
     try:
-        prices = native_prices(site, site.input_files["prices"], site.config.prices.column,
-                               f"{site.path}: prices", like_site=True)
+        prices = own_prices(site)
     except (InputError, KeyError) as err:
         skip.note = f"the price file cannot be read at its own resolution: {_first_problem(err)}"
         return skip
@@ -122,6 +121,22 @@ def mining_capture(site: Site, split: InstalledSplit, plan_mining_net_usd: float
     note = "hourly prices: no sub-hourly figure" if minutes >= 60 else ""
     return MiningCapture(site.id, row["mining_net_usd"] / plan_mining_net_usd, minutes, row["intervals"],
                          plan_mining_net_usd, row["mining_net_usd"], bool(row["sla_met"]), note)
+
+
+def own_prices(site: Site) -> NativePrices:
+    """The site's price file at its own resolution: kept by the loader when that is the site's hours
+    (one row per hour; the same arrays :func:`~allocator.operate.native.native_prices` reads), else read again.
+
+    Raises
+    ------
+    InputError, KeyError
+        As :func:`~allocator.operate.native.native_prices` (KeyError: the site has no price file).
+    """
+    price = site.native_price_usd_per_mwh
+    if price is None or price.size != site.hours:
+        return native_prices(site, site.input_files["prices"], site.config.prices.column,
+                             f"{site.path}: prices", like_site=True)
+    return NativePrices(site.index, price, 1.0, np.arange(site.hours, dtype=np.intp))
 
 
 def _stand_down_usd_per_mwh(site: Site, split: InstalledSplit) -> np.ndarray:
@@ -184,7 +199,13 @@ def loaded(item):
 
 def measure(inputs: list, result) -> tuple[list, dict[str, float]]:
     """Each solved site's :class:`~allocator.operate.capture.MiningCapture` (on its own price file), and
-    ``mining.capture_frac`` of each site that has one below 1 (its split was decided on the scaled margin)."""
+    ``mining.capture_frac`` of each site that has one below 1 (its split was decided on the scaled margin).
+
+    A result of :func:`allocator.run.summary.solve_summarized` carries each site's capture, measured
+    while the site was in memory; any other result is measured here, each site loaded again."""
+    if result.sites and all(getattr(s, "capture", None) is not None for s in result.sites):
+        return ([s.capture for s in result.sites],
+                {s.site_id: s.capture_frac for s in result.sites if s.capture_frac != 1.0})
     sites = {s.id: s for s in (loaded(item) for item in inputs)}
     fleets, leases, financials = result.fleets, result.leases, result.financials
     out = []

@@ -10,12 +10,10 @@ solver failure, in site order.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
 
@@ -39,6 +37,8 @@ def solve_sites(sites: list, solver: str, time_limit_s: float | None, workers: i
     With ``on_site``, each solution is passed to it as it arrives (in site order) and what it returns
     replaces the solution in the list.
     """
+    from concurrent.futures import ProcessPoolExecutor  # here: a one-worker run never starts a pool
+
     outcomes: list = []
     failed = False
     with ProcessPoolExecutor(workers, mp_context=_context(), initializer=worker_started,
@@ -99,6 +99,8 @@ def _solve_one(item, solver: str, time_limit_s: float | None) -> tuple:
 
 def _context():
     """A fresh-interpreter start method where available (no fork of a threaded parent)."""
+    import multiprocessing  # here: a one-worker run never needs it
+
     if sys.platform.startswith("linux"):
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["allocator.run.batch", "highspy"])

@@ -56,6 +56,10 @@ class SiteSummary:
     pickled_tables: dict[str, bytes] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     method: str = ""  # how the site was solved (SiteSolution.method)
+    #: the mining capture share on the site's own price history (operate/capture.py), measured
+    #: while the site was in memory, and the site's ``mining.capture_frac``
+    capture: object = None
+    capture_frac: float = 1.0
 
     def table(self, name: str) -> pd.DataFrame:
         """The site's table ``name`` (a Result attribute: ``"split"``, ``"financials"``, ...)."""
@@ -65,13 +69,17 @@ class SiteSummary:
 def summarize(solution: results.SiteSolution) -> SiteSummary:
     """The summary of ``solution`` (its hourly arrays can then be dropped)."""
     from ..inputs.assumptions import assumptions_table
+    from ..operate.capture import mining_capture, plan_mining_net_usd, solved_split
 
     site = solution.site
     tables = {name: make([solution]) for name, make in TABLES.items()}
     tables["assumptions"] = assumptions_table([site])
     pickled = {name: pickle.dumps(table, pickle.HIGHEST_PROTOCOL) for name, table in tables.items()}
+    capture = mining_capture(site, solved_split(tables["fleets"], tables["leases"], site),
+                             plan_mining_net_usd(tables["financials"], site.id))
     return SiteSummary(site.id, site.path, site.hours, solution.objective_usd, site.file_sha256(),
-                       results.reason(solution), pickled, [str(w) for w in site.warnings], solution.method)
+                       results.reason(solution), pickled, [str(w) for w in site.warnings], solution.method,
+                       capture, site.config.mining.capture_frac)
 
 
 def solve_summarized(sites: list, also: Callable | None = None, **options) -> SummaryResult:
