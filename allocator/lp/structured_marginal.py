@@ -78,25 +78,32 @@ def _slope(site: Site, path: str, sign: float, base, highs: bool = False, master
                 delta, previous = max(delta / 10.0, NAN_STEP_MW), None
                 continue
             return float("nan")  # as allocator.lp.one_sided: it cannot move 1e-3 MW that way
-        moved_usd, moved_gap = _resolve(moved, highs, master if path.startswith(MASTER_ONLY) else None)
+        warm = master if path.startswith(MASTER_ONLY) and master is not None and master.same_dispatch(moved) else None
+        moved_usd, moved_gap = _resolve(moved, highs, warm)
         slope = (moved_usd - base_usd) / (sign * delta)
         # what the proved gaps leave uncertain in a secant slope [USD per MW]
         noise = 2.0 * (moved_gap + base.gap_frac + 1e-15) * max(1.0, abs(base_usd)) / delta
-        if previous is not None and abs(slope - previous) <= 1e-7 * max(1.0, abs(slope)) + 20.0 * noise:
+        tolerance = 1e-7 * max(1.0, abs(slope)) + 20.0 * noise
+        if previous is not None and abs(slope - previous) <= tolerance:
+            return slope
+        # the base master's duals along the move: a supergradient g of phi at v, so the right
+        # derivative r obeys secant <= r <= g and the left one g <= l <= secant: a secant equal to g
+        # is the one-sided derivative, with no second, smaller step
+        if warm is not None and abs(slope - warm.dual_slope(moved, sign * delta)) <= tolerance:
             return slope
         previous, delta = slope, delta / 10.0
     return slope
 
 
 def _resolve(site: Site, highs: bool = False, master: WarmMaster | None = None) -> tuple[float, float]:
-    """Optimum [USD] and proved relative gap of a moved site: on the warm master when it is given and
-    the site's hourly data are the base's, else structured from scratch, or HiGHS (gap 0) when asked
+    """Optimum [USD] and proved relative gap of a moved site: on the warm master when it is given (the
+    site's hourly data are the base's), else structured from scratch, or HiGHS (gap 0) when asked
     or where the SLA's multipliers of several fleets do not converge for it."""
     from ..errors import SolverError
     from . import model
     from .solve import solve_model
 
-    if master is not None and master.same_dispatch(site):
+    if master is not None:
         try:
             return master.resolve(site)
         except SolverError:
@@ -123,7 +130,7 @@ class WarmMaster:
 
     def __init__(self, site: Site, optimum) -> None:
         cfg = site.config
-        self.site = site
+        self.site, self.optimum = site, optimum
         self.n_l = len(cfg.ai.lease) if site.has_ai else 0
         self.n_f = len(cfg.mining.fleet)
         self.uptime = cfg.mining.min_uptime_frac if self.n_f else 0.0
@@ -162,6 +169,22 @@ class WarmMaster:
             return False
         keep = {"min_mw", "max_mw"}
         return all(a.model_dump(exclude=keep) == b.model_dump(exclude=keep) for a, b in zip(ours.lease, theirs.lease))
+
+    def dual_slope(self, moved: Site, step_mw: float) -> float:
+        """The base master's duals along the move from the base to ``moved``, per MW of the field moved by
+        ``step_mw`` [USD per MW over the horizon]: row duals times the row limits' moves (convertible,
+        halls), reduced costs times the move of the bound each is the multiplier of (upper where > 0,
+        lower where < 0)."""
+        optimum = self.optimum
+        base_lower, base_upper = _bounds(self.site)
+        lower, upper = _bounds(moved)
+        reduced = np.r_[optimum.lease_dual, optimum.fleet_dual]
+        usd = float(reduced @ np.where(reduced > 0, upper - base_upper, np.where(reduced < 0, lower - base_lower, 0.0)))
+        if self.n_l:
+            usd += optimum.convertible_dual * (moved.config.ai.convertible_mw - self.site.config.ai.convertible_mw)
+        if "halls" in self.master.rows:
+            usd += optimum.halls_dual * (moved.facility_mw - self.site.facility_mw)
+        return usd / step_mw
 
     def resolve(self, moved: Site) -> tuple[float, float]:
         """Optimum [USD] and proved relative gap of ``moved`` (:meth:`same_dispatch` true)."""
