@@ -10,6 +10,10 @@ its bounds changed in place and re-solved warm by HiGHS's dual simplex, new poin
 base's dispatch, the cuts they add kept for the next moves. A move of ``interconnect_mw`` (the hourly
 caps), and demand-response sites, are re-solved by
 :func:`allocator.lp.structured.solve_structured` from scratch.
+
+On the warm master a first secant that equals the base master's duals along the move (a
+supergradient ``g``: ``secant <= r <= g`` to the right, ``g <= l <= secant`` to the left) is the
+one-sided derivative; elsewhere (a kink) the step is made ten times smaller until two secants agree.
 """
 
 from __future__ import annotations
