@@ -207,3 +207,24 @@ def test_a_real_hb_west_year_sweeps_equal_to_highs(tmp_path, shared_raw):
         assert a.split["net_usd"] == pytest.approx(b.split["net_usd"], rel=1e-9), s
         assert a.split["ai_it_mw"] == pytest.approx(b.split["ai_it_mw"], abs=1e-6), s
     assert auto.structured.kept == 2
+
+
+def test_a_lease_losing_much_per_mw_sweeps_structured_equal_to_highs(tmp_path):
+    """A lease held at a large loss per MW (fit-out 10^8-10^9 USD/MW, no rent, 60-120 MW forced) beside
+    mining that may or may not pay for it: the warm master's scale comes from its first cut's net, so every
+    scenario closes on the cutting planes to HiGHS's optimum."""
+    path = campus_month(tmp_path)
+    auto, highs = SiteScenarios(path, solver="auto"), SiteScenarios(path, reuse=False)
+    rng = np.random.default_rng(5)
+    for hashprice in (20.0, 140.0, 400.0):  # the dispatch moves here; the master's terms below
+        for _ in range(8):
+            s = {RATE: float(rng.uniform(0.0, 20.0)), "ai.fitout_capex_usd_per_mw": float(rng.choice([1e8, 1e9])),
+                 "ai.lease[0].min_mw": float(rng.uniform(60.0, 120.0)), HP: hashprice,
+                 "mining.fleet[1].mw": float(rng.uniform(0.0, 300.0))}
+            a, b = auto.run(s), highs.run(s)
+            assert a.status == b.status == "optimal", (s, a.error, b.error)
+            assert a.method == "structured", s
+            assert a.split["net_usd"] == pytest.approx(b.split["net_usd"], rel=1e-9), s
+            for key in ("ai_it_mw", "mining_it_mw", "mining_energy_mwh"):
+                assert a.split[key] == pytest.approx(b.split[key], rel=1e-9, abs=1e-6), (s, key)
+    assert auto.structured.kept >= 21  # scenarios after the first of each hashprice keep its cuts

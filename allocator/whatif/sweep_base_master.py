@@ -183,7 +183,10 @@ class BaseModelSweep:
             y0 = (np.minimum(np.maximum(self._last_y, lower), upper)
                   if self._last_y is not None and self._last_y.size == lower.size else np.r_[lower[:n_l], upper[n_l:]])
             value, _, grad = evaluate(y0)
-            scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(upper)))
+            # the master's USD in units of the first cut's net, as lp.structured's master: a scale set by
+            # the bounds' worth (a lease losing 10^5 USD per MW on 300 MW) leaves the master's tolerance
+            # of 1e-10 at 1e-7 of the optimum
+            scale = max(1.0, abs(value), float(np.abs(cost) @ np.abs(y0)))
             pue_ai = cfg.ai.pue if site.has_ai else 0.0
             master = _CutMaster(n_l, n_f, pue_ai, cfg.mining.pue, float(np.min(site.grid_cap_mw)), scale)
             master.cut(y0, value, grad)
