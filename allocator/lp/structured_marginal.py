@@ -14,9 +14,9 @@ caps), and demand-response sites, are re-solved by
 Every re-solve must prove a relative gap of :data:`allocator.lp.structured.REL_GAP` (or better: it
 closes to :data:`RESOLVE_REL_GAP`, or stops at a cut that does not improve once the gap is below
 :data:`allocator.lp.structured.STALL_GAP`); a move whose cutting planes, or the SLA's inner planes of
-several fleets, do not get there is re-solved by HiGHS instead. With the uptime SLA of several fleets the
-inner planes close to ~1e-13 of the optimum on site-years, and the slopes are compared within what the
-proved gaps leave open.
+several fleets, do not get there is re-solved by HiGHS instead. With the uptime SLA of several fleets
+the inner planes close to 1e-13 of the optimum or better on the benchmark's site-years, and the slopes
+are compared within what the proved gaps leave open.
 
 On the warm master a first secant that equals the base master's duals along the move (a
 supergradient ``g``: ``secant <= r <= g`` to the right, ``g <= l <= secant`` to the left) is the
