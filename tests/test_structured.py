@@ -160,9 +160,7 @@ def _bound_terms(dual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> floa
 def check_against_highs(site: Site, context: str) -> bool:
     """Structured vs HiGHS on one site (objective, feasibility, duals, priced items); True when the
     first-stage split differs from HiGHS's by more than 1e-6 MW (a tie: both objectives are equal)."""
-    n_f = len(site.config.mining.fleet)
-    if not (n_f > 1 and site.config.mining.min_uptime_frac > 0):  # solved exactly, but solve sends it to HiGHS
-        assert structured.not_covered(site) is None, context
+    assert structured.not_covered(site) is None, context
     lp = model.build([site])
     block = lp.blocks[0]
     reference = solve_model(lp)
@@ -203,10 +201,11 @@ def test_structured_equals_highs_with_power_terms_on_random_sites():
 
 
 def test_what_is_not_covered_is_named():
-    """The SLA of several fleets, and the SLA with demand response, go to HiGHS; one fleet's SLA, demand
-    response without the SLA and the other power terms do not."""
+    """The SLA with demand response goes to HiGHS; the SLA of one fleet or several, demand response
+    without the SLA and the other power terms do not."""
     rng = np.random.default_rng(3)
-    assert "two fleets or more" in structured.not_covered(sla_site(rng, 0, power=True, fleets=2))
+    assert structured.not_covered(sla_site(rng, 0, power=True, fleets=2)) is None
+    assert structured.not_covered(sla_site(rng, 0, power=False, fleets=3)) is None
     site = sla_site(rng, 0, power=True, fleets=1)
     assert structured.not_covered(site) is None
     site.power.programs.append(Program("ers", True, np.full(site.hours, 1.0), np.ones(site.hours, bool),
@@ -403,7 +402,7 @@ def test_cli_structured_matches_highs_and_names_each_sites_method(tmp_path):
         outs[solver] = out
     manifest = json.loads((outs["auto"] / "manifest.json").read_text())
     assert manifest["sites"]["plain"]["method"].startswith("structured")
-    assert manifest["sites"]["sla"]["method"].startswith("HiGHS")  # two fleets: their marginal values need it
+    assert manifest["sites"]["sla"]["method"].startswith("structured")  # two fleets: inner planes over nu
     assert manifest["sites"]["dr"]["method"].startswith("structured")  # hourly offers: priced in each hour
     for name in ("split", "financials", "leases", "fleets", "demand_response"):
         ours = pd.read_csv(outs["auto"] / f"{name}.csv")
@@ -533,10 +532,32 @@ def test_one_sided_marginal_values_equal_highs_with_power_terms_and_sla():
         site = sla_site(rng, k, power=True) if k % 2 else random_site(rng, k, power=True)
         ours, _ = solve_site(site, "structured", None)
         theirs, _ = solve_site(site, "highs", None)
-        several = len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0
-        assert ours.method.startswith("HiGHS" if several else "structured"), ours.method
+        assert ours.method.startswith("structured"), ours.method
         compared += same_items_and_one_sided_values(ours, theirs, k)
     assert compared > 200
+
+
+def test_one_sided_marginal_values_equal_highs_with_the_sla_of_several_fleets():
+    """``solve`` covers the uptime SLA of two or three fleets: on 250 random sites (half with the power
+    terms) the split, financial items and one-sided marginal values by structured re-solves equal HiGHS's.
+    Case 113 is a moved site whose re-solve used to stop at a non-improving cut with a gap of 0.07 (its
+    interconnect's values came out at -6.8e7 and 6.8e7 USD/MW-year instead of 0)."""
+    from allocator.lp.results import solve_site
+
+    rng = np.random.default_rng(99)
+    compared = handed_over = 0
+    for k in range(250):
+        site = sla_site(rng, k, power=k % 2 == 1, fleets=int(rng.choice([2, 3])))
+        assert structured.not_covered(site) is None, k
+        ours, _ = solve_site(site, "auto", None)
+        theirs, _ = solve_site(site, "highs", None)
+        if not ours.method.startswith("structured"):  # the multipliers did not converge: HiGHS, and it says so
+            assert ours.method.startswith("HiGHS") and "did not converge" in ours.method, (k, ours.method)
+            handed_over += 1
+        assert ours.objective_usd == pytest.approx(theirs.objective_usd, rel=1e-9, abs=1e-6), k
+        compared += same_items_and_one_sided_values(ours, theirs, k)
+    assert handed_over <= 5, f"{handed_over} of 250 handed to HiGHS"
+    assert compared > 2500
 
 
 def test_a_cutting_plane_plan_that_breaks_a_row_is_never_reported(monkeypatch):

@@ -29,7 +29,7 @@ DISPATCH = {HP: (25, 90), "prices.adder_usd_per_mwh": (0, 15), "curtailment[0].c
 
 
 def scenarios(n: int, seed: int, sla_share: float = 0.1) -> list[dict]:
-    """Runs of master-only changes broken by dispatch changes, and a few uptime-SLA scenarios (HiGHS)."""
+    """Runs of master-only changes broken by dispatch changes, and a few uptime-SLA scenarios (two fleets)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -52,11 +52,11 @@ def test_structured_sweep_equals_highs_to_1e_9(tmp_path):
         if a.status != "optimal":
             continue
         methods.append(a.method)
-        assert a.method == ("highs" if "mining.min_uptime_frac" in s else "structured")
+        assert a.method == "structured"  # the uptime SLA of the campus's two fleets too
         assert a.split["net_usd"] == pytest.approx(b.split["net_usd"], rel=1e-9), s
         for key in ("ai_it_mw", "mining_it_mw", "mining_energy_mwh"):
             assert a.split[key] == pytest.approx(b.split[key], rel=1e-9, abs=1e-6), (s, key)
-    assert methods.count("structured") >= 40 and "highs" in methods
+    assert len(methods) >= 40 and sum("mining.min_uptime_frac" in s for s in scenarios(60, seed=11)) >= 3
     # cuts were kept for the master-only scenarios, and a dispatch change started afresh
     solver = auto.structured
     assert solver.kept >= 20 and solver.fresh >= 5

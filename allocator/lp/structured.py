@@ -55,8 +55,7 @@ the uptime SLA (one multiplier per fleet) and demand response
 (:mod:`allocator.lp.structured_dr`: hourly offers priced inside each hour,
 deployment hours as a small LP, annual programs as master columns with
 feasibility cuts). Not covered, solved by HiGHS instead (:func:`not_covered`
-names it): the SLA with demand response, and in ``solve`` the SLA of several
-fleets (exact here, but its marginal values need HiGHS's warm re-solves). A site whose
+names it): the SLA with demand response. A site whose
 cutting planes (or, with several fleets, the SLA's inner planes) do not
 close raises :class:`allocator.errors.SolverError`, and the caller hands it
 to HiGHS.
@@ -77,6 +76,11 @@ from .structured_dispatch import Dispatch
 REL_GAP = 1e-9
 #: most cuts before the site is handed to HiGHS instead
 MAX_ITERATIONS = 2000
+#: ``best_at_stall``: a cut that does not improve on the best point ends the re-solve only once the
+#: proved gap is this small (relative); Kelley's points are not monotone, so a non-improving cut
+#: alone says nothing of the gap (a moved SLA site stopped at a gap of 0.07 after 21 cuts and closed
+#: to 4e-16 at 30)
+STALL_GAP = 1e-11
 METHOD = "structured (Kelley cutting planes over leases and fleets, greedy hourly dispatch)"
 
 
@@ -84,20 +88,14 @@ def not_covered(site: Site) -> str | None:
     """Why the structured solver does not cover ``site`` (None: it does).
 
     The reason names exactly what the site has that the cutting planes do not solve: the uptime SLA
-    with demand response (``[[demand_response]]`` with a fleet), or the uptime SLA with two fleets or more
-    (:func:`solve_structured` solves it exactly, but the one-sided marginal values ``solve`` writes
-    need re-solves more precise than its inner planes). Covered: the base model, TOU adders, 4CP,
-    financial and physical contracts, demand response, and the uptime SLA of one fleet. A covered site
-    may still go to HiGHS when :func:`solve_structured` raises (cutting planes, or with two fleets or more the SLA's
-    inner planes, that do not close); the caller says so in the site's method.
+    with demand response (``[[demand_response]]`` with a fleet). Covered: the base model, TOU adders,
+    4CP, financial and physical contracts, demand response, and the uptime SLA (one fleet or several).
+    A covered site may still go to HiGHS when :func:`solve_structured` raises (cutting planes, or with
+    two fleets or more the SLA's inner planes, that do not close); the caller says so in the site's method.
     """
     if site.power is not None and site.power.programs and site.config.mining.fleet \
             and site.config.mining.min_uptime_frac > 0:
         return "the uptime SLA with demand response ([[demand_response]])"
-    if len(site.config.mining.fleet) > 1 and site.config.mining.min_uptime_frac > 0:
-        # solve_structured is exact here, but the one-sided marginal values need re-solves more precise
-        # than its inner planes give: by cold HiGHS re-solves a site-year took minutes, HiGHS's warm ones seconds
-        return "the uptime SLA with two fleets or more (its marginal values need HiGHS's re-solves)"
     return None
 
 
@@ -262,8 +260,10 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
     max_iterations : int
         Most cuts; past it a :class:`allocator.errors.SolverError` is raised (the caller falls back to HiGHS).
     best_at_stall : bool
-        Instead of raising, return the best first stage evaluated (``gap_frac`` says how close it is
-        proved to be; the marginal re-solves use it with a tighter ``rel_gap``).
+        Stop when the gap is below :data:`STALL_GAP` and a cut no longer improves on the best point,
+        and instead of raising after ``max_iterations``, return the best first stage evaluated
+        (``gap_frac`` says how close it is proved to be; the marginal re-solves use it with a tighter
+        ``rel_gap``).
     cuts : Cuts, optional
         ``optimum.cuts`` of an earlier solve: reused when the site's hourly data are the same
         (:class:`Cuts`), e.g. a sweep over lease rates re-solves only the master. The returned
@@ -347,7 +347,8 @@ def solve_structured(site: Site, rel_gap: float = REL_GAP, max_iterations: int =
             if best is None or net > best[0]:
                 best = (net, y.copy(), x, primal)
             gap = max(0.0, bound - best[0]) / max(1.0, abs(bound), abs(best[0]))
-            if gap <= rel_gap or (best_at_stall and iteration > 20 and net < best[0] + rel_gap * abs(best[0])):
+            if gap <= rel_gap or (best_at_stall and iteration > 20 and gap <= STALL_GAP
+                                  and net < best[0] + rel_gap * abs(best[0])):
                 break  # closed, or (re-solves) a cut that no longer improves on the best
         master.add(cut)
         rows.append(cut)

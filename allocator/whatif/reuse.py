@@ -19,7 +19,7 @@ fields skip the deep copy and the whole-file validation
 field's validator, and anything it does not accept takes the general path,
 which words the error). With ``solver="auto"`` (sweeps and breakevens) the
 scenarios the structured solver covers (the base model, TOU, 4CP, contracts,
-the uptime SLA of one fleet) are solved by its cutting planes with their cuts
+the uptime SLA, demand response) are solved by its cutting planes with their cuts
 kept between scenarios (:mod:`allocator.whatif.sweep_structured`) and the
 others by the kept HiGHS model.
 """

@@ -23,7 +23,7 @@ written as soon as it is solved.
 
 The solver is ``auto`` by default: the scenarios the structured solver covers
 (:func:`allocator.lp.structured.not_covered`: the base model, TOU, 4CP,
-contracts, the uptime SLA of one fleet) by its exact cutting planes, their
+contracts, demand response, the uptime SLA) by its exact cutting planes, their
 cuts kept while a scenario moves only the master's objective or bounds
 (:mod:`allocator.whatif.sweep_structured`), the others by HiGHS; ``highs``
 solves every scenario with HiGHS. ``sweep.json`` records the solver, and

@@ -34,10 +34,9 @@ def rebuild_warning(paths: list[str]) -> str | None:
     slow = rebuild_paths(paths)
     if not slow:
         return None
-    # the structured solver covers the SLA of one fleet, 4CP, contracts, TOU and demand response
-    # (allocator.lp.structured)
-    who = ("every scenario of a site the structured solver leaves to HiGHS (the uptime SLA of two fleets or "
-           "more, or with demand response)")
+    # the structured solver covers the SLA, 4CP, contracts, TOU and demand response, not the SLA with
+    # demand response (allocator.lp.structured.not_covered)
+    who = "every scenario of a site the structured solver leaves to HiGHS (the uptime SLA with demand response)"
     return (f"note: {', '.join(slow)} change{'s' if len(slow) == 1 else ''} the LP's matrix, so {who} "
             f"rebuilds the model and solves it from scratch: about {REBUILD_SLOWDOWN}x slower per scenario "
             "than varying prices, rates or limits (which re-solve the kept model warm).")

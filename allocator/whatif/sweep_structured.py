@@ -7,8 +7,8 @@ multiplier and the power terms it covers folded in) is concave and piecewise
 linear, every evaluation gives a cut, and a master LP of ``L + F + 1`` columns
 closes the gap to a relative 1e-9. Its coverage is :func:`allocator.lp.structured.not_covered`'s:
 the base model, TOU adders, 4CP, financial and physical contracts, the uptime
-SLA of one fleet and demand response. A sweep solves every such scenario there; the
-others (the SLA of two fleets or more, the SLA with demand response) and any whose
+SLA and demand response. A sweep solves every such scenario there; the
+others (the SLA with demand response) and any whose
 cutting planes do not close go to HiGHS (:mod:`allocator.whatif.reuse`).
 
 ``Q`` depends only on the hourly data (margins, caps, AI draw, the power terms,
