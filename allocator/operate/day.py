@@ -152,10 +152,11 @@ def plan_day(site: Site, split: InstalledSplit, solver: str = "highs") -> DayPla
     shift = stand_down - base
     stand_down = base + np.where(np.abs(shift) < 1e-9, 0.0, shift)  # solver noise around the plain breakeven
     offers = {}
-    for key, cols in block.cols.items():
-        if key.startswith("dr_offer:"):
-            cols = np.asarray(cols)
-            offers[key.split(":", 1)[1]] = np.where(cols >= 0, solution.col_value[np.clip(cols, 0, None)], 0.0)
+    for p in site.power.programs if site.power is not None else ():
+        cols = block.cols.get(f"dr_offer:{p.name}")
+        if cols is not None:  # an annual program has one column, held through its window
+            value = solution.col_value[np.asarray(cols)]
+            offers[p.name] = np.where(p.active, value[0] if p.annual else value, 0.0)
     return DayPlan(site, split, site_solution, market, stand_down, base, offers)
 
 
