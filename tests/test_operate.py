@@ -237,3 +237,22 @@ def test_an_annual_program_is_offered_every_hour_of_its_window(tmp_path):
     offers = pd.read_csv(tmp_path / "op" / "offers.csv")
     assert len(offers) == 24 and offers["offer_mw"].sum() == pytest.approx(360.0)
     assert "demand response ers: 360.0 MW-intervals offered" in (tmp_path / "op" / "summary.txt").read_text()
+
+
+def test_a_day_outside_the_4cp_season_of_a_probability_file_has_no_4cp_term(tmp_path):
+    # a year-round probability file is 0 outside June-September: a winter day has no peak risk, so it is
+    # planned without a 4CP term (stand down at the plain breakeven, 75), not refused as "every
+    # probability in the horizon is 0"; a day with a positive probability still carries the charge
+    prices = [20.0] * 48
+    index = pd.date_range("2024-01-01T00:00:00Z", periods=48, freq="h")
+    prob = np.zeros(48)
+    prob[24 + 17] = 0.5
+    pd.DataFrame({"interval_start": index.strftime("%Y-%m-%dT%H:%M:%SZ"), "peak_probability_frac": prob}).to_csv(
+        tmp_path / "peaks.csv", index=False)
+    path = write_site(tmp_path, prices, site_doc(coincident_peak={"charge_usd_per_mw_year": 400.0,
+                                                                  "probability": {"file": "peaks.csv"}}))
+    assert main(["operate", str(path), "--day", "2024-01-01", "--days", "2", "--out", str(tmp_path / "op")]) == 0
+    schedule = pd.read_csv(tmp_path / "op" / "schedule.csv")
+    first, second = schedule["stand_down_price_usd_per_mwh"][:24], schedule["stand_down_price_usd_per_mwh"][24:]
+    np.testing.assert_allclose(first, 75.0, atol=1e-7)
+    assert second.iloc[17] < 75.0 - 1.0 and np.allclose(np.delete(second.to_numpy(), 17), 75.0, atol=1e-7)
