@@ -221,3 +221,38 @@ def test_a_day_that_cannot_keep_the_sla_exits_2_and_says_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "2024-01-01" in err and "min_uptime_frac = 0.95" in err
     assert not (tmp_path / "op").exists()
+
+
+def test_an_annual_program_is_offered_every_hour_of_its_window(tmp_path):
+    # ERS-style program (one MW figure held through its window, 12:00-24:00): the 40 IT MW fleet runs
+    # every hour (10 USD/MWh < 75), 50 grid MW, so the program's 30 MW max is offered in each of the
+    # window's 12 hours and none before; offers.csv has one row per hour, 360 MW-intervals in all
+    prices = [10.0] * 24
+    program = {"name": "ers", "capacity_usd_per_mw_year": 30000.0, "max_mw": 30.0,
+               "start": "2024-01-01T12:00", "end": "2024-01-02T00:00"}
+    path = write_site(tmp_path, prices, site_doc(demand_response=[program]))
+    plan = plan_file(path)
+    np.testing.assert_allclose(plan.offers_mw["ers"], [0.0] * 12 + [30.0] * 12, atol=1e-7)
+    assert main(["operate", str(path), "--day", "2024-01-01", "--out", str(tmp_path / "op")]) == 0
+    offers = pd.read_csv(tmp_path / "op" / "offers.csv")
+    assert len(offers) == 24 and offers["offer_mw"].sum() == pytest.approx(360.0)
+    assert "demand response ers: 360.0 MW-intervals offered" in (tmp_path / "op" / "summary.txt").read_text()
+
+
+def test_a_day_outside_the_4cp_season_of_a_probability_file_has_no_4cp_term(tmp_path):
+    # a year-round probability file is 0 outside June-September: a winter day has no peak risk, so it is
+    # planned without a 4CP term (stand down at the plain breakeven, 75), not refused as "every
+    # probability in the horizon is 0"; a day with a positive probability still carries the charge
+    prices = [20.0] * 48
+    index = pd.date_range("2024-01-01T00:00:00Z", periods=48, freq="h")
+    prob = np.zeros(48)
+    prob[24 + 17] = 0.5
+    pd.DataFrame({"interval_start": index.strftime("%Y-%m-%dT%H:%M:%SZ"), "peak_probability_frac": prob}).to_csv(
+        tmp_path / "peaks.csv", index=False)
+    path = write_site(tmp_path, prices, site_doc(coincident_peak={"charge_usd_per_mw_year": 400.0,
+                                                                  "probability": {"file": "peaks.csv"}}))
+    assert main(["operate", str(path), "--day", "2024-01-01", "--days", "2", "--out", str(tmp_path / "op")]) == 0
+    schedule = pd.read_csv(tmp_path / "op" / "schedule.csv")
+    first, second = schedule["stand_down_price_usd_per_mwh"][:24], schedule["stand_down_price_usd_per_mwh"][24:]
+    np.testing.assert_allclose(first, 75.0, atol=1e-7)
+    assert second.iloc[17] < 75.0 - 1.0 and np.allclose(np.delete(second.to_numpy(), 17), 75.0, atol=1e-7)

@@ -256,6 +256,44 @@ def test_bad_power_tables_list_every_problem(tmp_path):
     assert "power.contract[0].settlement" in text and "'financial'" in text
 
 
+def test_implausible_power_figures_are_refused_like_the_price_file(tmp_path):
+    # 1e12 USD/MWh is refused in a price file and in prices.adder_usd_per_mwh; the power tables took it
+    # and solved: a contract at 1e12 USD/MWh made net -8.8e17 USD and moved the one-sided marginal values
+    # of the cutting planes by 0.1% (their 1e-9 relative gap is then 8.8e8 USD)
+    big = 1e12
+    name = write_series(tmp_path, "ecrs.csv", [0.0, 0.0, big, 5.0], "ecrs_usd_per_mw_hour")
+    doc = {**BASE,
+           "prices": {"tou_adder": [{"adder_usd_per_mwh": big}]},
+           "coincident_peak": {"charge_usd_per_mw_year": big, "intervals": ["2024-01-01T02:00"]},
+           "demand_response": [{"name": "ecrs", "capacity_usd_per_mw_hour": big, "max_mw": big},
+                               {"name": "ers", "capacity_usd_per_mw_year": big, "stacking": True},
+                               {"name": "rrs", "capacity_price": {"file": name}, "stacking": True}],
+           "power": {"contract": [{"mw": big, "price_usd_per_mwh": -big, "settlement": "financial"}]}}
+    with pytest.raises(InputError) as err:
+        load_site(write_site(tmp_path, PRICES, doc))
+    text = err.value.render()
+    for field in ("prices.tou_adder[0].adder_usd_per_mwh", "coincident_peak.charge_usd_per_mw_year",
+                  "demand_response[0].capacity_usd_per_mw_hour", "demand_response[0].max_mw",
+                  "demand_response[1].capacity_usd_per_mw_year", "power.contract[0].mw",
+                  "power.contract[0].price_usd_per_mwh"):
+        assert field in text, field
+    assert "check the units" in text
+    # at the limits the site loads
+    doc["prices"]["tou_adder"][0]["adder_usd_per_mwh"] = 100_000.0
+    doc["coincident_peak"]["charge_usd_per_mw_year"] = 100_000.0 * 8760
+    doc["demand_response"] = [{"name": "ecrs", "capacity_usd_per_mw_hour": 100_000.0, "max_mw": 100_000.0},
+                              {"name": "ers", "capacity_usd_per_mw_year": 100_000.0 * 8760, "stacking": True}]
+    doc["power"]["contract"][0].update(mw=100_000.0, price_usd_per_mwh=-100_000.0)
+    assert load_site(write_site(tmp_path, PRICES, doc)).power is not None
+    # a capacity price file is held to the same limit
+    doc["demand_response"].append({"name": "rrs", "capacity_price": {"file": name}, "stacking": True})
+    with pytest.raises(InputError, match=r"demand_response\[2\].capacity_price: 1 hours have a capacity price "
+                                         r"above 100,000 USD/MW-hour \(first 2024-01-01 02:00:00\+00:00: 1e\+12\)"):
+        load_site(write_site(tmp_path, PRICES, doc))
+    write_series(tmp_path, "ecrs.csv", [0.0, 0.0, 100_000.0, 5.0], "ecrs_usd_per_mw_hour")
+    assert load_site(write_site(tmp_path, PRICES, doc)).power.programs[2].capacity_usd_per_mw_hour[2] == 100_000.0
+
+
 def test_unknown_key_in_a_program_suggests_the_field(tmp_path):
     doc = {**BASE, "demand_response": [{"name": "ecrs", "capacity_usd_per_mwh": 5.0}]}
     with pytest.raises(InputError, match="Did you mean 'capacity_usd_per_mw_hour'"):

@@ -91,13 +91,32 @@ def day_site(path: Path, day: date, days: int = 1, price_column: str | None = No
     cp = config.coincident_peak if risk is None else _risk_peak(path, risk)
     if risk is not None:
         config = config.model_copy(update={"coincident_peak": cp})
-    site = load_site(path, config=config)
+    try:
+        site = load_site(path, config=config)
+    except InputError as err:
+        if not _no_peak_risk(err, config):
+            raise
+        # a probability file that is 0 all day (a year-round file outside the 4CP season): no 4CP risk
+        # that day, as a day without listed intervals or risk hours
+        site = load_site(path, config=config.model_copy(update={"coincident_peak": None}))
     if risk is not None:  # our own listed hours: may exceed peaks_per_year in one day on purpose
         site.warnings = [w for w in site.warnings if not w.where.endswith("coincident_peak.intervals")]
     if site.hours == 0:
         raise InputError([Problem(f"{path}: prices", f"has no interval on {day.isoformat()}.",
                                   "Pick a --day inside the price file's range.")], str(path))
     return site
+
+
+#: the power tables' problem of a probability file that is 0 in every hour of the horizon
+NO_PEAK_HOUR = "every probability in the horizon is 0."
+
+
+def _no_peak_risk(err: InputError, config) -> bool:
+    """Whether ``err``'s only problem is a 4CP probability file that is 0 in every hour read."""
+    cp = config.coincident_peak
+    return (cp is not None and cp.probability is not None and len(err.problems) == 1
+            and err.problems[0].where.endswith("coincident_peak.probability")
+            and err.problems[0].message == NO_PEAK_HOUR)
 
 
 def _risk_peak(path: Path, risk: DayRisk):
@@ -152,10 +171,11 @@ def plan_day(site: Site, split: InstalledSplit, solver: str = "highs") -> DayPla
     shift = stand_down - base
     stand_down = base + np.where(np.abs(shift) < 1e-9, 0.0, shift)  # solver noise around the plain breakeven
     offers = {}
-    for key, cols in block.cols.items():
-        if key.startswith("dr_offer:"):
-            cols = np.asarray(cols)
-            offers[key.split(":", 1)[1]] = np.where(cols >= 0, solution.col_value[np.clip(cols, 0, None)], 0.0)
+    for p in site.power.programs if site.power is not None else ():
+        cols = block.cols.get(f"dr_offer:{p.name}")
+        if cols is not None:  # an annual program has one column, held through its window
+            value = solution.col_value[np.asarray(cols)]
+            offers[p.name] = np.where(p.active, value[0] if p.annual else value, 0.0)
     return DayPlan(site, split, site_solution, market, stand_down, base, offers)
 
 

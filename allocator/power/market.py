@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..inputs import series
 from ..inputs.schema import SiteFile
+from ..limits import MAX_USD_PER_MWH
 from .schema import contract_names
 
 
@@ -292,5 +293,12 @@ def _capacity_prices(p, i: int, config: SiteFile, index: pd.DatetimeIndex, base:
     if bad.any():
         problems.append(Problem(field_where, f"{int(bad.sum())} hours have a negative capacity price "
                                 f"(first {index[np.argmax(bad)]}).", "Capacity prices are >= 0 USD/MW-hour."))
+        return np.zeros(len(index))
+    huge = values > MAX_USD_PER_MWH
+    if huge.any():
+        problems.append(Problem(field_where, f"{int(huge.sum())} hours have a capacity price above "
+                                f"{MAX_USD_PER_MWH:,.0f} USD/MW-hour (first {index[np.argmax(huge)]}: "
+                                f"{values[np.argmax(huge)]:g}).",
+                                "Check the units: capacity prices are USD per MW per hour (ERCOT's cap is 5,000)."))
         return np.zeros(len(index))
     return values

@@ -13,10 +13,17 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import Problem
+from ..limits import MAX_MW, MAX_USD_PER_MWH
 from ..time_fields import TIME_FORMAT_DOC, TIME_LABEL_DOC, TimeFormat, TimeLabel
 
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+#: the limits of the price file and ``prices.adder_usd_per_mwh``: a figure beyond them is a unit slip, and
+#: it would dwarf the rest of the objective (a 1e12 USD/MWh contract moved the marginal values by 0.1%)
+UsdPerMwh = Annotated[float, Field(ge=-MAX_USD_PER_MWH, le=MAX_USD_PER_MWH)]
+CapacityUsdPerMwHour = Annotated[float, Field(ge=0.0, le=MAX_USD_PER_MWH)]
+UsdPerMwYear = Annotated[float, Field(ge=0.0, le=MAX_USD_PER_MWH * 8760)]
+Megawatts = Annotated[float, Field(gt=0.0, le=MAX_MW)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 
@@ -27,7 +34,7 @@ class _Strict(BaseModel):
 class TouAdder(_Strict):
     """``[[prices.tou_adder]]``: a delivery charge added in some hours of the day and months."""
 
-    adder_usd_per_mwh: float = Field(description="Charge added to the price in the matching hours [USD/MWh].")
+    adder_usd_per_mwh: UsdPerMwh = Field(description="Charge added to the price in the matching hours [USD/MWh].")
     hours: list[Annotated[int, Field(ge=0, le=23)]] | None = Field(
         None, description="Site-local hours of day (interval start, 0..23) it applies to; default all."
     )
@@ -40,8 +47,8 @@ class PowerContract(_Strict):
     """``[[power.contract]]``: a fixed-price block of grid power."""
 
     name: Name | None = Field(None, description="Contract name ([a-z][a-z0-9_]*); default contract_<i>.")
-    mw: Positive = Field(description="Contracted block at the meter, every hour of [start, end) [MW].")
-    price_usd_per_mwh: float = Field(description="Fixed price of the block [USD/MWh].")
+    mw: Megawatts = Field(description="Contracted block at the meter, every hour of [start, end) [MW].")
+    price_usd_per_mwh: UsdPerMwh = Field(description="Fixed price of the block [USD/MWh].")
     start: str | None = Field(None, description="Delivery start, site time unless an offset; default horizon start.")
     end: str | None = Field(None, description="Delivery end (exclusive); default horizon end.")
     settlement: Literal["financial", "physical"] = Field(
@@ -69,7 +76,7 @@ class ProbabilityFile(_Strict):
 class CoincidentPeak(_Strict):
     """``[coincident_peak]``: a transmission charge on the average host draw over peak intervals (ERCOT 4CP)."""
 
-    charge_usd_per_mw_year: NonNegative = Field(
+    charge_usd_per_mw_year: UsdPerMwYear = Field(
         description="Charge per MW of average grid draw over the peak intervals [USD/MW-year]."
     )
     intervals: list[str] | None = Field(
@@ -120,16 +127,16 @@ class DemandResponse(_Strict):
     """``[[demand_response]]``: a program buying mining load as controllable capacity."""
 
     name: Name = Field(description="Program name ([a-z][a-z0-9_]*), e.g. ecrs or ers.")
-    capacity_usd_per_mw_hour: NonNegative | None = Field(
+    capacity_usd_per_mw_hour: CapacityUsdPerMwHour | None = Field(
         None, description="Flat capacity payment per MW offered per hour [USD/MW-hour]."
     )
     capacity_price: PriceSeriesFile | None = Field(
         None, description="Hourly capacity payment series [USD/MW-hour]."
     )
-    capacity_usd_per_mw_year: NonNegative | None = Field(
+    capacity_usd_per_mw_year: UsdPerMwYear | None = Field(
         None, description="ERS-style payment for one MW offered through the whole window [USD/MW-year]."
     )
-    max_mw: NonNegative | None = Field(None, description="Most grid MW offered to this program [MW]; default no limit.")
+    max_mw: Annotated[float, Field(ge=0.0, le=MAX_MW)] | None = Field(None, description="Most grid MW offered to this program [MW]; default no limit.")
     start: str | None = Field(None, description="Program window start; default horizon start.")
     end: str | None = Field(None, description="Program window end (exclusive); default horizon end.")
     deployment: list[Window] = Field(
