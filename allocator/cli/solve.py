@@ -39,8 +39,8 @@ def validate(sites: tuple[Path, ...]) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing --out folder (atomically).")
 @click.option("--solver", type=click.Choice(["auto", "structured", "highs", "cbc"]), default="auto",
               show_default=True,
-              help="auto: exact cutting planes for every site they cover (not the SLA of 2+ fleets nor "
-                   "the SLA with demand response), HiGHS for the others; structured: the same (its earlier "
+              help="auto: exact cutting planes for every site they cover (all but the uptime SLA "
+                   "together with demand response), HiGHS for the others; structured: the same (its earlier "
                    "name); highs, cbc: the whole LP. The manifest and the summary say which solved each site.")
 @click.option("--time-limit", "time_limit_s", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Solver time limit per site [s].")
