@@ -6,8 +6,17 @@ import math
 import re
 from pathlib import Path
 
+import os
+
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# The same examples on every run, so a CI result can be reproduced (and a flaky seed cannot fail a
+# landing); HYPOTHESIS_PROFILE=explore draws new examples each run, to look for new failures.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHARED_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 REPO = Path(__file__).resolve().parents[1]
