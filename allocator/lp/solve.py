@@ -146,6 +146,18 @@ def raise_if_interrupted(h) -> None:
         raise KeyboardInterrupt
 
 
+def exact_simplex_highs():
+    """A quiet single-thread HiGHS for the structured solver's small LPs (masters, multipliers,
+    deployment hours): dual simplex with feasibility tolerances of 1e-10, tighter than HiGHS's 1e-7."""
+    h = _quiet_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+    return h
+
+
 def _quiet_highs():
     """``highspy.Highs()`` without the copyright banner HiGHS prints on stdout once per process."""
     import os

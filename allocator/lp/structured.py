@@ -175,18 +175,13 @@ class _Master:
                  n_first: int) -> None:
         import highspy
 
-        from .solve import _quiet_highs
+        from .solve import exact_simplex_highs
 
         cfg = site.config
         n_l = len(cfg.ai.lease) if site.has_ai else 0
         self.n = cost.size
         self.scale = scale
-        self.h = h = _quiet_highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
-        h.setOptionValue("solver", "simplex")
-        h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-        h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+        self.h = h = exact_simplex_highs()
         # HiGHS drops matrix entries below 1e-9 by default: a cut's small slope on a lease (a few
         # hours of headroom dual, over the objective's scale) vanished, the cut was no longer tight at
         # the point it was taken, and Kelley's iterations stalled there (west_texas at hashprice 30,

@@ -24,7 +24,7 @@ class DeploymentHours:
         """``dr``: the site's :class:`allocator.lp.structured_dr.DemandResponse`."""
         import highspy
 
-        from .solve import _quiet_highs
+        from .solve import exact_simplex_highs
 
         d = dr.dispatch
         site = dr.site
@@ -32,12 +32,7 @@ class DeploymentHours:
         n_f = len(fleets)
         pue = dr.pue
         self.dr = dr
-        self.h = h = _quiet_highs()
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
-        h.setOptionValue("solver", "simplex")
-        h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-        h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+        self.h = h = exact_simplex_highs()
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         lower, upper, cost = [], [], []
 

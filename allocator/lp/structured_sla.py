@@ -169,18 +169,13 @@ def _lagrangian(dispatch: Dispatch, a: float, m: np.ndarray, need: np.ndarray):
     """
     import highspy
 
-    from .solve import _quiet_highs
+    from .solve import exact_simplex_highs
 
     n_f = m.size
     spread = float(np.abs(dispatch.margin).max(initial=0.0)) + float(dispatch.bonus_usd_per_mwh.max(initial=0.0)) \
         * dispatch.pue_m
     nu_max = 4.0 * n_f * spread + 1.0  # multipliers past it: the SLA is met only with no slack at all
-    h = _quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("solver", "simplex")
-    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+    h = exact_simplex_highs()
     scale = max(1.0, float(need.sum()) * spread)
     # column u_f = nu_f c_f: each fleet's subgradient (MWh short) brought to the size of the largest need
     # (a fleet with next to no MW keeps a coefficient of 1e-3 or more: its few MWh short are below tolerance)
